@@ -1,0 +1,83 @@
+"""Outreach: offline-first logging, reports and safety cards for outreach programs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from outreach import config as settings_module
+from outreach.extensions import babel
+from outreach.extensions import csrf
+from outreach.extensions import db
+from outreach.extensions import login_manager
+from outreach.extensions import migrate
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then environment variables, then ``test_config``."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("OUTREACH_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        static_folder=str(settings_module.PROJECT_DIR / "static"),
+        template_folder=str(settings_module.PROJECT_DIR / "templates"),
+    )
+    instance_path = Path(app.instance_path)
+    settings = settings_module.default_settings(instance_path)
+    settings.update(settings_module.read_environment(os.environ))
+    if test_config:
+        settings.update(test_config)
+    app.config.update(settings_module.finalise(settings, instance_path))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    from outreach import web
+
+    web.init_app(app)
+    logging.getLogger("outreach").setLevel(logging.INFO)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from outreach import auth
+    from outreach import i18n
+    from outreach import ratelimit
+    from outreach.database import configure_engine
+
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(settings_module.PROJECT_DIR / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    auth.init_login_manager(login_manager)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    ratelimit.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from outreach.auth.views import bp as auth_bp
+    from outreach.main import bp as main_bp
+    from outreach.sync.api import bp as api_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(api_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from outreach.cli import register
+
+    register(app)

@@ -1,0 +1,76 @@
+"""Accounts, sign-in and role checks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import abort
+from flask import jsonify
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+from flask_login import current_user
+
+from outreach.extensions import db
+from outreach.models import Role
+from outreach.models import User
+
+
+def wants_json() -> bool:
+    """Whether this request is for the JSON API, which never redirects."""
+    return request.path.startswith("/api/")
+
+
+def init_login_manager(manager: LoginManager) -> None:
+    manager.login_view = "auth.login"
+    manager.login_message = _l("Please sign in to continue.")
+    manager.login_message_category = "info"
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        # The id is "<pk>:<session token>": a deactivated account or a rotated token is
+        # treated as signed out at its next request, on every device.
+        pk, _, token = user_id.partition(":")
+        if not pk.isdigit() or not token:
+            return None
+        user = db.session.get(User, int(pk))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+    @manager.unauthorized_handler
+    def unauthorized():
+        if wants_json():
+            return jsonify(error="unauthorized", message=str(_l("Please sign in again."))), 401
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def role_required(role: Role) -> Callable:
+    """Allow the view to users with ``role`` or a higher one."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                from outreach.extensions import login_manager
+
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def find_user(username: str) -> User | None:
+    """The account with this username, case-insensitively."""
+    return db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.username) == username.strip().lower())
+    )

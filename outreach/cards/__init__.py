@@ -1,0 +1,1 @@
+"""Safety cards: Markdown content files rendered to sanitised HTML."""

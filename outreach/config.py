@@ -1,0 +1,108 @@
+"""Settings: defaults, then environment variables, then the test mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+# Settings read from the environment when set (string values, converted below).
+ENVIRONMENT_SETTINGS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "PARTICIPANT_CODE_KEY",
+    "PROGRAM_TIMEZONE",
+    "SUPPRESSION_THRESHOLD",
+    "REDIS_URL",
+)
+INTEGER_SETTINGS = {"SUPPRESSION_THRESHOLD"}
+
+
+def default_settings(instance_path: Path) -> dict:
+    """The settings every app starts from."""
+    return {
+        "DATABASE_URL": f"sqlite:///{instance_path / 'outreach.sqlite'}",
+        "PROGRAM_TIMEZONE": "UTC",
+        "SUPPRESSION_THRESHOLD": 11,
+        "REDIS_URL": None,
+        # A working shift; "keep me signed in" extends it through the remember cookie.
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # A phone may stay offline for hours; the token lives as long as the session does.
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Forms and CSV imports; the sync API lowers this to 1 MiB for its own requests.
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "SYNC_MAX_BODY_BYTES": 1024 * 1024,
+        "SYNC_MAX_RECORDS": 500,
+        # Sign-in throttling: this many failures per account or per client within the window.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
+        # Sync requests allowed per signed-in user per minute.
+        "SYNC_RATE_PER_MINUTE": 120,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
+        "LANGUAGES": {"en": "English", "es": "Español"},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+
+
+def read_environment(environ: os._Environ | dict) -> dict:
+    """Settings given as environment variables."""
+    settings: dict = {}
+    for name in ENVIRONMENT_SETTINGS:
+        value = environ.get(name)
+        if value is None or value == "":
+            continue
+        settings[name] = int(value) if name in INTEGER_SETTINGS else value
+    return settings
+
+
+def instance_secret(instance_path: Path, filename: str) -> str:
+    """Read a secret kept in the instance folder, creating it on first use."""
+    path = instance_path / filename
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    # Created readable by the owner only: these keys protect sessions and participant codes.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def finalise(settings: dict, instance_path: Path) -> dict:
+    """Fill generated secrets, normalise the database URL and check values."""
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = instance_secret(instance_path, "secret_key")
+    if not settings.get("PARTICIPANT_CODE_KEY"):
+        settings["PARTICIPANT_CODE_KEY"] = instance_secret(instance_path, "participant_code_key")
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(settings["DATABASE_URL"])
+    try:
+        ZoneInfo(settings["PROGRAM_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"PROGRAM_TIMEZONE {settings['PROGRAM_TIMEZONE']!r} is not a known time zone"
+        ) from error
+    if int(settings["SUPPRESSION_THRESHOLD"]) < 2:
+        raise ValueError("SUPPRESSION_THRESHOLD must be 2 or more")
+    return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written in the common short forms."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,61 @@
+"""Engine set-up that differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from flask import Flask
+
+from outreach.extensions import db
+
+# When set, the next SQLite transaction takes the write lock at BEGIN. A transaction that
+# reads first and writes later can fail at once with SQLITE_BUSY under concurrent writers;
+# one that begins IMMEDIATE waits its turn (busy_timeout) instead.
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sqlite_write_intent", default=False
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def is_sqlite(engine: sa.Engine | None = None) -> bool:
+    """Whether the app's database is SQLite."""
+    return (engine or db.engine).dialect.name == "sqlite"
+
+
+def configure_engine(app: Flask) -> None:
+    """Attach dialect-specific connection settings to the app's engine."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name != "sqlite":
+            return
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record) -> None:
+            # Let SQLAlchemy's "begin" event, not the driver, decide how a transaction starts.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # WAL lets reports read while phones sync; ignored for in-memory databases.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _sqlite_begin(connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[sa.Connection]:
+    """A Core connection in a transaction that holds the write lock from its start on SQLite."""
+    token = _write_intent.set(True)
+    try:
+        with db.engine.begin() as connection:
+            yield connection
+    finally:
+        _write_intent.reset(token)

@@ -1,0 +1,110 @@
+"""Synthetic encounters for demos and benchmarks: plausible shapes, no real people."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+
+from outreach.database import write_transaction
+from outreach.extensions import db
+from outreach.models import Encounter
+from outreach.models import EncounterReferral
+from outreach.models import EncounterSupply
+from outreach.models import ReferralType
+from outreach.models import Role
+from outreach.models import SupplyItem
+from outreach.models import User
+from outreach.models import Zone
+from outreach.privacy import participant_hash
+
+CHUNK = 5_000
+# Evening and night outreach shifts dominate.
+HOUR_WEIGHTS = [2, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 5, 5, 5, 5, 6, 7, 8, 9, 9, 8, 6, 4, 3]
+
+
+def generate(
+    days: int,
+    encounters: int,
+    random_seed: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Insert ``encounters`` synthetic encounters over the last ``days`` days."""
+    # Synthetic data only: a seeded, repeatable generator, not a source of secrets.
+    rng = random.Random(random_seed)  # noqa: S311
+    tz = ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])
+    key = current_app.config["PARTICIPANT_CODE_KEY"]
+
+    items = {
+        i.key: i.id for i in db.session.scalars(sa.select(SupplyItem).where(SupplyItem.active))
+    }
+    syringes = [
+        i.id for i in db.session.scalars(sa.select(SupplyItem).where(SupplyItem.is_syringe))
+    ]
+    others = [item_id for k, item_id in items.items() if item_id not in syringes]
+    naloxone = items.get("naloxone_nasal")
+    referrals = list(db.session.scalars(sa.select(ReferralType.id).where(ReferralType.active)))
+    zones = list(db.session.scalars(sa.select(Zone.id).where(Zone.active)))
+    workers = list(db.session.scalars(sa.select(User.id).where(User.role_level >= Role.WORKER)))
+    db.session.rollback()
+
+    # A pool of returning participants, about one for every four encounters.
+    pool = [participant_hash(f"DEMO-{n:07d}", key) for n in range(max(10, encounters // 4))]
+    now = datetime.now(UTC)
+    start = now - timedelta(days=days)
+    span = (now - start).total_seconds() - 3600
+    added = 0
+    while added < encounters:
+        size = min(CHUNK, encounters - added)
+        enc_rows, supply_rows, referral_rows = [], [], []
+        for _ in range(size):
+            moment = start + timedelta(seconds=rng.uniform(0, span))
+            moment = moment.replace(hour=rng.choices(range(24), HOUR_WEIGHTS)[0])
+            if moment > now:
+                moment -= timedelta(days=1)
+            encounter_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+            enc_rows.append(
+                {
+                    "id": encounter_id,
+                    "occurred_at": moment.replace(tzinfo=None),
+                    "local_date": moment.astimezone(tz).date(),
+                    "zone_id": rng.choice(zones) if zones and rng.random() < 0.9 else None,
+                    "participant_hash": rng.choice(pool) if rng.random() < 0.7 else None,
+                    "people_served": 1 if rng.random() < 0.8 else rng.randint(2, 6),
+                    "syringes_collected": rng.choice([0, 0, 0, 10, 20, 30, 50, 100]),
+                    "naloxone_reversals_reported": 1 if rng.random() < 0.02 else 0,
+                    "worker_id": rng.choice(workers) if workers else None,
+                }
+            )
+            chosen: dict[int, int] = {}
+            if syringes and rng.random() < 0.75:
+                chosen[rng.choice(syringes)] = rng.choice([10, 10, 20, 20, 30, 50, 100])
+            if naloxone and rng.random() < 0.25:
+                chosen[naloxone] = rng.choice([1, 1, 2])
+            for item_id in rng.sample(others, k=min(len(others), rng.randint(0, 3))):
+                chosen.setdefault(item_id, rng.choice([1, 2, 5, 10]))
+            supply_rows.extend(
+                {"encounter_id": encounter_id, "item_id": i, "quantity": q}
+                for i, q in chosen.items()
+            )
+            if referrals and rng.random() < 0.15:
+                referral_rows.append(
+                    {"encounter_id": encounter_id, "referral_type_id": rng.choice(referrals)}
+                )
+        with write_transaction() as connection:
+            connection.execute(sa.insert(Encounter.__table__), enc_rows)
+            if supply_rows:
+                connection.execute(sa.insert(EncounterSupply.__table__), supply_rows)
+            if referral_rows:
+                connection.execute(sa.insert(EncounterReferral.__table__), referral_rows)
+        added += size
+        if progress:
+            progress(size)
+    return added

@@ -1,0 +1,47 @@
+"""Language choice: ?lang= wins and is remembered; otherwise the browser's preference."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import current_app
+from flask import g
+from flask import request
+from flask_babel import get_locale
+
+LANG_COOKIE = "lang"
+
+
+def supported_languages() -> list[str]:
+    return list(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    """The language for this request."""
+    languages = supported_languages()
+    asked = request.args.get("lang")
+    if asked in languages:
+        g.remember_lang = asked
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in languages:
+        return remembered
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def current_lang() -> str:
+    return str(get_locale() or "en")
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _remember_language(response):
+        lang = g.get("remember_lang")
+        if lang:
+            response.set_cookie(
+                LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            )
+        return response
+
+    @app.context_processor
+    def _language_context() -> dict:
+        return {"current_lang": current_lang(), "languages": app.config["LANGUAGES"]}

@@ -1,0 +1,297 @@
+"""Typed SQLAlchemy models.
+
+Privacy by design: nothing here can hold a participant's name, birth date, contact details,
+location finer than a coarse zone, or free text about a participant. Participant codes arrive
+raw from phones but only their keyed hash (``participant_hash``) is ever stored.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+from werkzeug.security import check_password_hash
+from werkzeug.security import generate_password_hash
+
+from outreach.extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time in UTC, without tzinfo (every stored time is naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Role(enum.IntEnum):
+    """Roles nest: a higher role can do everything a lower one can."""
+
+    WORKER = 1
+    SUPERVISOR = 2
+    ADMIN = 3
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_key(cls, key: str) -> Role:
+        return cls[key.upper()]
+
+
+class User(db.Model):
+    """A staff account. Participants are never users."""
+
+    __tablename__ = "user"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    role_level: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=Role.WORKER)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    # Changing this token signs the account out of every device at its next request.
+    session_token: so.Mapped[str] = so.mapped_column(
+        sa.String(32), default=lambda: uuid.uuid4().hex
+    )
+    failed_logins: so.Mapped[int] = so.mapped_column(default=0)
+    last_failed_login_at: so.Mapped[datetime | None]
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_login_at: so.Mapped[datetime | None]
+
+    @property
+    def role(self) -> Role:
+        return Role(self.role_level)
+
+    @role.setter
+    def role(self, value: Role) -> None:
+        self.role_level = int(value)
+
+    def has_role(self, needed: Role) -> bool:
+        return self.role_level >= needed
+
+    def set_password(self, password: str) -> None:
+        from flask import current_app
+
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        self.password_hash = generate_password_hash(password, method=method)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def rotate_session_token(self) -> None:
+        self.session_token = uuid.uuid4().hex
+
+    # Flask-Login protocol. The id carries the session token so a rotated token logs out.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role.key}>"
+
+
+class CatalogMixin:
+    """Shared columns of the admin-edited catalogues. Keys never change once used."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    # Spanish display name; the English name is used when this is empty.
+    name_es: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    sort_order: so.Mapped[int] = so.mapped_column(default=0)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    def display_name(self, lang: str) -> str:
+        if lang == "es" and self.name_es:
+            return self.name_es
+        return self.name
+
+
+class SupplyItem(CatalogMixin, db.Model):
+    """Something handed out: a syringe size, naloxone, a test strip, a kit."""
+
+    __tablename__ = "supply_item"
+
+    unit: so.Mapped[str] = so.mapped_column(sa.String(32), default="each")
+    category: so.Mapped[str] = so.mapped_column(sa.String(32), default="other")
+    # Space-separated quick amounts for the logging form, e.g. "10 20 50".
+    quick_amounts: so.Mapped[str] = so.mapped_column(sa.String(64), default="1")
+    # Counted as syringes distributed (for the distributed vs collected ratio).
+    is_syringe: so.Mapped[bool] = so.mapped_column(default=False)
+    # Counted as naloxone kits given.
+    is_naloxone: so.Mapped[bool] = so.mapped_column(default=False)
+
+
+class ReferralType(CatalogMixin, db.Model):
+    """A kind of referral a worker can make: treatment, wound care, housing..."""
+
+    __tablename__ = "referral_type"
+
+
+class Zone(CatalogMixin, db.Model):
+    """A coarse named area. Never a point location."""
+
+    __tablename__ = "zone"
+
+
+class Encounter(db.Model):
+    """One anonymous contact with a participant, as logged on a phone."""
+
+    __tablename__ = "encounter"
+    __table_args__ = (
+        sa.CheckConstraint("people_served >= 1", name="people_served_positive"),
+        sa.CheckConstraint("syringes_collected >= 0", name="syringes_collected_nonnegative"),
+        sa.CheckConstraint("naloxone_reversals_reported >= 0", name="reversals_nonnegative"),
+        sa.Index("ix_encounter_local_date_zone", "local_date", "zone_id"),
+    )
+
+    # Made on the phone at save time; the idempotency key of the sync API.
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True)
+    occurred_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    # The day it happened in PROGRAM_TIMEZONE, fixed at ingest so reports group by local day.
+    local_date: so.Mapped[date]
+    zone_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("zone.id"))
+    # HMAC-SHA256 of the normalised participant code (hex); the raw code is never stored.
+    participant_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    people_served: so.Mapped[int] = so.mapped_column(default=1)
+    syringes_collected: so.Mapped[int] = so.mapped_column(default=0)
+    naloxone_reversals_reported: so.Mapped[int] = so.mapped_column(default=0)
+    worker_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    received_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    voided_at: so.Mapped[datetime | None]
+    voided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    void_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+
+    zone: so.Mapped[Zone | None] = so.relationship()
+    worker: so.Mapped[User | None] = so.relationship(foreign_keys=[worker_id])
+    supplies: so.Mapped[list[EncounterSupply]] = so.relationship(
+        back_populates="encounter", cascade="all, delete-orphan"
+    )
+    referrals: so.Mapped[list[EncounterReferral]] = so.relationship(
+        back_populates="encounter", cascade="all, delete-orphan"
+    )
+
+
+class EncounterSupply(db.Model):
+    """How many of one item were handed out in one encounter."""
+
+    __tablename__ = "encounter_supply"
+    __table_args__ = (sa.CheckConstraint("quantity >= 1", name="quantity_positive"),)
+
+    encounter_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("encounter.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("supply_item.id"), primary_key=True, index=True
+    )
+    quantity: so.Mapped[int]
+
+    encounter: so.Mapped[Encounter] = so.relationship(back_populates="supplies")
+    item: so.Mapped[SupplyItem] = so.relationship()
+
+
+class EncounterReferral(db.Model):
+    """A referral made during one encounter."""
+
+    __tablename__ = "encounter_referral"
+
+    encounter_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("encounter.id", ondelete="CASCADE"), primary_key=True
+    )
+    referral_type_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("referral_type.id"), primary_key=True, index=True
+    )
+
+    encounter: so.Mapped[Encounter] = so.relationship(back_populates="referrals")
+    referral_type: so.Mapped[ReferralType] = so.relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what and when, for every admin action and every void."""
+
+    __tablename__ = "audit_event"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(default=utcnow, index=True)
+    # Null when the action came from the command line.
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    action: so.Mapped[str] = so.mapped_column(sa.String(64))
+    target_type: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    target_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    # Structured details (names, old and new values); never participant data.
+    details: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+
+    actor: so.Mapped[User | None] = so.relationship()
+
+
+directory_service_referral = sa.Table(
+    "directory_service_referral",
+    db.metadata,
+    sa.Column(
+        "service_id",
+        sa.ForeignKey("directory_service.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("referral_type_id", sa.ForeignKey("referral_type.id"), primary_key=True),
+)
+
+
+class DirectoryService(db.Model):
+    """A local service participants can be referred to."""
+
+    __tablename__ = "directory_service"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(160))
+    address: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
+    phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")
+    # {"mon": [["09:00", "17:00"]], "tue": [], ...} in PROGRAM_TIMEZONE; a range whose end
+    # is earlier than its start runs past midnight.
+    hours: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    languages: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    # "walk_in", "appointment" or "both".
+    access: so.Mapped[str] = so.mapped_column(sa.String(16), default="walk_in")
+    public_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    # Never shown publicly nor cached for signed-out visitors.
+    staff_notes: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+    referral_types: so.Mapped[list[ReferralType]] = so.relationship(
+        secondary=directory_service_referral
+    )
+
+
+class Card(db.Model):
+    """A safety card rendered from the Markdown content files at seed time."""
+
+    __tablename__ = "card"
+    __table_args__ = (sa.UniqueConstraint("slug", "lang", name="uq_card_slug_lang"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(80))
+    lang: so.Mapped[str] = so.mapped_column(sa.String(8))
+    title: so.Mapped[str] = so.mapped_column(sa.String(160))
+    summary: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    category: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    sort_order: so.Mapped[int] = so.mapped_column(default=0)
+    # Sanitised HTML made from the Markdown body.
+    body_html: so.Mapped[str] = so.mapped_column(sa.Text)
+    sources: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    reviewed: so.Mapped[date]
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)

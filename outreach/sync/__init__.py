@@ -1,0 +1,1 @@
+"""The phone-facing JSON API: session, catalogue and idempotent encounter sync."""

@@ -1,0 +1,112 @@
+"""JSON API for phones: /api/v1/session, /api/v1/catalog, /api/v1/sync.
+
+Every answer is JSON and nothing redirects. Checks run in the documented order: signed in
+(401), then CSRF on writes (403), then the body (413, 400), then rate (429).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from outreach import ratelimit
+from outreach.extensions import csrf
+from outreach.i18n import current_lang
+from outreach.sync import services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# CSRF is checked in require_session() below, after the sign-in check, not globally.
+csrf.exempt(bp)
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": code, "message": ...}`` with a status."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    response = jsonify(error=error.code, message=error.message)
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+@bp.before_request
+def require_session():
+    """401 when signed out, then CSRF on state-changing requests."""
+    # Set before anything reads the body (the CSRF check may look for a form field).
+    request.max_content_length = current_app.config["SYNC_MAX_BODY_BYTES"]
+    if not current_user.is_authenticated:
+        raise ApiError(401, "unauthorized", _("Please sign in again."))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        from flask_wtf.csrf import CSRFError
+
+        try:
+            csrf.protect()
+        except CSRFError as error:
+            raise ApiError(
+                403, "csrf", _("The security token is missing or expired. Reload and retry.")
+            ) from error
+
+
+@bp.after_request
+def _no_store(response):
+    # API answers carry the session's CSRF token and fresh data: never cache them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/session")
+def session_info():
+    """Who is signed in, and a CSRF token for the next writes."""
+    return jsonify(
+        user={"username": current_user.username, "role": current_user.role.key},
+        csrf_token=generate_csrf(),
+    )
+
+
+@bp.get("/catalog")
+def catalog():
+    """The active supply catalogue, referral types and zones."""
+    return jsonify(services.catalog_payload(current_lang()))
+
+
+@bp.post("/sync")
+def sync():
+    """Store a batch of encounters; one result per record, in order."""
+    config = current_app.config
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise ApiError(400, "bad_request", _("The request body is not readable JSON."))
+    if not isinstance(body, dict) or not isinstance(body.get("encounters"), list):
+        raise ApiError(
+            400, "bad_request", _('The body must be an object with an "encounters" list.')
+        )
+    records = body["encounters"]
+    if len(records) > config["SYNC_MAX_RECORDS"]:
+        raise ApiError(
+            413,
+            "too_many_records",
+            _("Send at most %(max)d records at a time.", max=config["SYNC_MAX_RECORDS"]),
+        )
+    verdict = ratelimit.limiter().hit(
+        f"sync-user:{current_user.id}", config["SYNC_RATE_PER_MINUTE"], 60
+    )
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            _("Too many sync requests. Waiting before trying again."),
+            {"Retry-After": str(verdict.retry_after)},
+        )
+    outcome = services.ingest_batch(records, worker_id=current_user.id)
+    return jsonify(results=outcome.results)

@@ -1,0 +1,150 @@
+"""App-wide web behaviour: security headers, error pages, asset URLs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from flask import jsonify
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from outreach.auth import wants_json
+from outreach.extensions import db
+
+log = logging.getLogger("outreach.web")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+ERROR_MESSAGES = {
+    400: _l("The request could not be read."),
+    401: _l("Please sign in again."),
+    403: _l("You do not have access to this page."),
+    404: _l("That page does not exist."),
+    405: _l("That method is not allowed here."),
+    413: _l("That upload is too large."),
+    429: _l("Too many requests. Wait a moment and try again."),
+    500: _l("Something went wrong on the server. Nothing you saved on this device is lost."),
+    503: _l("The server is busy or restarting. Try again in a moment."),
+}
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, _database_unavailable)
+
+    static_dist = Path(app.static_folder) / "dist"
+
+    @app.context_processor
+    def _asset_helpers() -> dict:
+        return {"asset_url": lambda name: asset_url(static_dist, name)}
+
+
+def asset_url(dist: Path, name: str) -> str:
+    """URL of a built asset, through the build's manifest of hashed file names."""
+    mapping = _load_manifest(dist / "manifest.json", _mtime(dist / "manifest.json"))
+    return url_for("static", filename="dist/" + mapping.get(name, name))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@lru_cache(maxsize=4)
+def _load_manifest(path: Path, _mtime_key: float) -> dict[str, str]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    if request.endpoint != "static" and "Cache-Control" not in headers:
+        # Pages can hold staff data; the service worker decides what to keep offline.
+        headers["Cache-Control"] = "no-store" if _is_private() else "no-cache"
+    return response
+
+
+def _is_private() -> bool:
+    from flask_login import current_user
+
+    return bool(current_user and current_user.is_authenticated)
+
+
+def _error_response(status: int, code: str, message: str):
+    if wants_json():
+        response = jsonify(error=code, message=message)
+        response.status_code = status
+        return response
+    return render_template("error.html", status=status, message=message), status
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    message = str(ERROR_MESSAGES.get(status) or error.description or _("Error"))
+    response = _error_response(status, (error.name or "error").lower().replace(" ", "_"), message)
+    if isinstance(response, tuple):
+        return response
+    for name, value in error.get_headers() or []:
+        if name.lower() in {"allow", "retry-after"}:
+            response.headers[name] = value
+    return response
+
+
+def _csrf_error(error: CSRFError):
+    return _error_response(
+        400 if not wants_json() else 403,
+        "csrf",
+        _("This form expired. Reload the page and try again."),
+    )
+
+
+def _database_unavailable(error: Exception):
+    # Never include the exception text: it can quote SQL parameters.
+    log.warning("database unavailable: %s", type(error).__name__)
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        db.session.remove()
+    response = _error_response(503, "database_unavailable", str(ERROR_MESSAGES[503]))
+    if isinstance(response, tuple):
+        body, status = response
+        return body, status, {"Retry-After": "5"}
+    response.headers["Retry-After"] = "5"
+    return response

@@ -1,0 +1,284 @@
+"""Shared fixtures: an app on a fresh database per test, clients signed in by role.
+
+The database is SQLite by default; with TEST_DATABASE_URL pointing at a PostgreSQL server,
+each test run makes its own throwaway database there and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from outreach import create_app
+from outreach.auth import services as auth_services
+from outreach.extensions import db
+from outreach.models import Role
+from outreach.seeding import seed_all
+
+PASSWORD = "correct horse battery"
+TEST_PG_URL = os.environ.get("TEST_DATABASE_URL")
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
+
+
+def base_config(database_url: str) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "PARTICIPANT_CODE_KEY": "test-participant-code-key",
+        "PROGRAM_TIMEZONE": "America/New_York",
+        # Hashing is deliberately slow in production; tests sign in often.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SYNC_RATE_PER_MINUTE": 10_000,
+    }
+
+
+def is_postgres() -> bool:
+    return bool(TEST_PG_URL)
+
+
+def _with_database(url: str, name: str) -> str:
+    return sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory, worker_id):
+    """A migrated, seeded database made once per test process."""
+    if is_postgres():
+        name = f"outreach_test_{worker_id}_{uuid.uuid4().hex[:8]}"
+        admin_engine = sa.create_engine(TEST_PG_URL, isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = _with_database(TEST_PG_URL, name)
+        _migrate_and_seed(url)
+        yield url
+        with admin_engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()
+    else:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite"
+        _migrate_and_seed(f"sqlite:///{path}")
+        yield path
+
+
+def _migrate_and_seed(url: str) -> None:
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade()
+        seed_all()
+        db.engine.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    """Empty every table but Alembic's and seed again: a fresh database, quickly."""
+    app = create_app(base_config(url))
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        seed_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path) -> str:
+    """A fresh, migrated and seeded database for one test."""
+    if is_postgres():
+        _reset_postgres(database_template)
+        return database_template
+    path = tmp_path / "outreach.sqlite"
+    shutil.copyfile(database_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path, monkeypatch) -> dict:
+    """Settings for this test's app; tests may change them before using ``app``."""
+    config = base_config(database_url)
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path / "instance"))
+    return config
+
+
+@pytest.fixture
+def make_app(app_config):
+    """Build apps on this test's database (with changed settings); disposed afterwards."""
+    made = []
+
+    def build(**overrides):
+        made.append(create_app({**app_config, **overrides}))
+        return made[-1]
+
+    yield build
+    for built in made:
+        with built.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Accounts:
+    worker: str = "wendy"
+    supervisor: str = "sam"
+    admin: str = "ada"
+
+
+@pytest.fixture
+def users(app) -> Accounts:
+    """One account per role, all with PASSWORD."""
+    accounts = Accounts()
+    with app.app_context():
+        for role in Role:
+            auth_services.create_user(getattr(accounts, role.key), role, PASSWORD)
+    return accounts
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class AuthActions:
+    """Sign a test client in and out through the real forms."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str, password: str = PASSWORD, remember: bool = False, **extra):
+        page = self._client.get("/login")
+        data = {
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+        }
+        if remember:
+            data["remember"] = "y"
+        return self._client.post("/login", data=data, **extra)
+
+    def logout(self):
+        page = self._client.get("/")
+        token = csrf_token_from(page.get_data(as_text=True))
+        return self._client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+def _signed_in_client(app, username: str):
+    client = app.test_client()
+    response = AuthActions(client).login(username)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def worker_client(app, users):
+    return _signed_in_client(app, users.worker)
+
+
+@pytest.fixture
+def supervisor_client(app, users):
+    return _signed_in_client(app, users.supervisor)
+
+
+@pytest.fixture
+def admin_client(app, users):
+    return _signed_in_client(app, users.admin)
+
+
+class SyncApi:
+    """Posts batches to /api/v1/sync the way the phone does."""
+
+    def __init__(self, client):
+        self.client = client
+        self._token: str | None = None
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self._token = self.client.get("/api/v1/session").get_json()["csrf_token"]
+        return self._token
+
+    def post(self, encounters, **kwargs):
+        return self.client.post(
+            "/api/v1/sync",
+            json={"encounters": encounters},
+            headers={"X-CSRFToken": self.token},
+            **kwargs,
+        )
+
+    def post_raw(self, data, content_type="application/json"):
+        return self.client.post(
+            "/api/v1/sync",
+            data=data,
+            content_type=content_type,
+            headers={"X-CSRFToken": self.token},
+        )
+
+
+@pytest.fixture
+def sync_api(worker_client) -> SyncApi:
+    return SyncApi(worker_client)
+
+
+def make_encounter(**overrides) -> dict:
+    """A valid encounter as a phone would send it."""
+    record = {
+        "id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
+        "zone": "riverside",
+        "participant_code": None,
+        "people_served": 1,
+        "supplies": {"syringe_1ml_27g": 20, "naloxone_nasal": 1},
+        "syringes_collected": 15,
+        "naloxone_reversals_reported": 0,
+        "referrals": ["wound_care"],
+    }
+    record.update(overrides)
+    return record
+
+
+def count_rows(app, table: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.text(f"SELECT COUNT(*) FROM {table}"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if is_postgres():
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def project_dir() -> Path:
+    return Path(__file__).resolve().parent.parent
