@@ -64,7 +64,11 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _asset_helpers() -> dict:
-        return {"asset_url": lambda name: asset_url(static_dist, name)}
+        return {
+            "asset_url": lambda name: asset_url(static_dist, name),
+            # Lets shared templates link to features only where they are installed.
+            "has_endpoint": lambda name: name in app.view_functions,
+        }
 
 
 def asset_url(dist: Path, name: str) -> str:

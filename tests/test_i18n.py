@@ -25,7 +25,9 @@ def test_every_user_facing_string_has_a_spanish_translation(project_dir):
     translated = {
         (m.id if isinstance(m.id, str) else m.id[0])
         for m in catalog
-        if m.id and m.string and (m.string if isinstance(m.string, str) else all(m.string))
+        if m.id
+        and m.string
+        and (m.string if isinstance(m.string, str) else all(m.string))
         and "fuzzy" not in m.flags
     }
     missing = sorted(_message_ids_in_code(project_dir) - translated)
