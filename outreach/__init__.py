@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -33,14 +32,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         settings.update(test_config)
     app.config.update(settings_module.finalise(settings, instance_path))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
+    from outreach import logs
     from outreach import web
 
     web.init_app(app)
-    logging.getLogger("outreach").setLevel(logging.INFO)
+    logs.init_app(app)
     return app
 
 
@@ -69,12 +74,14 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from outreach.auth.views import bp as auth_bp
+    from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
     from outreach.sync.api import bp as api_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
@@ -80,8 +83,45 @@ def demo_data_command(days: int, encounters: int, random_seed: int | None) -> No
     click.echo(f"Added {added} encounters over {days} days.")
 
 
+@click.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(destination: Path) -> None:
+    """Copy the live database to DESTINATION (SQLite file, or pg_dump custom format)."""
+    from outreach import backup
+
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    try:
+        backup.backup(url, destination)
+    except (OSError, subprocess.CalledProcessError, ValueError) as error:
+        raise click.ClickException(f"Backup failed: {error}") from error
+    click.echo(f"Backup written to {destination}")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(source: Path, yes: bool) -> None:
+    """Replace the database with the backup SOURCE. Stop the app servers first."""
+    from outreach import backup
+
+    if not yes:
+        click.confirm(
+            "This replaces everything in the database with the backup. Continue?", abort=True
+        )
+    db.engine.dispose()
+    try:
+        backup.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
+    except (OSError, subprocess.CalledProcessError, ValueError) as error:
+        raise click.ClickException(f"Restore failed: {error}") from error
+    click.echo(f"Restored from {source}. Run 'flask --app outreach db upgrade' if it is older.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_users_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -14,6 +14,8 @@ PROJECT_DIR = PACKAGE_DIR.parent
 
 # Settings read from the environment when set (string values, converted below).
 ENVIRONMENT_SETTINGS = (
+    "OUTREACH_ENV",
+    "TRUSTED_PROXIES",
     "SECRET_KEY",
     "DATABASE_URL",
     "PARTICIPANT_CODE_KEY",
@@ -21,12 +23,23 @@ ENVIRONMENT_SETTINGS = (
     "SUPPRESSION_THRESHOLD",
     "REDIS_URL",
 )
-INTEGER_SETTINGS = {"SUPPRESSION_THRESHOLD"}
+INTEGER_SETTINGS = {"SUPPRESSION_THRESHOLD", "TRUSTED_PROXIES"}
+# Secrets that must never protect a production instance.
+KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+class ConfigurationError(ValueError):
+    """Settings the app refuses to start with, with the reason."""
 
 
 def default_settings(instance_path: Path) -> dict:
     """The settings every app starts from."""
     return {
+        # "development" (the default) or "production" (strict checks, secure cookies).
+        "OUTREACH_ENV": "development",
+        # How many reverse proxies in front of the app set X-Forwarded-For/-Proto.
+        "TRUSTED_PROXIES": 0,
         "DATABASE_URL": f"sqlite:///{instance_path / 'outreach.sqlite'}",
         "PROGRAM_TIMEZONE": "UTC",
         "SUPPRESSION_THRESHOLD": 11,
@@ -82,8 +95,42 @@ def instance_secret(instance_path: Path, filename: str) -> str:
     return value
 
 
-def finalise(settings: dict, instance_path: Path) -> dict:
+def check_production(settings: dict, environ) -> None:
+    """Refuse to run in production with development settings."""
+    problems = []
+    secret = settings.get("SECRET_KEY") or ""
+    if (
+        len(secret) < MIN_PRODUCTION_SECRET_LENGTH
+        or secret.lower() in KNOWN_DEVELOPMENT_SECRETS
+        or not environ.get("SECRET_KEY")
+    ):
+        problems.append(
+            f"SECRET_KEY must come from the environment, at least "
+            f"{MIN_PRODUCTION_SECRET_LENGTH} random characters"
+        )
+    if not settings.get("PARTICIPANT_CODE_KEY") or not environ.get("PARTICIPANT_CODE_KEY"):
+        problems.append("PARTICIPANT_CODE_KEY must come from the environment")
+    if not environ.get("DATABASE_URL"):
+        problems.append("DATABASE_URL must come from the environment")
+    if settings.get("DEBUG") or environ.get("FLASK_DEBUG") not in (None, "", "0", "false"):
+        problems.append("debug mode must be off")
+    if problems:
+        raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))
+
+
+def finalise(settings: dict, instance_path: Path, environ=None) -> dict:
     """Fill generated secrets, normalise the database URL and check values."""
+    environ = os.environ if environ is None else environ
+    production = settings.get("OUTREACH_ENV") == "production"
+    if production:
+        check_production(settings, environ)
+        settings.update(
+            SESSION_COOKIE_SECURE=True,
+            REMEMBER_COOKIE_SECURE=True,
+            PREFERRED_URL_SCHEME="https",
+        )
+    elif settings.get("OUTREACH_ENV") != "development":
+        raise ConfigurationError("OUTREACH_ENV must be 'development' or 'production'")
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = instance_secret(instance_path, "secret_key")
     if not settings.get("PARTICIPANT_CODE_KEY"):

@@ -83,6 +83,8 @@ def _reset_postgres(url: str) -> None:
     """Empty every table but Alembic's and seed again: a fresh database, quickly."""
     app = create_app(base_config(url))
     with app.app_context():
+        # A test may have migrated down; bring the schema back to head first.
+        upgrade()
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")

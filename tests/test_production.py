@@ -1,0 +1,336 @@
+"""Production mode, /healthz, upgrades, backups: the deployment guide's commands, run."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import downgrade
+from flask_migrate import upgrade
+
+from outreach import create_app
+from outreach.config import ConfigurationError
+from outreach.extensions import db
+from tests.conftest import PASSWORD
+from tests.conftest import count_rows
+from tests.conftest import csrf_token_from
+from tests.conftest import is_postgres
+from tests.conftest import make_encounter
+
+PROJECT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STRONG_SECRET = "b3c1f0e2d4a5968778695a4b3c2d1e0f1a2b3c4d5e6f7081"
+
+
+def production_env(database_url: str, **extra) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "OUTREACH_", "PG"))}
+    env.update(
+        OUTREACH_ENV="production",
+        SECRET_KEY=STRONG_SECRET,
+        PARTICIPANT_CODE_KEY="a-production-participant-code-key-0123456789",
+        DATABASE_URL=database_url,
+        TRUSTED_PROXIES="1",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def production_environ(monkeypatch, database_url, tmp_path):
+    for name, value in production_env(database_url).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+
+
+def test_production_sets_secure_cookies(production_environ):
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["REMEMBER_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SECRET_KEY", "dev", "SECRET_KEY"),
+        ("SECRET_KEY", "short-secret", "SECRET_KEY"),
+        ("SECRET_KEY", None, "SECRET_KEY"),
+        ("PARTICIPANT_CODE_KEY", None, "PARTICIPANT_CODE_KEY"),
+        ("DATABASE_URL", None, "DATABASE_URL"),
+        ("FLASK_DEBUG", "1", "debug"),
+    ],
+)
+def test_production_refuses_development_settings(
+    production_environ, monkeypatch, variable, value, message
+):
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError, match=message):
+        create_app()
+
+
+def test_production_refuses_debug_from_test_config(production_environ):
+    with pytest.raises(ConfigurationError, match="debug"):
+        create_app({"DEBUG": True})
+
+
+def test_healthz_reports_database_and_migrations(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "migrations": "current"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_503_when_migrations_are_pending(app, client):
+    with app.app_context():
+        downgrade(revision="base")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["migrations"] == "pending"
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(make_app, tmp_path):
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/x.sqlite")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "unreachable",
+        "migrations": "unknown",
+    }
+
+
+def test_upgrade_from_the_first_schema_keeps_every_record(app):
+    """Data written under the first schema survives `flask db upgrade` to the latest."""
+    with app.app_context():
+        downgrade(revision="base")
+        upgrade(revision="0001")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO zone (key, name, sort_order, active, updated_at) "
+                    "VALUES ('old_zone', 'Old zone', 1, :t, :now)"
+                ),
+                {"t": True, "now": "2026-01-01 00:00:00"},
+            )
+            zone_id = connection.execute(sa.text("SELECT id FROM zone")).scalar_one()
+            for n in range(5):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO encounter (id, occurred_at, local_date, zone_id, "
+                        "people_served, syringes_collected, naloxone_reversals_reported, "
+                        "received_at) VALUES (:id, :at, :day, :zone, 1, :n, 0, :at)"
+                    ),
+                    {
+                        "id": f"0000000000004000800000000000000{n}"
+                        if not is_postgres()
+                        else f"00000000-0000-4000-8000-00000000000{n}",
+                        "at": "2026-01-02 03:00:00",
+                        "day": "2026-01-01",
+                        "zone": zone_id,
+                        "n": n,
+                    },
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT COUNT(*) FROM encounter")).scalar() == 5
+            collected = connection.execute(
+                sa.text("SELECT SUM(syringes_collected) FROM encounter")
+            ).scalar()
+            assert collected == 10
+            assert connection.execute(sa.text("SELECT key FROM zone")).scalar() == "old_zone"
+
+
+def _flask(args: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "outreach", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
+
+
+def test_backup_while_syncing_then_restore(app, sync_api, database_url, tmp_path):
+    """`flask backup` runs online; `flask restore --yes` brings back exactly that state."""
+    env = production_env(database_url, OUTREACH_ENV="development")
+    env["OUTREACH_INSTANCE_PATH"] = str(tmp_path / "instance")
+    sync_api.post([make_encounter() for _ in range(50)])
+
+    stop = threading.Event()
+    writer_app = create_app(app.config.copy())
+
+    def keep_writing():
+        # Writes during the backup must not break it (online backup).
+        with writer_app.app_context():
+            while not stop.is_set():
+                with db.engine.begin() as connection:
+                    connection.execute(sa.text("UPDATE zone SET sort_order = sort_order + 1"))
+                time.sleep(0.01)
+            db.engine.dispose()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        backup_file = tmp_path / "backups" / "outreach.backup"
+        made = _flask(["backup", str(backup_file)], env)
+    finally:
+        stop.set()
+        writer.join()
+    assert made.returncode == 0, made.stderr
+    assert backup_file.stat().st_size > 0
+
+    sync_api.post([make_encounter() for _ in range(7)])
+    assert count_rows(app, "encounter") == 57
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+    refused = _flask(["restore", str(backup_file)], env, input="n\n")
+    assert refused.returncode != 0
+    assert count_rows(app, "encounter") == 57
+    with app.app_context():
+        db.engine.dispose()
+
+    restored = _flask(["restore", "--yes", str(backup_file)], env)
+    assert restored.returncode == 0, restored.stderr
+    assert count_rows(app, "encounter") == 50
+    assert count_rows(app, "encounter_supply") == 100
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 200
+
+
+class ProductionServer:
+    """gunicorn started exactly as docs/deploy.md says, on a free loopback port."""
+
+    def __init__(self, env: dict):
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "outreach:create_app()"],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.output: list[str] = []
+        self.port = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.port is None:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        self.cookies: dict[str, str] = {}
+
+    def _drain(self):
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def request(self, method: str, path: str, body=None, headers=None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = dict(headers or {})
+        # As the TLS proxy would say; cookies are Secure, so send them by hand.
+        headers["X-Forwarded-Proto"] = "https"
+        headers["X-Forwarded-For"] = "203.0.113.9"
+        # Browsers send a same-origin Referer (Referrer-Policy: same-origin); Flask-WTF
+        # requires it for CSRF-checked requests over HTTPS.
+        headers["Referer"] = f"https://127.0.0.1:{self.port}/login"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        connection.close()
+        return response, data
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._reader.join(timeout=5)
+        self.process.stdout.close()
+
+
+def test_production_server_serves_health_and_a_sync_round_trip(app, users, database_url):
+    env = production_env(database_url, OUTREACH_BIND="127.0.0.1:0", OUTREACH_WORKERS="2")
+    server = ProductionServer(env)
+    try:
+        assert server.port, "".join(server.output)
+        response, body = server.request("GET", "/healthz")
+        assert response.status == 200
+        assert json.loads(body)["migrations"] == "current"
+
+        response, page = server.request("GET", "/login?lang=en&probe=secret-query")
+        token = csrf_token_from(page.decode())
+        assert "Secure" in response.getheader("Set-Cookie")
+        form = urlencode({"username": users.worker, "password": PASSWORD, "csrf_token": token})
+        response, _ = server.request(
+            "POST",
+            "/login",
+            body=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status == 302
+        response, body = server.request("GET", "/api/v1/session")
+        api_token = json.loads(body)["csrf_token"]
+        record = make_encounter(participant_code="PROD-CODE-7731")
+        response, body = server.request(
+            "POST",
+            "/api/v1/sync",
+            body=json.dumps({"encounters": [record]}),
+            headers={"Content-Type": "application/json", "X-CSRFToken": api_token},
+        )
+        assert response.status == 200, body
+        assert json.loads(body)["results"] == [{"id": record["id"], "status": "created"}]
+        assert count_rows(app, "encounter") == 1
+    finally:
+        server.stop()
+    log = "".join(server.output)
+    access_lines = [line for line in log.splitlines() if line.startswith('{"time"')]
+    assert any('"path":"/api/v1/sync"' in line for line in access_lines), log
+    for line in access_lines:
+        json.loads(line)  # structured
+    assert "secret-query" not in log
+    assert "PROD-CODE-7731" not in log
+    assert "203.0.113.9" not in log
+
+
+def test_production_server_refuses_to_start_with_a_development_secret(database_url):
+    env = production_env(database_url, SECRET_KEY="dev", OUTREACH_BIND="127.0.0.1:0")
+    result = subprocess.run(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "outreach:create_app()"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stdout + result.stderr
