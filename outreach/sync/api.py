@@ -45,6 +45,8 @@ def require_session():
     """401 when signed out, then CSRF on state-changing requests."""
     # Set before anything reads the body (the CSRF check may look for a form field).
     request.max_content_length = current_app.config["SYNC_MAX_BODY_BYTES"]
+    if request.endpoint == "api.openapi":
+        return None
     if not current_user.is_authenticated:
         raise ApiError(401, "unauthorized", _("Please sign in again."))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -63,6 +65,17 @@ def _no_store(response):
     # API answers carry the session's CSRF token and fresh data: never cache them.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API (public: it holds no data)."""
+    from outreach.sync.openapi import build_spec
+
+    catalog = services.load_catalog_index()
+    return jsonify(
+        build_spec(list(catalog.supplies), list(catalog.referral_types), list(catalog.zones))
+    )
 
 
 @bp.get("/session")

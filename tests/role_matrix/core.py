@@ -14,6 +14,7 @@ ROUTES = [
     ("POST", "/login", "/login", everyone(400)),
     ("POST", "/logout", "/logout", everyone(400)),
     ("GET", "/healthz", "/healthz", everyone(200)),
+    ("GET", "/api/v1/openapi.json", "/api/v1/openapi.json", everyone(200)),
     ("GET", "/api/v1/session", "/api/v1/session", staff_only(WORKER, anon=401)),
     ("GET", "/api/v1/catalog", "/api/v1/catalog", staff_only(WORKER, anon=401)),
     # Without a CSRF token: 401 when signed out (checked first), else 403.

@@ -1,0 +1,260 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import UTC
+from datetime import datetime
+
+from outreach.sync import validation as limits
+
+
+def _error_response(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+ENCOUNTER = {
+    "type": "object",
+    "description": (
+        "One anonymous encounter as logged on a phone. Unknown extra fields are ignored. "
+        "A record breaking these rules does not fail the request: it is answered "
+        "'rejected' with field-level errors."
+    ),
+    "required": ["id", "occurred_at"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid", "description": "Made on the phone."},
+        "occurred_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "With a UTC offset; at most 24 h ahead, at most 366 days old.",
+        },
+        "zone": {"type": ["string", "null"], "maxLength": 64},
+        "participant_code": {
+            "type": ["string", "null"],
+            "maxLength": limits.MAX_CODE_LENGTH,
+            "description": "Hashed with a server key; never stored or returned.",
+        },
+        "people_served": {"type": "integer", "minimum": 1, "maximum": limits.MAX_PEOPLE_SERVED},
+        "supplies": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": limits.MAX_SUPPLY_QUANTITY,
+            },
+        },
+        "syringes_collected": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": limits.MAX_SYRINGES_COLLECTED,
+        },
+        "naloxone_reversals_reported": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": limits.MAX_REVERSALS,
+        },
+        "referrals": {"type": "array", "items": {"type": "string", "maxLength": 64}},
+    },
+}
+
+NAMED_KEY = {
+    "type": "object",
+    "required": ["key", "name"],
+    "properties": {"key": {"type": "string"}, "name": {"type": "string"}},
+}
+
+SPEC = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Outreach phone API",
+        "version": "1",
+        "description": (
+            "Session, catalogue and idempotent encounter sync for the Outreach worker app. "
+            "Every answer is JSON; nothing redirects. Signed-in session cookie required; "
+            "writes need the X-CSRFToken header from GET /session."
+        ),
+    },
+    "servers": [{"url": "/api/v1"}],
+    "components": {
+        "securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            "csrf": {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-CSRFToken",
+                "description": "The csrf_token from GET /session",
+            },
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error", "message"],
+                "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+            },
+            "Encounter": ENCOUNTER,
+            "SyncResult": {
+                "type": "object",
+                "required": ["id", "status"],
+                "properties": {
+                    "id": {"type": ["string", "null"]},
+                    "status": {"enum": ["created", "duplicate", "rejected"]},
+                    "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "security": [{"session": []}],
+    "paths": {
+        "/session": {
+            "get": {
+                "operationId": "getSession",
+                "summary": "Who is signed in, and a CSRF token for writes",
+                "responses": {
+                    "200": {
+                        "description": "Signed in",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["user", "csrf_token"],
+                                    "properties": {
+                                        "user": {
+                                            "type": "object",
+                                            "required": ["username", "role"],
+                                            "properties": {
+                                                "username": {"type": "string"},
+                                                "role": {"enum": ["worker", "supervisor", "admin"]},
+                                            },
+                                        },
+                                        "csrf_token": {"type": "string"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "401": _error_response("Signed out"),
+                    "429": _error_response("Too many requests"),
+                    "503": _error_response("Database unavailable; retry later"),
+                },
+            }
+        },
+        "/catalog": {
+            "get": {
+                "operationId": "getCatalog",
+                "summary": "Active supply items, referral types and zones",
+                "responses": {
+                    "200": {
+                        "description": "The catalogue",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["version", "supplies", "referral_types", "zones"],
+                                    "properties": {
+                                        "version": {"type": "string"},
+                                        "supplies": {
+                                            "type": "array",
+                                            "items": {
+                                                "type": "object",
+                                                "required": ["key", "name", "unit"],
+                                                "properties": {
+                                                    "key": {"type": "string"},
+                                                    "name": {"type": "string"},
+                                                    "unit": {"type": "string"},
+                                                },
+                                            },
+                                        },
+                                        "referral_types": {"type": "array", "items": NAMED_KEY},
+                                        "zones": {"type": "array", "items": NAMED_KEY},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "401": _error_response("Signed out"),
+                    "429": _error_response("Too many requests"),
+                    "503": _error_response("Database unavailable; retry later"),
+                },
+            }
+        },
+        "/sync": {
+            "post": {
+                "operationId": "syncEncounters",
+                "summary": "Store a batch of encounters; one result per record, in order",
+                "security": [{"session": [], "csrf": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["encounters"],
+                                "properties": {
+                                    "encounters": {
+                                        "type": "array",
+                                        "maxItems": 500,
+                                        "items": {"$ref": "#/components/schemas/Encounter"},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "One result per record, in order",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["results"],
+                                    "properties": {
+                                        "results": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/SyncResult"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": _error_response("Unreadable body"),
+                    "401": _error_response("Signed out (checked before CSRF)"),
+                    "403": _error_response("Missing or stale CSRF token, or forbidden"),
+                    "413": _error_response("More than 500 records or over 1 MiB"),
+                    "429": _error_response("Too many requests; see Retry-After"),
+                    "503": _error_response("Database unavailable; retry later"),
+                },
+            }
+        },
+    },
+}
+
+
+def build_spec(supply_keys: list[str], referral_keys: list[str], zone_keys: list[str]) -> dict:
+    """The description with this server's catalogue keys and a valid example batch."""
+    spec = copy.deepcopy(SPEC)
+    encounter = spec["components"]["schemas"]["Encounter"]["properties"]
+    if zone_keys:
+        encounter["zone"] = {"enum": [*zone_keys, None]}
+    if supply_keys:
+        encounter["supplies"]["propertyNames"] = {"enum": supply_keys}
+    if referral_keys:
+        encounter["referrals"]["items"] = {"enum": referral_keys}
+    example = {
+        "id": str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "zone": zone_keys[0] if zone_keys else None,
+        "people_served": 1,
+        "supplies": {key: 10 for key in supply_keys[:2]},
+        "syringes_collected": 5,
+        "naloxone_reversals_reported": 0,
+        "referrals": referral_keys[:1],
+    }
+    body = spec["paths"]["/sync"]["post"]["requestBody"]["content"]["application/json"]
+    body["example"] = {"encounters": [example]}
+    return spec
