@@ -11,7 +11,7 @@ TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup assets translations messages db lint format clean
+.PHONY: run test setup assets translations messages db audit lint format clean
 
 run: setup db
 	@$(FLASK) demo-users
@@ -22,6 +22,7 @@ run: setup db
 test: setup $(STAMPS)/chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r outreach -ll
 	@echo "== tests on SQLite =="
 	$(BIN)/pytest -p no:cacheprovider -n 2
 	@echo "== tests on PostgreSQL =="
@@ -64,6 +65,11 @@ $(STAMPS)/chromium:
 		else echo "Chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; fi; \
 	fi
 	@touch $@
+
+# Known-vulnerability checks; they need the advisory services (see README, "Security").
+audit: $(STAMPS)/python $(STAMPS)/node
+	$(BIN)/pip-audit -r constraints.txt --progress-spinner off
+	npm audit
 
 lint: $(STAMPS)/python
 	$(BIN)/ruff check .

@@ -52,13 +52,14 @@ class MemoryLimiter:
 class RedisLimiter:
     """Counters in Redis, shared by every app server."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "outreach:rl:") -> None:
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2)
+        self._prefix = prefix
 
     def hit(self, key: str, limit: int, window: int) -> Verdict:
-        name = f"outreach:rl:{key}"
+        name = f"{self._prefix}{key}"
         pipe = self._redis.pipeline()
         pipe.incr(name)
         pipe.expire(name, window, nx=True)
@@ -67,12 +68,13 @@ class RedisLimiter:
         return Verdict(count <= limit, max(1, int(ttl)))
 
     def reset(self, key: str) -> None:
-        self._redis.delete(f"outreach:rl:{key}")
+        self._redis.delete(f"{self._prefix}{key}")
 
 
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
-    app.extensions["outreach_limiter"] = RedisLimiter(url) if url else MemoryLimiter()
+    prefix = app.config.get("RATELIMIT_KEY_PREFIX", "outreach:rl:")
+    app.extensions["outreach_limiter"] = RedisLimiter(url, prefix) if url else MemoryLimiter()
 
 
 def limiter() -> MemoryLimiter | RedisLimiter:

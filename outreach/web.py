@@ -140,8 +140,15 @@ def _csrf_error(error: CSRFError):
 
 
 def _database_unavailable(error: Exception):
-    # Never include the exception text: it can quote SQL parameters.
-    log.warning("database unavailable: %s", type(error).__name__)
+    # Never include the exception text: it can quote SQL parameters. The driver's error
+    # class and SQLSTATE say enough to diagnose.
+    original = getattr(error, "orig", None)
+    log.warning(
+        "database unavailable: %s (%s, sqlstate %s)",
+        type(error).__name__,
+        type(original).__name__ if original else "-",
+        getattr(original, "sqlstate", None) or "-",
+    )
     try:
         db.session.rollback()
     except sa.exc.SQLAlchemyError:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import re
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -26,23 +21,10 @@ from tests.conftest import count_rows
 from tests.conftest import csrf_token_from
 from tests.conftest import is_postgres
 from tests.conftest import make_encounter
-
-PROJECT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-STRONG_SECRET = "b3c1f0e2d4a5968778695a4b3c2d1e0f1a2b3c4d5e6f7081"
-
-
-def production_env(database_url: str, **extra) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "OUTREACH_", "PG"))}
-    env.update(
-        OUTREACH_ENV="production",
-        SECRET_KEY=STRONG_SECRET,
-        PARTICIPANT_CODE_KEY="a-production-participant-code-key-0123456789",
-        DATABASE_URL=database_url,
-        TRUSTED_PROXIES="1",
-    )
-    env.update(extra)
-    return env
+from tests.live import BIN
+from tests.live import PROJECT
+from tests.live import GunicornServer
+from tests.live import production_env
 
 
 @pytest.fixture
@@ -216,71 +198,9 @@ def test_backup_while_syncing_then_restore(app, sync_api, database_url, tmp_path
     assert health.status_code == 200
 
 
-class ProductionServer:
-    """gunicorn started exactly as docs/deploy.md says, on a free loopback port."""
-
-    def __init__(self, env: dict):
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "outreach:create_app()"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        self.port = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.port is None:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
-        self.cookies: dict[str, str] = {}
-
-    def _drain(self):
-        for line in self.process.stdout:
-            self.output.append(line)
-
-    def request(self, method: str, path: str, body=None, headers=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = dict(headers or {})
-        # As the TLS proxy would say; cookies are Secure, so send them by hand.
-        headers["X-Forwarded-Proto"] = "https"
-        headers["X-Forwarded-For"] = "203.0.113.9"
-        # Browsers send a same-origin Referer (Referrer-Policy: same-origin); Flask-WTF
-        # requires it for CSRF-checked requests over HTTPS.
-        headers["Referer"] = f"https://127.0.0.1:{self.port}/login"
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        data = response.read()
-        for header, value in response.getheaders():
-            if header.lower() == "set-cookie":
-                name, _, rest = value.partition("=")
-                self.cookies[name] = rest.split(";", 1)[0]
-        connection.close()
-        return response, data
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self._reader.join(timeout=5)
-        self.process.stdout.close()
-
-
 def test_production_server_serves_health_and_a_sync_round_trip(app, users, database_url):
     env = production_env(database_url, OUTREACH_BIND="127.0.0.1:0", OUTREACH_WORKERS="2")
-    server = ProductionServer(env)
+    server = GunicornServer(env)
     try:
         assert server.port, "".join(server.output)
         response, body = server.request("GET", "/healthz")

@@ -72,7 +72,8 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
         timezone=ZoneInfo(config["PROGRAM_TIMEZONE"]),
         code_key=config["PARTICIPANT_CODE_KEY"],
     )
-    ids = [parse_record_id(raw)[0] for raw in records]
+    parsed_ids = [parse_record_id(raw) for raw in records]
+    ids = [record_id for record_id, _error in parsed_ids]
     already_stored = _existing_ids({record_id for record_id in ids if record_id})
     # End the read transaction before writing, so the write can take SQLite's lock cleanly.
     db.session.rollback()
@@ -80,11 +81,12 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
     results: list[dict] = []
     to_store: list[CleanEncounter] = []
     slot_of: dict[uuid.UUID, int] = {}
-    for raw, record_id in zip(records, ids, strict=True):
+    for raw, parsed in zip(records, parsed_ids, strict=True):
+        record_id = parsed[0]
         if record_id is not None and (record_id in already_stored or record_id in slot_of):
             results.append({"id": str(record_id), "status": DUPLICATE})
             continue
-        clean, errors = validate_encounter(raw, context)
+        clean, errors = validate_encounter(raw, context, parsed)
         if clean is None:
             results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
             continue

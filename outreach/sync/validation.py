@@ -16,7 +16,9 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from outreach.privacy import MAX_CODE_LENGTH
 from outreach.privacy import normalise_participant_code
@@ -91,20 +93,26 @@ def echo_id(raw: object) -> str | None:
 
 
 def validate_encounter(
-    raw: object, context: ValidationContext
+    raw: object,
+    context: ValidationContext,
+    parsed_id: tuple[uuid.UUID | None, str | None] | None = None,
 ) -> tuple[CleanEncounter | None, dict[str, str]]:
-    """Check one record; return the clean record or the errors by field."""
+    """Check one record; return the clean record or the errors by field.
+
+    ``parsed_id`` is ``parse_record_id(raw)`` when the caller has it already.
+    """
     if not isinstance(raw, dict):
         return None, {"record": _("Each record must be a JSON object.")}
     errors: dict[str, str] = {}
 
-    record_id, id_error = parse_record_id(raw)
+    record_id, id_error = parsed_id or parse_record_id(raw)
     if id_error:
         errors["id"] = id_error
 
     occurred_at = _check_occurred_at(raw.get("occurred_at"), context.now, errors)
+    # Lazy: the message is only looked up when the key is unknown (this runs per record).
     zone_id = _check_key(
-        raw.get("zone"), context.catalog.zones, "zone", _("unknown zone"), errors, optional=True
+        raw.get("zone"), context.catalog.zones, "zone", _l("unknown zone"), errors, optional=True
     )
     code_hash = _check_participant_code(raw.get("participant_code"), context.code_key, errors)
     people_served = _check_int(
@@ -195,7 +203,7 @@ def _check_key(
     value: object,
     known: dict[str, int],
     name: str,
-    unknown_message: str,
+    unknown_message: LazyString,
     errors: dict,
     *,
     optional: bool,
@@ -206,7 +214,7 @@ def _check_key(
         errors[name] = _("This must be a key from the catalogue.")
         return None
     if value not in known:
-        errors[name] = unknown_message
+        errors[name] = str(unknown_message)
         return None
     return known[value]
 
