@@ -1,4 +1,4 @@
-"""Command-line tasks: seed, user create, demo-users, demo-data."""
+"""Command-line tasks: seed, user create, demo-users, demo-data, demo-directory."""
 
 from __future__ import annotations
 
@@ -80,8 +80,21 @@ def demo_data_command(days: int, encounters: int, random_seed: int | None) -> No
     click.echo(f"Added {added} encounters over {days} days.")
 
 
+@click.command("demo-directory")
+@with_appcontext
+def demo_directory_command() -> None:
+    """Add fictional referral services for demos (idempotent; not part of seed)."""
+    from outreach.directory.demo import add_demo_services
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("referral_type"))) == 0:
+        raise click.ClickException("Run 'flask --app outreach seed' first.")
+    added = add_demo_services()
+    click.echo(f"Demo directory: {added} services added.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_users_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(demo_directory_command)
