@@ -9,6 +9,7 @@ from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
 from wtforms import BooleanField
 from wtforms import RadioField
+from wtforms import SelectChoice
 from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -63,9 +64,9 @@ class ServiceForm(FlaskForm):
     access = RadioField(
         _l("How to get seen"),
         choices=[
-            ("walk_in", _l("Walk in")),
-            ("appointment", _l("By appointment")),
-            ("both", _l("Walk in or by appointment")),
+            SelectChoice("walk_in", _l("Walk in")),
+            SelectChoice("appointment", _l("By appointment")),
+            SelectChoice("both", _l("Walk in or by appointment")),
         ],
         default="walk_in",
     )
@@ -78,7 +79,7 @@ class ServiceForm(FlaskForm):
     active = BooleanField(_l("Listed in the public directory"), default=True)
 
     def set_referral_choices(self, types, lang: str) -> None:
-        self.referral_types.choices = [(t.key, t.display_name(lang)) for t in types]
+        self.referral_types.choices = [SelectChoice(t.key, t.display_name(lang)) for t in types]
 
     def hour_fields(self) -> list:
         return [getattr(self, f"hours_{day}") for day in DAYS]

@@ -58,7 +58,8 @@ _KEY_SPLIT = re.compile(r"[\s,;]+")
 _PHONE_EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|x)\s*(\d+)\s*$")
 # A leading character that makes a spreadsheet treat a cell as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PHONE_LIKE = re.compile(r"^[+-][\d\s().+-]*$")
+# "+1 555 555 0100" stays readable; "-2+3" or "+1+1" would be computed, so they are escaped.
+_PHONE_LIKE = re.compile(r"^\+\d[\d\s().-]*$")
 _TRUE = {"", "yes", "y", "true", "1", "si", "sí", "active"}
 _FALSE = {"no", "n", "false", "0", "inactive"}
 
