@@ -199,6 +199,14 @@ def test_card_leads_with_what_to_do_and_ends_with_get_help_now(path):
 
 
 @pytest.mark.parametrize("path", CARD_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_card_lists_render_as_lists(path):
+    # Markdown needs a blank line before a list; without it the list becomes one paragraph.
+    card = parse_card(path.read_text(encoding="utf-8"), str(path))
+    for paragraph in re.findall(r"<p>(.*?)</p>", card.body_html, re.S):
+        assert not re.search(r"\n\s*[-*] ", paragraph), paragraph
+
+
+@pytest.mark.parametrize("path", CARD_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_card_fits_a_phone_screen_or_two(path):
     card = parse_card(path.read_text(encoding="utf-8"), str(path))
     words = len(re.sub(r"<[^>]+>", " ", card.body_html).split())
