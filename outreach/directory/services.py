@@ -515,7 +515,7 @@ def _clean_row(
     errors: list[RowError] = []
 
     def problem(column: str, message) -> None:
-        errors.append(RowError(number, column, str(message)))
+        errors.append(_row_error(number, column, message))
 
     service_id = None
     raw_id = cells["id"].strip()
@@ -576,39 +576,44 @@ def _clean_row(
     return service_id, values, []
 
 
+def _row_error(row: int, column: str, message) -> RowError:
+    # Messages are lazy translations; they are fixed in the language of the current request.
+    return RowError(row, column, str(message))
+
+
+def _header_errors(header: list[str]) -> list[RowError]:
+    missing = [column for column in CSV_COLUMNS if column not in header]
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    errors = []
+    if missing:
+        errors.append(_row_error(1, "", _l("missing columns: %(names)s", names=", ".join(missing))))
+    if unknown:
+        errors.append(_row_error(1, "", _l("unknown columns: %(names)s", names=", ".join(unknown))))
+    if repeated:
+        errors.append(
+            _row_error(1, "", _l("repeated columns: %(names)s", names=", ".join(repeated)))
+        )
+    return errors
+
+
 def parse_csv(text: str) -> tuple[list[tuple[int | None, ServiceValues]], list[RowError]]:
     """Read and check every row; return the clean rows and every problem found."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(reader)
+        header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
-        return [], [RowError(1, "", str(_l("The file is empty.")))]
+        return [], [_row_error(1, "", _l("The file is empty."))]
     except csv.Error as error:
-        return [], [RowError(1, "", str(_l("Unreadable CSV: %(error)s", error=str(error))))]
-    header = [name.strip().lower() for name in header]
-    missing = [column for column in CSV_COLUMNS if column not in header]
-    unknown = [name for name in header if name not in CSV_COLUMNS]
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    errors: list[RowError] = []
-    if missing:
-        errors.append(
-            RowError(1, "", str(_l("missing columns: %(names)s", names=", ".join(missing))))
-        )
-    if unknown:
-        errors.append(
-            RowError(1, "", str(_l("unknown columns: %(names)s", names=", ".join(unknown))))
-        )
-    if duplicated:
-        errors.append(
-            RowError(1, "", str(_l("repeated columns: %(names)s", names=", ".join(duplicated))))
-        )
+        return [], [_row_error(1, "", _l("Unreadable CSV: %(error)s", error=str(error)))]
+    errors = _header_errors(header)
     if errors:
         return [], errors
 
     known_types = set(db.session.scalars(sa.select(ReferralType.key)))
     existing_ids = set(db.session.scalars(sa.select(DirectoryService.id)))
     rows: list[tuple[int | None, ServiceValues]] = []
-    seen_ids: dict[int, int] = {}
+    first_row_of_id: dict[int, int] = {}
     number = 1
     try:
         for record in reader:
@@ -617,49 +622,35 @@ def parse_csv(text: str) -> tuple[list[tuple[int | None, ServiceValues]], list[R
                 continue
             if number - 1 > CSV_MAX_ROWS:
                 errors.append(
-                    RowError(number, "", str(_l("more than %(limit)d rows", limit=CSV_MAX_ROWS)))
+                    _row_error(number, "", _l("more than %(limit)d rows", limit=CSV_MAX_ROWS))
                 )
                 break
             if len(record) != len(header):
-                errors.append(
-                    RowError(
-                        number,
-                        "",
-                        str(
-                            _l(
-                                "has %(found)d values but the header has %(expected)d",
-                                found=len(record),
-                                expected=len(header),
-                            )
-                        ),
-                    )
+                message = _l(
+                    "has %(found)d values but the header has %(expected)d",
+                    found=len(record),
+                    expected=len(header),
                 )
+                errors.append(_row_error(number, "", message))
                 continue
             cells = {
                 name: _unescape_cell(value) for name, value in zip(header, record, strict=True)
             }
             service_id, values, row_errors = _clean_row(number, cells, known_types, existing_ids)
             if service_id is not None:
-                if service_id in seen_ids:
-                    row_errors.append(
-                        RowError(
-                            number,
-                            "id",
-                            str(
-                                _l(
-                                    "id %(id)d is also on row %(row)d",
-                                    id=service_id,
-                                    row=seen_ids[service_id],
-                                )
-                            ),
-                        )
+                if service_id in first_row_of_id:
+                    message = _l(
+                        "id %(id)d is also on row %(row)d",
+                        id=service_id,
+                        row=first_row_of_id[service_id],
                     )
-                seen_ids.setdefault(service_id, number)
+                    row_errors.append(_row_error(number, "id", message))
+                first_row_of_id.setdefault(service_id, number)
             errors.extend(row_errors)
             if values is not None and not row_errors:
                 rows.append((service_id, values))
     except csv.Error as error:
-        errors.append(RowError(number, "", str(_l("Unreadable CSV: %(error)s", error=str(error)))))
+        errors.append(_row_error(number, "", _l("Unreadable CSV: %(error)s", error=str(error))))
     return rows, errors
 
 
