@@ -74,6 +74,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from outreach.auth.views import bp as auth_bp
+    from outreach.cards.views import bp as cards_bp
+    from outreach.directory.admin import bp as directory_admin_bp
+    from outreach.directory.views import bp as directory_bp
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
     from outreach.sync.api import bp as api_bp
@@ -82,6 +85,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(cards_bp)
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(directory_admin_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -1,4 +1,4 @@
-"""Command-line tasks: seed, user create, demo-users, demo-data."""
+"""Command-line tasks: seed, user create, demo-users, demo-data, demo-directory."""
 
 from __future__ import annotations
 
@@ -118,6 +118,18 @@ def restore_command(source: Path, yes: bool) -> None:
     click.echo(f"Restored from {source}. Run 'flask --app outreach db upgrade' if it is older.")
 
 
+@click.command("demo-directory")
+@with_appcontext
+def demo_directory_command() -> None:
+    """Add fictional referral services for demos (idempotent; not part of seed)."""
+    from outreach.directory.demo import add_demo_services
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("referral_type"))) == 0:
+        raise click.ClickException("Run 'flask --app outreach seed' first.")
+    added = add_demo_services()
+    click.echo(f"Demo directory: {added} services added.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(user_cli)
@@ -125,3 +137,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(demo_directory_command)

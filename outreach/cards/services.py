@@ -1,0 +1,114 @@
+"""Card queries, grouping, search text and QR codes. No request or session access here."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import bleach
+import segno
+import sqlalchemy as sa
+from flask import current_app
+from flask import has_request_context
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from outreach.cards.content import ALLOWED_TAGS
+from outreach.extensions import db
+from outreach.models import Card
+
+DEFAULT_LANG = "en"
+CATEGORY_LABELS = {
+    "injection": _l("Injecting and vein care"),
+    "infection": _l("Wounds and infections"),
+    "overdose": _l("Overdose"),
+    "services": _l("Services and getting help"),
+}
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class CardGroup:
+    category: str
+    label: str
+    cards: list[Card]
+
+
+def sanitise(body_html: str) -> str:
+    """Clean stored card HTML again at render time, in case the table was edited by hand."""
+    return bleach.clean(body_html, tags=ALLOWED_TAGS, attributes={}, strip=True)
+
+
+def plain_text(body_html: str) -> str:
+    """The words of a card body, for the offline search box."""
+    return " ".join(html.unescape(_TAG.sub(" ", body_html)).split())
+
+
+def list_cards(lang: str) -> list[Card]:
+    """Every card in ``lang``, with the English one standing in where a translation is missing."""
+    rows = db.session.scalars(
+        sa.select(Card)
+        .where(Card.lang.in_({lang, DEFAULT_LANG}))
+        .order_by(Card.sort_order, Card.slug)
+    )
+    chosen: dict[str, Card] = {}
+    for card in rows:
+        if card.lang == lang or card.slug not in chosen:
+            chosen[card.slug] = card
+    return sorted(chosen.values(), key=lambda c: (c.sort_order, c.slug))
+
+
+def get_card(slug: str, lang: str) -> Card | None:
+    """One card in ``lang``, or in English when it has no translation yet."""
+    cards = {
+        card.lang: card
+        for card in db.session.scalars(
+            sa.select(Card).where(Card.slug == slug, Card.lang.in_({lang, DEFAULT_LANG}))
+        )
+    }
+    return cards.get(lang) or cards.get(DEFAULT_LANG)
+
+
+def card_slugs() -> list[str]:
+    return list(db.session.scalars(sa.select(Card.slug).distinct().order_by(Card.slug)))
+
+
+def group_cards(cards: list[Card]) -> list[CardGroup]:
+    """Cards grouped by category, groups in the order of their first card."""
+    groups: dict[str, list[Card]] = {}
+    for card in sorted(cards, key=lambda c: (c.sort_order, c.slug)):
+        groups.setdefault(card.category or "other", []).append(card)
+    return [
+        CardGroup(
+            category, str(CATEGORY_LABELS.get(category, category.replace("_", " ").title())), items
+        )
+        for category, items in groups.items()
+    ]
+
+
+def qr_svg(url: str, title: str) -> str:
+    """An inline SVG QR code for ``url``, made here (no outside service), scalable by CSS."""
+    code = segno.make(url, error="m", micro=False)
+    svg = code.svg_inline(
+        scale=1,
+        border=4,
+        omitsize=True,
+        title=title,
+        svgclass="qr-code",
+        lineclass="qr-dark",
+        dark="#000",
+        light="#fff",
+    )
+    # Named as an image for screen readers; the <title> gives it its name.
+    return svg.replace("<svg ", '<svg role="img" ', 1)
+
+
+def public_path(endpoint: str, **values) -> str:
+    """A site-relative URL, inside or outside a request (for the service worker's list)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    adapter = current_app.url_map.bind(
+        "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
+    )
+    return adapter.build(endpoint, values)

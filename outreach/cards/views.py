@@ -1,0 +1,87 @@
+"""Public card pages: /cards, /cards/<slug> and /cards/referral/<referral type key>."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import render_template
+from flask import url_for
+from flask_babel import gettext as _
+
+from outreach.cards import services
+from outreach.directory import services as directory_services
+from outreach.directory.views import page_context
+from outreach.directory.views import service_entries
+from outreach.i18n import current_lang
+
+bp = Blueprint("cards", __name__)
+
+
+@bp.get("/cards")
+def index():
+    """Every safety card by category, the referral cards, and an offline search box."""
+    lang = current_lang()
+    cards = services.list_cards(lang)
+    types = directory_services.referral_types()
+    counts = directory_services.service_counts()
+    return render_template(
+        "cards/index.html",
+        groups=services.group_cards(cards),
+        search_text={c.slug: services.plain_text(c.body_html) for c in cards},
+        referral_types=types,
+        service_counts=counts,
+        lang=lang,
+    )
+
+
+@bp.get("/cards/<slug>")
+def show(slug: str):
+    """One safety card: its body, sources, review date, print layout and QR code."""
+    lang = current_lang()
+    card = services.get_card(slug, lang)
+    if card is None:
+        abort(404)
+    url = url_for("cards.show", slug=card.slug, lang=lang, _external=True)
+    return render_template(
+        "cards/show.html",
+        card=card,
+        body_html=services.sanitise(card.body_html),
+        public_url=url,
+        qr=services.qr_svg(url, _("QR code: %(url)s", url=url)),
+        lang=lang,
+    )
+
+
+@bp.get("/cards/referral/<key>")
+def referral(key: str):
+    """A referral card built from the directory: the services for one referral type."""
+    lang = current_lang()
+    referral_type = directory_services.find_referral_type(key)
+    if referral_type is None:
+        abort(404)
+    # Printed and handed over, so never the staff notes, whoever is signed in.
+    entries = service_entries(directory_services.list_services(key), show_staff=False)
+    url = url_for("cards.referral", key=key, lang=lang, _external=True)
+    return render_template(
+        "cards/referral.html",
+        referral_type=referral_type,
+        title=referral_type.display_name(lang),
+        entries=entries,
+        public_url=url,
+        qr=services.qr_svg(url, _("QR code: %(url)s", url=url)),
+        lang=lang,
+        **page_context(),
+    )
+
+
+def offline_urls() -> list[str]:
+    """Public card URLs for the service worker to precache (fetch them signed out)."""
+    languages = list(current_app.config["LANGUAGES"])
+    path = services.public_path
+    urls = [path("cards.index")] + [path("cards.index", lang=lang) for lang in languages]
+    for slug in services.card_slugs():
+        urls += [path("cards.show", slug=slug, lang=lang) for lang in languages]
+    for referral_type in directory_services.referral_types():
+        urls += [path("cards.referral", key=referral_type.key, lang=lang) for lang in languages]
+    return urls

@@ -1,0 +1,1 @@
+"""The local referral directory: public listing, opening hours, admin editing and CSV."""

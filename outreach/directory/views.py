@@ -1,0 +1,109 @@
+"""The public referral directory: /directory and /directory/services.json."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+
+from flask import Blueprint
+from flask import current_app
+from flask import jsonify
+from flask import make_response
+from flask import render_template
+from flask import request
+from flask_login import current_user
+
+from outreach.cards.services import public_path
+from outreach.directory import display
+from outreach.directory import services
+from outreach.i18n import current_lang
+
+bp = Blueprint("directory", __name__)
+
+
+def service_entries(listing, show_staff: bool) -> list[dict]:
+    """What the service macro renders: public fields, the open status, staff notes if allowed."""
+    now = datetime.now(UTC)
+    timezone = display.program_timezone()
+    entries = []
+    for service in listing:
+        public = services.public_service(service)
+        status = services.opening_status(public["hours"], now, timezone)
+        entries.append(
+            {
+                **public,
+                "status_text": display.status_text(status),
+                "is_open": status.is_open,
+                "access_label": display.ACCESS_LABELS.get(service.access, ""),
+                "days": display.day_rows(public["hours"]),
+                "has_hours": any(public["hours"].values()),
+                # Only ever filled for a signed-in staff member, on a no-store response.
+                "staff_notes": service.staff_notes if show_staff else "",
+            }
+        )
+    return entries
+
+
+def page_context() -> dict:
+    """Shared by /directory and the referral cards: names, status words, the as-of date."""
+    lang = current_lang()
+    types = services.referral_types()
+    return {
+        "referral_types": types,
+        "type_names": {t.key: t.display_name(lang) for t in types},
+        "status_messages": display.status_messages(),
+        "weekday_names": display.weekday_names(),
+        "timezone": current_app.config["PROGRAM_TIMEZONE"],
+        "as_of": display.as_of_text(services.directory_as_of()),
+    }
+
+
+@bp.get("/directory")
+def index():
+    """Local services, filterable by referral type; staff notes only for signed-in staff."""
+    context = page_context()
+    known = {t.key for t in context["referral_types"]}
+    selected = request.args.get("type", "")
+    if selected not in known:
+        selected = ""
+    show_staff = current_user.is_authenticated
+    entries = service_entries(services.list_services(selected or None), show_staff)
+    response = make_response(
+        render_template(
+            "directory/index.html",
+            entries=entries,
+            selected=selected,
+            show_staff=show_staff,
+            **context,
+        )
+    )
+    response.vary.add("Cookie")
+    if show_staff:
+        # Staff notes must never reach a shared or offline cache.
+        response.headers["Cache-Control"] = "no-store, private"
+    return response
+
+
+@bp.get("/directory/services.json")
+def services_json():
+    """Active services for the phone app (the /log page); never the staff notes."""
+    lang = current_lang()
+    as_of = services.directory_as_of()
+    return jsonify(
+        {
+            "as_of": as_of.isoformat(timespec="seconds") + "Z" if as_of else None,
+            "timezone": current_app.config["PROGRAM_TIMEZONE"],
+            "referral_types": [
+                {"key": t.key, "name": t.display_name(lang)} for t in services.referral_types()
+            ],
+            "services": [services.public_service(s) for s in services.list_services()],
+        }
+    )
+
+
+def offline_urls() -> list[str]:
+    """Public directory URLs for the service worker to precache (fetch them signed out)."""
+    urls = [public_path("directory.index")]
+    urls += [public_path("directory.index", lang=lang) for lang in current_app.config["LANGUAGES"]]
+    urls.append(public_path("directory.services_json"))
+    return urls

@@ -1,0 +1,58 @@
+// Card pages: the offline search box on /cards, and the Print button on each card.
+// Everything works from the page itself, so a cached copy behaves the same with no network.
+
+/** Lower-case, without accents, so "vena" finds "venas" and "inyeccion" finds "inyección". */
+export function fold(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+/** Whether every word of the query appears in the text (both already folded). */
+export function matches(text, query) {
+  return query.split(/\s+/).filter(Boolean).every((word) => text.includes(word));
+}
+
+function setUpSearch(root) {
+  const box = root.querySelector("[data-card-search]");
+  if (!box) return;
+  const input = box.querySelector("input[type=search]");
+  const status = box.querySelector("[data-search-status]");
+  const items = [...root.querySelectorAll("[data-card-item]")].map((element) => ({
+    element,
+    text: fold(element.dataset.search || element.textContent || ""),
+  }));
+  const groups = [...root.querySelectorAll("[data-card-group]")];
+
+  const apply = () => {
+    const query = fold(input.value.trim());
+    let shown = 0;
+    for (const item of items) {
+      const visible = !query || matches(item.text, query);
+      item.element.hidden = !visible;
+      if (visible) shown += 1;
+    }
+    for (const group of groups) {
+      group.hidden = !group.querySelector("[data-card-item]:not([hidden])");
+    }
+    if (!query) status.textContent = "";
+    else if (shown === 0) status.textContent = status.dataset.none;
+    else if (shown === 1) status.textContent = status.dataset.one;
+    else status.textContent = status.dataset.many.replace("{count}", String(shown));
+  };
+
+  input.addEventListener("input", apply);
+  box.hidden = false;
+  // A query typed before the script ran (or kept by the browser on back) still filters.
+  if (input.value) apply();
+}
+
+function setUpPrint(root) {
+  for (const button of root.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
+    button.hidden = false;
+  }
+}
+
+if (typeof document !== "undefined") {
+  setUpSearch(document);
+  setUpPrint(document);
+}
