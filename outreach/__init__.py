@@ -68,6 +68,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from outreach import pwa
+    from outreach import worker
     from outreach.auth.views import bp as auth_bp
     from outreach.main import bp as main_bp
     from outreach.sync.api import bp as api_bp
@@ -75,6 +77,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(worker.bp)
+    app.register_blueprint(pwa.bp)
+    # Pages the service worker keeps for offline use; features add theirs here.
+    pwa.init_app(app)
+    pwa.register_offline_pages(app, pwa.offline_urls)
+    pwa.register_offline_pages(app, worker.offline_urls)
 
 
 def _register_cli(app: Flask) -> None:
