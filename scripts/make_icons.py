@@ -42,7 +42,7 @@ def _png(size: int, pixel) -> bytes:
 
 
 def ring(size: int, outer: float, inner: float, rounded: bool):
-    """Whiteness (0–1) at (x, y): a ring, on a rounded square or a full-bleed square."""
+    """Whiteness (0 to 1) at (x, y): a ring, on a rounded square or a full-bleed square."""
     centre = size / 2
     corner = size * 0.18
 
@@ -54,7 +54,7 @@ def ring(size: int, outer: float, inner: float, rounded: bool):
         return dx * dx + dy * dy <= corner * corner
 
     def pixel(x: int, y: int) -> float:
-        # 2×2 supersampling softens the edges.
+        # 2x2 supersampling softens the edges.
         total = 0.0
         for sx in (0.25, 0.75):
             for sy in (0.25, 0.75):
