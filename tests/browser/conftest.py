@@ -36,7 +36,9 @@ SYNC_PATH = "/api/v1/sync"
 @dataclass
 class Fault:
     path: str
-    kind: str  # "503": answer 503 at once; "drop": let the app answer, then drop the connection
+    # "503": answer 503 at once; "drop": let the app answer, then drop the connection;
+    # "slow": answer a second late (so that two senders would overlap).
+    kind: str
     times: int
 
 
@@ -62,6 +64,10 @@ class FaultInjector:
                     fault.times -= 1
                     return fault.kind
         return None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.faults.clear()
 
     def sync_ids(self) -> list[str]:
         """Every record id the phone sent, in order, repeats included."""
@@ -89,6 +95,8 @@ class FaultInjector:
                 [("Content-Type", "application/json"), ("Cache-Control", "no-store")],
             )
             return [b'{"error": "unavailable", "message": "injected"}']
+        if kind == "slow":
+            time.sleep(1.0)
         if kind == "drop":
             # The app does the work (and stores the batch); the answer never arrives.
             chunks = self.app(environ, lambda *args, **kwargs: None)
@@ -210,3 +218,26 @@ def wait_count(page, expected: int, timeout: float = 20.0) -> None:
         f"document.querySelector('[data-outbox-count]')?.textContent === '{expected}'",
         timeout,
     )
+
+
+def log_encounter(page, item: str = "syringe_1ml_27g", amount: int = 20, referral=None) -> None:
+    """Log one encounter the way a worker does: a quick amount, a referral, save."""
+    if amount == 1:
+        page.click(f'button[data-step="1"][aria-controls="supply-{item}"]')
+    else:
+        page.click(f'button.quick[data-set="{amount}"][aria-controls="supply-{item}"]')
+    if referral:
+        page.check(f'input[name="referral"][value="{referral}"]')
+    page.click('#encounter-form button[type="submit"]')
+    page.locator("[data-toast]").wait_for(state="visible")
+
+
+def stored_ids(app) -> set[str]:
+    """Ids of the encounters the server holds."""
+    import sqlalchemy as sa
+
+    from outreach.extensions import db
+    from outreach.models import Encounter
+
+    with app.app_context():
+        return {str(i) for i in db.session.scalars(sa.select(Encounter.id))}

@@ -111,13 +111,23 @@ export async function afterSave() {
 function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
   workbox = new Workbox("/sw.js", { scope: "/" });
+  // A new version installed and waits (this tab's check or another's): offer to reload.
   workbox.addEventListener("waiting", () => show(document.querySelector("[data-update-banner]"), true));
-  workbox.addEventListener("controlling", (event) => {
-    if (event.isUpdate) window.location.reload();
+  // When a new worker takes over a page that already had one, reload into the new version.
+  // (The very first worker also claims this page; that needs no reload.)
+  let hadController = Boolean(navigator.serviceWorker.controller);
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (hadController && !reloading) {
+      reloading = true;
+      window.location.reload();
+    }
+    hadController = true;
   });
   workbox.register().then(() => refreshOfflinePages(false));
-  document.querySelector("[data-update-reload]")?.addEventListener("click", () => {
-    if (workbox) workbox.messageSkipWaiting();
+  document.querySelector("[data-update-reload]")?.addEventListener("click", async () => {
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    registration?.waiting?.postMessage({ type: "SKIP_WAITING" });
   });
 }
 
