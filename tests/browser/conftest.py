@@ -51,6 +51,7 @@ class FaultInjector:
     requests: list[tuple[str, str]] = field(default_factory=list)
     sync_batches: list[list[str]] = field(default_factory=list)
     sw_body_suffix: bytes = b""
+    sw_body_override: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, path: str, kind: str, times: int = 1) -> None:
@@ -107,6 +108,12 @@ class FaultInjector:
             if connection is not None:
                 connection.shutdown(socket.SHUT_RDWR)
             raise ConnectionResetError("connection dropped by the fault injector")
+        if path == "/sw.js" and self.sw_body_override is not None:
+            start_response(
+                "200 OK",
+                [("Content-Type", "text/javascript"), ("Cache-Control", "no-cache")],
+            )
+            return [self.sw_body_override]
         if path == "/sw.js" and self.sw_body_suffix:
             return self._with_suffix(environ, start_response)
         return self.app(environ, start_response)

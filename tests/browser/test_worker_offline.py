@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Error as PlaywrightError
 
 from outreach.extensions import db
 from outreach.models import User
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.browser
 CACHED_URLS = """async () => {
   const urls = [];
   for (const name of await caches.keys()) {
-    for (const request of await (await caches.open(name)).keys()) urls.push(new URL(request.url).pathname);
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) urls.push(new URL(request.url).pathname);
   }
   return urls;
 }"""
@@ -305,3 +307,30 @@ def test_outbox_schema_upgrade_keeps_records_from_version_1(page, live_server, u
         })"""
     )
     assert version == 2
+
+
+def test_kill_switch_stops_caching_and_keeps_the_outbox(
+    page, context, live_server, users, project_dir
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    live_server.faults.sw_body_override = (project_dir / "static/sw-kill-switch.js").read_bytes()
+    # The no-op worker takes over at once; the page reloads into it.
+    with page.expect_navigation():
+        page.evaluate("navigator.serviceWorker.getRegistration('/').then((r) => r.update())")
+    wait_until(page, "caches.keys().then((keys) => keys.length === 0)")
+    wait_count(page, 1)
+    # Nothing is served from a cache any more...
+    context.set_offline(True)
+    with pytest.raises(PlaywrightError):
+        page.reload()
+    context.set_offline(False)
+    # ...and the outbox is untouched: once the server answers again, the page sends it.
+    live_server.faults.clear()
+    page.goto("/outbox")
+    page.click("[data-sync-now]")
+    wait_count(page, 0, timeout=20)
+    assert len(stored_ids(live_server.app)) == 1
