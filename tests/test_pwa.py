@@ -123,3 +123,11 @@ def test_cacheable_path_refuses_other_hosts_and_staff_paths():
     assert not pwa.is_cacheable_path("/reports/summary.json")
     assert not pwa.is_cacheable_path("/admin")
     assert pwa.is_cacheable_path("/administrative-help")
+
+
+def test_offline_copy_in_another_language_does_not_change_the_visitors_language(worker_client):
+    worker_client.get("/log?lang=en")
+    copy = worker_client.get("/log?lang=es", headers={pwa.OFFLINE_COPY_HEADER: "1"})
+    assert "Registrar un encuentro" in copy.get_data(as_text=True)
+    assert "lang=" not in copy.headers.get("Set-Cookie", "")
+    assert "Log an encounter" in worker_client.get("/log").get_data(as_text=True)
