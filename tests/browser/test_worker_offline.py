@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 
 from outreach.extensions import db
+from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.models import Zone
 from tests.browser.conftest import SYNC_PATH
@@ -334,3 +335,54 @@ def test_kill_switch_stops_caching_and_keeps_the_outbox(
     page.click("[data-sync-now]")
     wait_count(page, 0, timeout=20)
     assert len(stored_ids(live_server.app)) == 1
+
+
+def test_kept_pages_follow_catalogue_and_language_changes(page, context, live_server, users):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    with live_server.app.app_context():
+        item = db.session.scalar(sa.select(SupplyItem).where(SupplyItem.key == "cooker"))
+        item.name = "Cookers (steel)"
+        db.session.commit()
+    # The kept copy still shows the old name; the page notices and fetches the new one.
+    page.reload()
+    page.locator("[data-catalog-banner]").wait_for(state="visible", timeout=20_000)
+    page.click("[data-catalog-reload]")
+    page.locator("label[for='supply-cooker']", has_text="Cookers (steel)").wait_for()
+
+    # Switching language online brings every kept page along, for use offline.
+    page.click("a[hreflang='es']")
+    page.locator("h1", has_text="Registrar un encuentro").wait_for()
+    wait_until(
+        page,
+        """caches.keys().then(async (keys) => {
+          const name = keys.find((k) => k.startsWith('outreach-pages-'));
+          const response = await (await caches.open(name)).match('/outbox');
+          return Boolean(response) && (await response.text()).includes('Por enviar');
+        })""",
+    )
+    context.set_offline(True)
+    page.goto("/outbox")
+    assert page.locator("[data-pending-empty]").inner_text() == (
+        "No hay nada pendiente en este dispositivo."
+    )
+
+
+def test_background_sync_sends_after_the_page_is_closed(context, live_server, users):
+    page = context.new_page()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    context.set_offline(True)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    wait_until(
+        page, "navigator.serviceWorker.ready.then((r) => r.sync.getTags()).then((t) => t.length)"
+    )
+    page.close()
+    # No page is open: only the service worker can send it when the network returns.
+    context.set_offline(False)
+    deadline = time.monotonic() + 30
+    while not stored_ids(live_server.app) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(stored_ids(live_server.app)) == 1
+    assert context.pages == []
