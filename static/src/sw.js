@@ -47,16 +47,16 @@ async function readRevisions(cache) {
   }
 }
 
-async function fetchPage(cache, url) {
+// The page as it should be kept, or null. A redirect (to sign-in) or an error page is never
+// kept in place of the page.
+async function fetchPage(url) {
   const response = await fetch(url, {
     credentials: "same-origin",
     cache: "no-store",
     headers: { [OFFLINE_COPY_HEADER]: "1" },
   });
-  // A redirect (to sign-in) or an error page is never kept in place of the page.
-  if (!response.ok || response.redirected || response.type !== "basic") return false;
-  await cache.put(url, response);
-  return true;
+  if (!response.ok || response.redirected || response.type !== "basic") return null;
+  return response;
 }
 
 let refreshing = null;
@@ -80,20 +80,38 @@ function refreshPages({ force = false } = {}) {
       return { pages: Object.keys(known.pages).length, stale: true };
     }
     const next = {};
-    const queue = [...list.pages];
+    // Pages with the same revision have the same content (a card at /cards/x and at
+    // /cards/x?lang=en): fetched once, kept under each URL.
+    const byRevision = new Map();
+    for (const { url, revision } of list.pages) {
+      byRevision.set(revision, [...(byRevision.get(revision) || []), url]);
+    }
+    const queue = [...byRevision.entries()];
+    const keepOld = (url) => {
+      if (known.pages[url]) next[url] = known.pages[url];
+    };
     const work = async () => {
       while (queue.length) {
-        const { url, revision } = queue.shift();
-        const have = known.pages[url] === revision && (await cache.match(url, { ignoreVary: true }));
-        if (have) {
-          next[url] = revision;
-          continue;
+        const [revision, urls] = queue.shift();
+        const missing = [];
+        for (const url of urls) {
+          const have = known.pages[url] === revision && (await cache.match(url, { ignoreVary: true }));
+          if (have) next[url] = revision;
+          else missing.push(url);
         }
+        if (!missing.length) continue;
         try {
-          if (await fetchPage(cache, url)) next[url] = revision;
-          else if (known.pages[url]) next[url] = known.pages[url];
+          const response = await fetchPage(missing[0]);
+          if (!response) {
+            missing.forEach(keepOld);
+            continue;
+          }
+          for (const [index, url] of missing.entries()) {
+            await cache.put(url, index === missing.length - 1 ? response : response.clone());
+            next[url] = revision;
+          }
         } catch (error) {
-          if (known.pages[url]) next[url] = known.pages[url];
+          missing.forEach(keepOld);
         }
       }
     };

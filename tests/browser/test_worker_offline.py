@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Error as PlaywrightError
 
+from outreach import pwa
 from outreach.extensions import db
 from outreach.models import SupplyItem
 from outreach.models import User
@@ -33,6 +34,7 @@ CACHED_URLS = """async () => {
   }
   return urls;
 }"""
+CACHED_URLS_WITH_QUERY = CACHED_URLS.replace(".pathname", ".pathname + new URL(request.url).search")
 
 
 def test_log_and_outbox_reload_offline(page, context, live_server, users):
@@ -386,3 +388,12 @@ def test_background_sync_sends_after_the_page_is_closed(context, live_server, us
         time.sleep(0.2)
     assert len(stored_ids(live_server.app)) == 1
     assert context.pages == []
+
+
+def test_pages_with_the_same_content_are_fetched_once(page, live_server, users):
+    pwa.register_offline_pages(live_server.app, lambda: ["/outbox?from=home"])
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    cached = page.evaluate(CACHED_URLS_WITH_QUERY)
+    assert "/outbox" in cached and "/outbox?from=home" in cached
+    assert live_server.faults.requests.count(("GET", "/outbox")) == 1
