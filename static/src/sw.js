@@ -209,7 +209,9 @@ self.addEventListener("sync", (event) => {
     (async () => {
       const holdEnd = await nextHoldEnd();
       if (holdEnd) await new Promise((resolve) => setTimeout(resolve, Math.min(holdEnd - Date.now() + 50, 10_000)));
-      const result = await syncOutbox();
+      // One try per event: the browser retries Background Sync itself, with its own backoff,
+      // and a long event would delay a waiting update's activation.
+      const result = await syncOutbox({ attempts: 1 });
       await notifyClients();
       // Rejecting asks the browser to try again later, with its own backoff.
       if (result.status === OFFLINE) throw new Error("sync failed; will retry");

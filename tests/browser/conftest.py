@@ -222,6 +222,7 @@ def wait_count(page, expected: int, timeout: float = 20.0) -> None:
     """Wait until the page shows this many records waiting."""
     wait_until(
         page,
+        "document.documentElement.dataset.outboxCounted === 'true' && "
         f"document.querySelector('[data-outbox-count]')?.textContent === '{expected}'",
         timeout,
     )
@@ -237,6 +238,14 @@ def log_encounter(page, item: str = "syringe_1ml_27g", amount: int = 20, referra
         page.check(f'input[name="referral"][value="{referral}"]')
     page.click('#encounter-form button[type="submit"]')
     page.locator("[data-toast]").wait_for(state="visible")
+
+
+def wait_stored(app, expected: int, timeout: float = 30.0) -> set[str]:
+    """Wait until the server holds this many encounters; their ids."""
+    deadline = time.monotonic() + timeout
+    while len(ids := stored_ids(app)) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return ids
 
 
 def stored_ids(app) -> set[str]:

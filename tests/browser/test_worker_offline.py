@@ -199,8 +199,8 @@ def test_service_worker_update_with_records_waiting_loses_none(page, live_server
 
     live_server.faults.sw_body_suffix = b"\n// a new release\n"
     page.evaluate("navigator.serviceWorker.getRegistration('/').then((r) => r.update())")
-    page.locator("[data-update-banner]").wait_for(state="visible", timeout=20_000)
-    with page.expect_navigation():
+    page.locator("[data-update-banner]").wait_for(state="visible", timeout=30_000)
+    with page.expect_navigation(timeout=30_000):
         page.click("[data-update-reload]")
     wait_until(page, "document.documentElement.dataset.ready === 'true'")
     assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == first_worker

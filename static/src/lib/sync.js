@@ -9,6 +9,9 @@ const LOCK_NAME = "outreach-sync";
 const BASE_DELAY_MS = 1000;
 const MAX_DELAY_MS = 60_000;
 const ATTEMPTS_PER_RUN = 4;
+// A stalled connection (a stairwell, a lift) must not hold the sync lock for minutes.
+const SESSION_TIMEOUT_MS = 15_000;
+const SYNC_TIMEOUT_MS = 30_000;
 
 // Outcomes of a run, for the page to show.
 export const OK = "ok";
@@ -36,10 +39,25 @@ export function backoffDelay(attempt, base = BASE_DELAY_MS, cap = MAX_DELAY_MS) 
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// fetch() that gives up after ``ms``; the caller treats that as a network failure.
+async function timedFetch(url, options, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    return await fetch(url, { ...options, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function fetchToken() {
   let response;
   try {
-    response = await fetch("/api/v1/session", { credentials: "same-origin", cache: "no-store" });
+    response = await timedFetch(
+      "/api/v1/session",
+      { credentials: "same-origin", cache: "no-store" },
+      SESSION_TIMEOUT_MS,
+    );
   } catch (error) {
     throw new SyncError(OFFLINE, 0);
   }
@@ -72,13 +90,17 @@ export function batches(entries, maxRecords = MAX_BATCH, maxBytes = MAX_BODY_BYT
 async function post(records) {
   let response;
   try {
-    response = await fetch("/api/v1/sync", {
-      method: "POST",
-      credentials: "same-origin",
-      cache: "no-store",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
-      body: JSON.stringify({ encounters: records }),
-    });
+    response = await timedFetch(
+      "/api/v1/sync",
+      {
+        method: "POST",
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
+        body: JSON.stringify({ encounters: records }),
+      },
+      SYNC_TIMEOUT_MS,
+    );
   } catch (error) {
     throw new SyncError(OFFLINE, 0);
   }
@@ -126,7 +148,7 @@ async function sendBatch(entries) {
 }
 
 // Send everything sendable, oldest first, until nothing is left or a failure stops us.
-async function drain(report) {
+async function drain(report, attempts) {
   let delivered = 0;
   let rejected = 0;
   let maxRecords = MAX_BATCH;
@@ -151,7 +173,7 @@ async function drain(report) {
       }
       if (error.kind !== OFFLINE) throw error;
       attempt += 1;
-      if (attempt >= ATTEMPTS_PER_RUN) throw error;
+      if (attempt >= attempts) throw error;
       const wait = error.retryAfterMs ?? backoffDelay(attempt - 1);
       report({ state: "retrying", at: Date.now() + wait });
       await sleep(wait);
@@ -161,16 +183,17 @@ async function drain(report) {
 }
 
 // Run one sync. Resolves to {status, delivered, rejected, retryAt?, holdUntil?}; never throws.
-export async function syncOutbox({ report = () => {} } = {}) {
+// ``attempts``: tries on network errors and 5xx before giving up until the next trigger.
+export async function syncOutbox({ report = () => {}, attempts = ATTEMPTS_PER_RUN } = {}) {
   const run = async () => {
     try {
-      const counts = await drain(report);
+      const counts = await drain(report, attempts);
       await setState("syncProblem", null);
       return { status: OK, ...counts, holdUntil: await nextHoldEnd() };
     } catch (error) {
       const status = error instanceof SyncError ? error.kind : OFFLINE;
       if (status === AUTH) csrfToken = null;
-      const retryAt = status === OFFLINE ? Date.now() + backoffDelay(ATTEMPTS_PER_RUN) : null;
+      const retryAt = status === OFFLINE ? Date.now() + backoffDelay(attempts) : null;
       await setState("syncProblem", status);
       return { status, delivered: 0, rejected: 0, retryAt };
     }

@@ -31,6 +31,8 @@ async function refreshCount() {
   for (const element of document.querySelectorAll("[data-outbox-count]")) {
     element.textContent = String(count);
   }
+  // The count shown is now the outbox's, not the page's placeholder.
+  document.documentElement.dataset.outboxCounted = "true";
   const last = await getState("lastSync").catch(() => null);
   const lastElement = document.querySelector("[data-last-sync]");
   if (lastElement) lastElement.textContent = last ? t("lastSync", { time: formatTime(last) }) : t("never");
