@@ -75,6 +75,7 @@ class Meter:
                     "status": seen.get("status"),
                     "bytes": len(body),
                     "gzip": len(gzip.compress(body, 6)) if body else 0,
+                    "kept_page": environ.get("HTTP_X_OUTREACH_OFFLINE_COPY") == "1",
                 }
             )
         return [body]
@@ -202,6 +203,8 @@ def summarise(rows: list[dict], offline_ok: bool) -> dict:
             f"{r['method']} {r['url']} {r['status']}" for r in repeat if is_api(r)
         ],
         "works_offline": offline_ok,
+        "kept_pages": sorted({r["url"] for r in first if r.get("kept_page")}),
+        "kept_pages_gzip": total([r for r in first if r.get("kept_page")]),
         "rows": rows,
     }
 
@@ -221,6 +224,8 @@ def markdown(result: dict, budget_kb: float) -> str:
             f"({kb:.1f} KB, {verdict} the {budget_kb:g} KB budget) |",
             f"| sign-in page (GET and POST /login) | {result['sign_in_page_gzip']:,} |",
             f"| /log page HTML | {result['log_page_gzip']:,} |",
+            f"| pages kept offline ({len(result['kept_pages'])}: "
+            f"{', '.join(result['kept_pages'])}) | {result['kept_pages_gzip']:,} |",
             f"| API answers during the first visit (not counted above) "
             f"| {result['api_gzip_first_visit']:,} |",
             "",
