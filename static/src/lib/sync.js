@@ -1,7 +1,7 @@
 // Sends the outbox to POST /api/v1/sync. Runs in pages and in the service worker alike.
 // One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
 // when the server answers "created" or "duplicate" for it; anything else keeps it.
-import { applyResults, getState, nextHoldEnd, sendable, setState } from "./outbox.js";
+import { applyResults, nextHoldEnd, sendable, setState } from "./outbox.js";
 
 export const MAX_BATCH = 500; // the server's limit per request
 const MAX_BODY_BYTES = 900 * 1024; // under the server's 1 MiB, with room for the envelope
@@ -188,13 +188,11 @@ export async function syncOutbox({ report = () => {}, attempts = ATTEMPTS_PER_RU
   const run = async () => {
     try {
       const counts = await drain(report, attempts);
-      await setState("syncProblem", null);
       return { status: OK, ...counts, holdUntil: await nextHoldEnd() };
     } catch (error) {
       const status = error instanceof SyncError ? error.kind : OFFLINE;
       if (status === AUTH) csrfToken = null;
       const retryAt = status === OFFLINE ? Date.now() + backoffDelay(attempts) : null;
-      await setState("syncProblem", status);
       return { status, delivered: 0, rejected: 0, retryAt };
     }
   };
@@ -209,10 +207,6 @@ export async function syncOutbox({ report = () => {}, attempts = ATTEMPTS_PER_RU
 
 export function forgetToken() {
   csrfToken = null;
-}
-
-export async function lastSync() {
-  return getState("lastSync");
 }
 
 // The session API also names who is signed in; used when signing out.
