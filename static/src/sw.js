@@ -208,7 +208,8 @@ self.addEventListener("sync", (event) => {
   event.waitUntil(
     (async () => {
       const holdEnd = await nextHoldEnd();
-      if (holdEnd) await new Promise((resolve) => setTimeout(resolve, Math.min(holdEnd - Date.now() + 50, 10_000)));
+      const wait = holdEnd ? Math.min(holdEnd - Date.now() + 50, 10_000) : 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       // One try per event: the browser retries Background Sync itself, with its own backoff,
       // and a long event would delay a waiting update's activation.
       const result = await syncOutbox({ attempts: 1 });

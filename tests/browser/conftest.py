@@ -177,8 +177,14 @@ def browser():
 def context(browser, live_server):
     context = browser.new_context(base_url=live_server.url, service_workers="allow")
     context.set_default_timeout(15_000)
+    messages: list[str] = []
+    # Console output and page errors are printed with a failing test's report.
+    context.on("console", lambda message: messages.append(f"console: {message.text}"))
+    context.on("weberror", lambda error: messages.append(f"error: {error.error}"))
     yield context
     context.close()
+    for message in messages:
+        print(message)
 
 
 @pytest.fixture

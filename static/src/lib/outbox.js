@@ -119,10 +119,11 @@ export async function sendable(limit, now = Date.now()) {
   return all.filter((entry) => entry.status === PENDING && (entry.holdUntil || 0) <= now).slice(0, limit);
 }
 
-// The earliest time a held record becomes sendable, or null.
-export async function nextHoldEnd(now = Date.now()) {
+// When the next waiting record can be sent (possibly already past), or null when none waits.
+// Past times count too: a hold can end between a sync's last look and this call.
+export async function nextHoldEnd() {
   const all = await listRecords();
-  const holds = all.filter((e) => e.status === PENDING && (e.holdUntil || 0) > now).map((e) => e.holdUntil);
+  const holds = all.filter((e) => e.status === PENDING).map((e) => e.holdUntil || 0);
   return holds.length ? Math.min(...holds) : null;
 }
 

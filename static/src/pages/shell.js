@@ -63,7 +63,8 @@ function showResult(result) {
   show(banner, result.status === AUTH);
   if (result.status === OK) {
     message(result.rejected ? t("rejectedWaiting", { n: result.rejected }) : result.delivered ? t("sent") : "");
-    if (result.holdUntil) schedule(result.holdUntil + 50);
+    // Never sooner than a second: a server answering without matching results cannot spin us.
+    if (result.holdUntil) schedule(Math.max(result.holdUntil + 50, Date.now() + 1000));
   } else if (result.status === OFFLINE) {
     message(navigator.onLine && result.retryAt ? t("retrying", { time: formatTime(result.retryAt) }) : t("offline"));
     if (result.retryAt && navigator.onLine) schedule(result.retryAt);
@@ -106,7 +107,7 @@ export function requestSync() {
 export async function afterSave() {
   await refreshCount();
   const holdEnd = await nextHoldEnd();
-  if (holdEnd) schedule(holdEnd + 50);
+  if (holdEnd) schedule(Math.max(holdEnd + 50, Date.now()));
   if (!navigator.onLine) registerBackgroundSync();
 }
 
