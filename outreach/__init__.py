@@ -73,10 +73,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from outreach import pwa
+    from outreach import worker
     from outreach.auth.views import bp as auth_bp
     from outreach.cards.views import bp as cards_bp
+    from outreach.cards.views import offline_urls as cards_offline_urls
     from outreach.directory.admin import bp as directory_admin_bp
     from outreach.directory.views import bp as directory_bp
+    from outreach.directory.views import offline_urls as directory_offline_urls
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
     from outreach.sync.api import bp as api_bp
@@ -88,6 +92,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cards_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(directory_admin_bp)
+    app.register_blueprint(worker.bp)
+    app.register_blueprint(pwa.bp)
+    # Pages the service worker keeps for offline use; features add theirs here.
+    pwa.init_app(app)
+    pwa.register_offline_pages(app, pwa.offline_urls)
+    pwa.register_offline_pages(app, worker.offline_urls)
+    pwa.register_offline_pages(app, cards_offline_urls)
+    pwa.register_offline_pages(app, directory_offline_urls)
 
 
 def _register_cli(app: Flask) -> None:

@@ -36,7 +36,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_language(response):
         lang = g.get("remember_lang")
-        if lang:
+        # The service worker fetching a page in each language to keep offline is not the
+        # visitor choosing a language (see outreach/pwa.py).
+        if lang and request.headers.get("X-Outreach-Offline-Copy") != "1":
             response.set_cookie(
                 LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
             )

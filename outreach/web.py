@@ -101,7 +101,13 @@ def _security_headers(response):
     headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
     if request.endpoint != "static" and "Cache-Control" not in headers:
         # Pages can hold staff data; the service worker decides what to keep offline.
-        headers["Cache-Control"] = "no-store" if _is_private() else "no-cache"
+        if not _is_private():
+            headers["Cache-Control"] = "no-cache"
+        elif _is_offline_page(response):
+            # Kept offline by the service worker and free of private data; never shared.
+            headers["Cache-Control"] = "private, no-cache"
+        else:
+            headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -109,6 +115,14 @@ def _is_private() -> bool:
     from flask_login import current_user
 
     return bool(current_user and current_user.is_authenticated)
+
+
+def _is_offline_page(response) -> bool:
+    """A page marked with ``pwa.offline_page`` (and not an error answered in its place)."""
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "offline_page", False)) and response.status_code == 200
 
 
 def _error_response(status: int, code: str, message: str):

@@ -1,8 +1,12 @@
-// Front-end build: esbuild bundles with hashed names, and a manifest the app reads.
+// Front-end build: esbuild bundles with hashed names, a manifest the app reads, and the
+// service worker (bundled by esbuild, then Workbox injectManifest adds the precache list).
 // Entry points: static/src/css/app.css and every static/src/pages/*.js (one per page kind).
 import { build } from "esbuild";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
+import workboxBuild from "workbox-build";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const src = path.join(root, "static", "src");
@@ -39,4 +43,48 @@ for (const [file, info] of Object.entries(result.metafile.outputs)) {
   manifest[logical] = path.relative(outdir, path.join(root, file));
 }
 await writeFile(path.join(outdir, "manifest.json"), JSON.stringify(manifest, null, 2));
-console.log("built", Object.keys(manifest).sort().join(", "));
+
+// --- Service worker -------------------------------------------------------------------
+// What it precaches: every bundle and chunk, and the icons. Staff-only bundles (reports,
+// admin) are left out: those pages are never available offline.
+const precache = {
+  globDirectory: path.join(root, "static"),
+  globPatterns: ["dist/**/*.{js,css}", "icons/*.png"],
+  globIgnores: ["dist/sw.js", "dist/reports*", "dist/admin*", "**/*.map"],
+  modifyURLPrefix: { "": "/static/" },
+  // Hashed names change with their content: no revision needed.
+  dontCacheBustURLsMatching: /-[A-Z0-9]{8}\.(js|css)$/,
+};
+const { manifestEntries } = await workboxBuild.getManifest(precache);
+// The build id names this front end; the server reports it so an old worker knows to update.
+const icons = await Promise.all(
+  manifestEntries.filter((e) => e.url.includes("/icons/")).map((e) => e.revision || ""),
+);
+const buildId = createHash("sha256")
+  .update(JSON.stringify(manifestEntries.map((e) => [e.url, e.revision])) + icons.join())
+  .digest("hex")
+  .slice(0, 16);
+
+const tmp = await mkdtemp(path.join(os.tmpdir(), "outreach-sw-"));
+const swSrc = path.join(tmp, "sw.js");
+await build({
+  entryPoints: [path.join(src, "sw.js")],
+  outfile: swSrc,
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["es2020"],
+  define: { __BUILD_ID__: JSON.stringify(buildId), "process.env.NODE_ENV": '"production"' },
+  logLevel: "warning",
+});
+const injected = await workboxBuild.injectManifest({
+  ...precache,
+  swSrc,
+  swDest: path.join(outdir, "sw.js"),
+});
+await rm(tmp, { recursive: true, force: true });
+for (const warning of injected.warnings) console.warn("workbox:", warning);
+await writeFile(path.join(outdir, "build.json"), JSON.stringify({ build: buildId }));
+
+const swBytes = (await readFile(path.join(outdir, "sw.js"))).length;
+console.log("built", Object.keys(manifest).sort().join(", "), `+ sw.js (${swBytes} bytes, ${injected.count} precached)`);

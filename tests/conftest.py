@@ -183,7 +183,7 @@ class AuthActions:
         return self._client.post("/login", data=data, **extra)
 
     def logout(self):
-        page = self._client.get("/")
+        page = self._client.get("/", follow_redirects=True)
         token = csrf_token_from(page.get_data(as_text=True))
         return self._client.post("/logout", data={"csrf_token": token})
 

@@ -18,7 +18,10 @@ def test_login_signs_in_and_redirects_home(client, auth, users):
     response = auth.login(users.worker)
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
-    assert client.get("/").status_code == 200
+    home = client.get("/")
+    assert home.status_code == 302
+    assert home.headers["Location"] == "/log"
+    assert client.get("/log").status_code == 200
 
 
 def test_login_is_case_insensitive_on_username(auth, users):

@@ -14,11 +14,13 @@ from outreach.directory import services as directory_services
 from outreach.directory.views import page_context
 from outreach.directory.views import service_entries
 from outreach.i18n import current_lang
+from outreach.pwa import offline_page
 
 bp = Blueprint("cards", __name__)
 
 
 @bp.get("/cards")
+@offline_page
 def index():
     """Every safety card by category, the referral cards, and an offline search box."""
     lang = current_lang()
@@ -36,6 +38,7 @@ def index():
 
 
 @bp.get("/cards/<slug>")
+@offline_page
 def show(slug: str):
     """One safety card: its body, sources, review date, print layout and QR code."""
     lang = current_lang()
@@ -54,6 +57,7 @@ def show(slug: str):
 
 
 @bp.get("/cards/referral/<key>")
+@offline_page
 def referral(key: str):
     """A referral card built from the directory: the services for one referral type."""
     lang = current_lang()

@@ -17,6 +17,8 @@ from outreach.cards.services import public_path
 from outreach.directory import display
 from outreach.directory import services
 from outreach.i18n import current_lang
+from outreach.pwa import is_offline_copy
+from outreach.pwa import offline_page
 
 bp = Blueprint("directory", __name__)
 
@@ -59,6 +61,7 @@ def page_context() -> dict:
 
 
 @bp.get("/directory")
+@offline_page
 def index():
     """Local services, filterable by referral type; staff notes only for signed-in staff."""
     context = page_context()
@@ -66,7 +69,8 @@ def index():
     selected = request.args.get("type", "")
     if selected not in known:
         selected = ""
-    show_staff = current_user.is_authenticated
+    # The copy the service worker keeps offline is the public one, signed in or not.
+    show_staff = current_user.is_authenticated and not is_offline_copy()
     entries = service_entries(services.list_services(selected or None), show_staff)
     response = make_response(
         render_template(

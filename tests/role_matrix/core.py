@@ -2,13 +2,15 @@
 
 from tests.role_matrix import ADMIN
 from tests.role_matrix import ANON
+from tests.role_matrix import LOGIN_REDIRECT
 from tests.role_matrix import SUPERVISOR
 from tests.role_matrix import WORKER
 from tests.role_matrix import everyone
 from tests.role_matrix import staff_only
 
 ROUTES = [
-    ("GET", "/", "/", staff_only(WORKER)),
+    # Signed-in visitors are sent on to /log.
+    ("GET", "/", "/", {ANON: LOGIN_REDIRECT, WORKER: 302, SUPERVISOR: 302, ADMIN: 302}),
     ("GET", "/login", "/login", {ANON: 200, WORKER: 302, SUPERVISOR: 302, ADMIN: 302}),
     # Without a CSRF token every form post is refused.
     ("POST", "/login", "/login", everyone(400)),

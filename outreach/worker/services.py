@@ -1,0 +1,58 @@
+"""What the logging form shows: the active catalogue, grouped for quick scanning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from outreach.sync.services import catalog_payload
+from outreach.sync.validation import MAX_PEOPLE_SERVED
+from outreach.sync.validation import MAX_REVERSALS
+from outreach.sync.validation import MAX_SUPPLY_QUANTITY
+from outreach.sync.validation import MAX_SYRINGES_COLLECTED
+
+# Headings for the supply categories of the default catalogue; others show as "Other".
+CATEGORY_LABELS = {
+    "syringes": _l("Syringes"),
+    "injection": _l("Injection supplies"),
+    "disposal": _l("Disposal"),
+    "overdose": _l("Overdose prevention"),
+    "wound": _l("Wound care"),
+    "smoking": _l("Smoking and snorting"),
+    "sexual_health": _l("Sexual health"),
+}
+OTHER_CATEGORY = _l("Other supplies")
+LIMITS = {
+    "supply": MAX_SUPPLY_QUANTITY,
+    "people_served": MAX_PEOPLE_SERVED,
+    "syringes_collected": MAX_SYRINGES_COLLECTED,
+    "reversals": MAX_REVERSALS,
+}
+
+
+@dataclass
+class SupplyGroup:
+    key: str
+    label: str
+    items: list[dict]
+
+
+def logging_form(lang: str) -> dict:
+    """The catalogue for the form in ``lang``, with supplies grouped by category in order."""
+    catalog = catalog_payload(lang)
+    groups: dict[str, SupplyGroup] = {}
+    for item in catalog["supplies"]:
+        category = item.get("category") or "other"
+        if category not in groups:
+            label = CATEGORY_LABELS.get(category, OTHER_CATEGORY)
+            groups[category] = SupplyGroup(category, str(label), [])
+        quick = [n for n in item.get("quick_amounts", []) if 1 < n <= MAX_SUPPLY_QUANTITY]
+        groups[category].items.append({**item, "quick_amounts": quick[:3]})
+    return {
+        "version": catalog["version"],
+        "groups": list(groups.values()),
+        "referral_types": catalog["referral_types"],
+        "zones": catalog["zones"],
+        "limits": LIMITS,
+    }

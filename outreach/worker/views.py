@@ -1,0 +1,36 @@
+"""/log and /outbox: shells that work offline; the data lives on the phone until synced."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import render_template
+from flask import url_for
+
+from outreach import pwa
+from outreach.auth import role_required
+from outreach.i18n import current_lang
+from outreach.models import Role
+from outreach.worker import services
+
+bp = Blueprint("worker", __name__)
+
+
+def offline_urls() -> list[str]:
+    """The worker pages the service worker keeps for offline use."""
+    return [url_for("worker.log"), url_for("worker.outbox")]
+
+
+@bp.get("/log")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def log():
+    """Log an encounter; saved to this device's outbox first, then sent."""
+    return render_template("worker/log.html", form=services.logging_form(current_lang()))
+
+
+@bp.get("/outbox")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def outbox():
+    """Records waiting on this device, and any the server rejected."""
+    return render_template("worker/outbox.html")

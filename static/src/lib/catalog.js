@@ -1,0 +1,43 @@
+// The catalogue on the phone: names for the outbox, and a check that the form is current.
+import { getState, setState } from "./outbox.js";
+
+// Names of supplies, referrals and zones as the logging form shows them.
+export function namesFromForm(form) {
+  const names = { supplies: {}, referrals: {}, zones: {} };
+  for (const input of form.querySelectorAll('input[name^="supply."]')) {
+    const label = form.querySelector(`label[for="${input.id}"]`);
+    names.supplies[input.name.slice("supply.".length)] = label ? label.textContent.trim() : input.name;
+  }
+  for (const input of form.querySelectorAll('input[name="referral"]')) {
+    names.referrals[input.value] = input.closest("label").textContent.trim();
+  }
+  for (const option of form.querySelectorAll('select[name="zone"] option')) {
+    if (option.value) names.zones[option.value] = option.textContent.trim();
+  }
+  return names;
+}
+
+export async function rememberNames(names) {
+  await setState("names", names);
+}
+
+export async function knownNames() {
+  return (await getState("names")) || { supplies: {}, referrals: {}, zones: {} };
+}
+
+// Fetch the live catalogue; resolves to true when it differs from the one the page shows.
+export async function catalogChanged(pageVersion, lang) {
+  if (!navigator.onLine) return false;
+  try {
+    const response = await fetch(`/api/v1/catalog?lang=${encodeURIComponent(lang)}`, {
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    if (!response.ok) return false;
+    const catalog = await response.json();
+    await setState("catalog", { ...catalog, fetchedAt: Date.now() });
+    return Boolean(catalog.version) && catalog.version !== pageVersion;
+  } catch (error) {
+    return false;
+  }
+}

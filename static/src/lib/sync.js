@@ -1,0 +1,219 @@
+// Sends the outbox to POST /api/v1/sync. Runs in pages and in the service worker alike.
+// One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
+// when the server answers "created" or "duplicate" for it; anything else keeps it.
+import { applyResults, nextHoldEnd, sendable, setState } from "./outbox.js";
+
+export const MAX_BATCH = 500; // the server's limit per request
+const MAX_BODY_BYTES = 900 * 1024; // under the server's 1 MiB, with room for the envelope
+const LOCK_NAME = "outreach-sync";
+const BASE_DELAY_MS = 1000;
+const MAX_DELAY_MS = 60_000;
+const ATTEMPTS_PER_RUN = 4;
+// A stalled connection (a stairwell, a lift) must not hold the sync lock for minutes.
+const SESSION_TIMEOUT_MS = 15_000;
+const SYNC_TIMEOUT_MS = 30_000;
+
+// Outcomes of a run, for the page to show.
+export const OK = "ok";
+export const OFFLINE = "offline"; // network failures or 5xx; records wait, retried later
+export const AUTH = "auth"; // signed out: ask to sign in again; records kept
+export const FORBIDDEN = "forbidden";
+export const BUSY = "busy"; // another tab or the service worker is sending
+
+let csrfToken = null;
+
+export class SyncError extends Error {
+  constructor(kind, status, retryAfterMs = null) {
+    super(`sync ${kind} (${status})`);
+    this.kind = kind;
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+// Exponential backoff with jitter: half fixed, half random, so phones do not retry in step.
+export function backoffDelay(attempt, base = BASE_DELAY_MS, cap = MAX_DELAY_MS) {
+  const ceiling = Math.min(cap, base * 2 ** attempt);
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// fetch() that gives up after ``ms``; the caller treats that as a network failure.
+async function timedFetch(url, options, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    return await fetch(url, { ...options, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function fetchToken() {
+  let response;
+  try {
+    response = await timedFetch(
+      "/api/v1/session",
+      { credentials: "same-origin", cache: "no-store" },
+      SESSION_TIMEOUT_MS,
+    );
+  } catch (error) {
+    throw new SyncError(OFFLINE, 0);
+  }
+  if (response.status === 401) throw new SyncError(AUTH, 401);
+  if (!response.ok) throw new SyncError(OFFLINE, response.status);
+  const body = await response.json();
+  csrfToken = body.csrf_token;
+  return body;
+}
+
+// Split records into requests within both the record and the byte limit.
+export function batches(entries, maxRecords = MAX_BATCH, maxBytes = MAX_BODY_BYTES) {
+  const out = [];
+  let current = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = JSON.stringify(entry.record).length + 1;
+    if (current.length && (current.length >= maxRecords || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+async function post(records) {
+  let response;
+  try {
+    response = await timedFetch(
+      "/api/v1/sync",
+      {
+        method: "POST",
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
+        body: JSON.stringify({ encounters: records }),
+      },
+      SYNC_TIMEOUT_MS,
+    );
+  } catch (error) {
+    throw new SyncError(OFFLINE, 0);
+  }
+  if (response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (error) {
+      throw new SyncError(OFFLINE, response.status);
+    }
+    if (!body || !Array.isArray(body.results)) throw new SyncError(OFFLINE, response.status);
+    return body.results;
+  }
+  let code = null;
+  try {
+    code = (await response.json()).error;
+  } catch (error) {
+    // Not JSON (a proxy's error page): treated by status alone.
+  }
+  if (response.status === 401) throw new SyncError(AUTH, 401);
+  if (response.status === 403 && code === "csrf") throw new SyncError("csrf", 403);
+  if (response.status === 403) throw new SyncError(FORBIDDEN, 403);
+  if (response.status === 413) throw new SyncError("too-large", 413);
+  const retryAfter = Number(response.headers.get("Retry-After"));
+  throw new SyncError(OFFLINE, response.status, retryAfter > 0 ? retryAfter * 1000 : null);
+}
+
+// Send one batch: refresh the CSRF token and retry once on a CSRF refusal.
+async function sendBatch(entries) {
+  if (!csrfToken) await fetchToken();
+  const records = entries.map((entry) => entry.record);
+  try {
+    return await post(records);
+  } catch (error) {
+    if (error.kind !== "csrf") throw error;
+    await fetchToken();
+    try {
+      return await post(records);
+    } catch (again) {
+      // A second CSRF refusal right after a fresh token: the session itself is gone.
+      if (again.kind === "csrf") throw new SyncError(AUTH, 403);
+      throw again;
+    }
+  }
+}
+
+// Send everything sendable, oldest first, until nothing is left or a failure stops us.
+async function drain(report, attempts) {
+  let delivered = 0;
+  let rejected = 0;
+  let maxRecords = MAX_BATCH;
+  let attempt = 0;
+  for (;;) {
+    const entries = await sendable(maxRecords);
+    if (!entries.length) break;
+    const [batch] = batches(entries, maxRecords);
+    report({ state: "sending", remaining: entries.length });
+    try {
+      const results = await sendBatch(batch);
+      const applied = await applyResults(results);
+      delivered += applied.delivered;
+      rejected += applied.rejected;
+      attempt = 0;
+      await setState("lastSync", Date.now());
+      if (applied.delivered + applied.rejected === 0) break; // nothing matched: stop, do not spin
+    } catch (error) {
+      if (error.kind === "too-large" && maxRecords > 1) {
+        maxRecords = Math.max(1, Math.floor(maxRecords / 2));
+        continue;
+      }
+      if (error.kind !== OFFLINE) throw error;
+      attempt += 1;
+      if (attempt >= attempts) throw error;
+      const wait = error.retryAfterMs ?? backoffDelay(attempt - 1);
+      report({ state: "retrying", at: Date.now() + wait });
+      await sleep(wait);
+    }
+  }
+  return { delivered, rejected };
+}
+
+// Run one sync. Resolves to {status, delivered, rejected, retryAt?, holdUntil?}; never throws.
+// ``attempts``: tries on network errors and 5xx before giving up until the next trigger.
+export async function syncOutbox({ report = () => {}, attempts = ATTEMPTS_PER_RUN } = {}) {
+  const run = async () => {
+    try {
+      const counts = await drain(report, attempts);
+      return { status: OK, ...counts, holdUntil: await nextHoldEnd() };
+    } catch (error) {
+      const status = error instanceof SyncError ? error.kind : OFFLINE;
+      if (status === AUTH) csrfToken = null;
+      const retryAt = status === OFFLINE ? Date.now() + backoffDelay(attempts) : null;
+      return { status, delivered: 0, rejected: 0, retryAt };
+    }
+  };
+  if (typeof navigator !== "undefined" && navigator.locks) {
+    return navigator.locks.request(LOCK_NAME, { ifAvailable: true }, async (lock) => {
+      if (!lock) return { status: BUSY, delivered: 0, rejected: 0 };
+      return run();
+    });
+  }
+  return run();
+}
+
+export function forgetToken() {
+  csrfToken = null;
+}
+
+// The session API also names who is signed in; used when signing out.
+export async function currentSession() {
+  return fetchToken();
+}
+
+export function token() {
+  return csrfToken;
+}

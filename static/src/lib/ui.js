@@ -1,0 +1,69 @@
+// Small UI helpers shared by the worker pages: strings from the page, dialogs, toasts.
+
+let cachedStrings = null;
+
+// Translated strings rendered by the server into <script type="application/json">.
+export function strings() {
+  if (!cachedStrings) {
+    const block = document.getElementById("worker-strings");
+    cachedStrings = block ? JSON.parse(block.textContent) : {};
+  }
+  return cachedStrings;
+}
+
+// strings().key with {name} placeholders filled in.
+export function t(key, values = {}) {
+  const text = strings()[key] || key;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+}
+
+export function lang() {
+  return document.documentElement.lang || "en";
+}
+
+export function formatTime(ms) {
+  const date = new Date(ms);
+  const today = new Date();
+  const sameDay = date.toDateString() === today.toDateString();
+  const options = sameDay
+    ? { hour: "numeric", minute: "2-digit" }
+    : { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
+  return date.toLocaleString(lang(), options);
+}
+
+// Ask with a modal dialog; resolves to the value of the chosen button ("" when dismissed).
+export function choose(text, buttons) {
+  const dialog = document.querySelector("[data-confirm-dialog]");
+  if (!dialog || typeof dialog.showModal !== "function") {
+    // Without <dialog>: the first button is the action, confirm() asks.
+    return Promise.resolve(window.confirm(text) ? buttons[0].value : "");
+  }
+  dialog.querySelector("[data-confirm-text]").textContent = text;
+  const actions = dialog.querySelector("[data-confirm-actions]");
+  actions.replaceChildren(
+    ...buttons.map(({ label, value, kind }) => {
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.value = value;
+      button.className = `button ${kind || ""}`.trim();
+      button.textContent = label;
+      return button;
+    }),
+  );
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+    dialog.showModal();
+  });
+}
+
+export function confirmAction(text, label, kind = "danger") {
+  return choose(text, [
+    { label, value: "yes", kind },
+    { label: t("cancel"), value: "" },
+  ]).then((value) => value === "yes");
+}
+
+export function show(element, visible) {
+  if (element) element.hidden = !visible;
+}

@@ -1,0 +1,217 @@
+// /log: the encounter form. A save goes to the outbox at once; sending happens after.
+import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
+import { addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
+import { lang, show, t } from "../lib/ui.js";
+import { afterSave, initShell, refreshOfflinePages, requestSync } from "./shell.js";
+
+const UNDO_MS = 6000;
+const form = document.getElementById("encounter-form");
+const toast = document.querySelector("[data-toast]");
+const toastText = document.querySelector("[data-toast-text]");
+const undoButton = document.querySelector("[data-undo]");
+const formError = document.querySelector("[data-form-error]");
+let toastTimer = null;
+let lastSaved = null;
+let editing = null;
+
+function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Local time with its UTC offset, e.g. 2026-11-21T22:15:00-05:00.
+export function isoWithOffset(date) {
+  const pad = (n) => String(Math.abs(n)).padStart(2, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
+  );
+}
+
+function numberInputs() {
+  return [...form.querySelectorAll('input[type="number"]')];
+}
+
+// Empty means "none" for supplies; a number out of its bounds is marked and refused.
+function readNumber(input) {
+  const raw = input.value.trim();
+  const min = Number(input.min || 0);
+  const max = Number(input.max || Infinity);
+  if (raw === "") return { value: null, ok: true };
+  const value = Number(raw);
+  const ok = Number.isInteger(value) && value >= min && value <= max;
+  return { value, ok };
+}
+
+function buildRecord() {
+  let valid = true;
+  for (const input of numberInputs()) {
+    const { ok } = readNumber(input);
+    input.setAttribute("aria-invalid", ok ? "false" : "true");
+    input.closest(".supply")?.classList.toggle("has-error", !ok);
+    valid = valid && ok;
+  }
+  if (!valid) return { error: t("checkNumbers") };
+  const supplies = {};
+  for (const input of form.querySelectorAll('input[name^="supply."]')) {
+    const { value } = readNumber(input);
+    if (value) supplies[input.name.slice("supply.".length)] = value;
+  }
+  const referrals = [...form.querySelectorAll('input[name="referral"]:checked')].map((input) => input.value);
+  const value = (name, fallback) => readNumber(form.elements[name]).value ?? fallback;
+  const record = {
+    id: uuid(),
+    occurred_at: isoWithOffset(new Date()),
+    zone: form.elements.zone.value || null,
+    participant_code: form.elements.participant_code.value.trim() || null,
+    people_served: value("people_served", 1),
+    supplies,
+    syringes_collected: value("syringes_collected", 0),
+    naloxone_reversals_reported: value("naloxone_reversals_reported", 0),
+    referrals,
+  };
+  const empty =
+    !Object.keys(supplies).length && !referrals.length && !record.syringes_collected && !record.naloxone_reversals_reported;
+  if (empty) return { error: t("empty") };
+  return { record };
+}
+
+// Put a record's values back in the form (after "undo", or to fix a rejected one).
+function fill(record) {
+  resetForm();
+  form.elements.zone.value = record.zone || "";
+  for (const [key, quantity] of Object.entries(record.supplies || {})) {
+    const input = form.elements[`supply.${key}`];
+    if (input) input.value = String(quantity);
+  }
+  for (const input of form.querySelectorAll('input[name="referral"]')) {
+    input.checked = (record.referrals || []).includes(input.value);
+  }
+  form.elements.people_served.value = String(record.people_served ?? 1);
+  form.elements.syringes_collected.value = record.syringes_collected ? String(record.syringes_collected) : "";
+  form.elements.naloxone_reversals_reported.value = record.naloxone_reversals_reported
+    ? String(record.naloxone_reversals_reported)
+    : "";
+  form.elements.participant_code.value = record.participant_code || "";
+}
+
+function resetForm() {
+  const zone = form.elements.zone.value;
+  form.reset();
+  form.elements.zone.value = zone;
+  for (const input of numberInputs()) {
+    input.value = input.dataset.default || "";
+    input.setAttribute("aria-invalid", "false");
+    input.closest(".supply")?.classList.remove("has-error");
+  }
+  show(formError, false);
+}
+
+function showToast(text, { undo = false } = {}) {
+  clearTimeout(toastTimer);
+  toastText.textContent = text;
+  show(undoButton, undo);
+  show(toast, true);
+  toastTimer = setTimeout(() => show(toast, false), undo ? UNDO_MS : 3000);
+}
+
+async function save(event) {
+  event.preventDefault();
+  const { record, error } = buildRecord();
+  if (error) {
+    formError.textContent = error;
+    show(formError, true);
+    return;
+  }
+  show(formError, false);
+  if (editing) {
+    record.id = editing.id;
+    record.occurred_at = editing.record.occurred_at;
+    await replaceRecord(record);
+    editing = null;
+    await requestSync();
+    window.location.assign("/outbox");
+    return;
+  }
+  await addRecord(record, { holdMs: UNDO_MS });
+  lastSaved = record;
+  resetForm();
+  showToast(t("saved"), { undo: true });
+  window.scrollTo({ top: 0 });
+  await afterSave();
+}
+
+async function undo() {
+  if (!lastSaved) return;
+  const record = lastSaved;
+  lastSaved = null;
+  await removeRecord(record.id);
+  fill(record);
+  showToast(t("undone"));
+  await afterSave();
+}
+
+function clamp(input, value) {
+  const min = Number(input.min || 0);
+  const max = Number(input.max || Infinity);
+  return Math.min(max, Math.max(min, value));
+}
+
+// Steppers and quick amounts sit on top of the plain number inputs.
+function onControl(event) {
+  const button = event.target.closest("button[data-step], button[data-set]");
+  if (!button) return;
+  const input = document.getElementById(button.getAttribute("aria-controls"));
+  if (!input) return;
+  const current = Number(input.value || 0) || 0;
+  const next = button.dataset.set ? Number(button.dataset.set) : clamp(input, current + Number(button.dataset.step));
+  // Zero means "none" for supplies: leave the field empty so it is not sent.
+  input.value = next === 0 && Number(input.min || 0) === 0 ? "" : String(next);
+  input.setAttribute("aria-invalid", "false");
+  input.closest(".supply")?.classList.remove("has-error");
+}
+
+async function startEditing() {
+  const match = /^#edit=([0-9a-f-]{36})$/i.exec(window.location.hash);
+  if (!match) return;
+  const entry = await getRecord(match[1]);
+  if (!entry) {
+    showToast(t("missingRecord"));
+    return;
+  }
+  editing = entry;
+  fill(entry.record);
+  show(document.querySelector("[data-edit-notice]"), true);
+}
+
+async function rememberZone() {
+  const zone = await getState("zone");
+  if (zone !== undefined && !editing && [...form.elements.zone.options].some((o) => o.value === zone)) {
+    form.elements.zone.value = zone;
+  }
+  form.elements.zone.addEventListener("change", () => setState("zone", form.elements.zone.value));
+}
+
+async function checkCatalog() {
+  if (await catalogChanged(form.dataset.catalogVersion, lang())) {
+    await refreshOfflinePages(true);
+    show(document.querySelector("[data-catalog-banner]"), true);
+  }
+}
+
+form.addEventListener("click", onControl);
+form.addEventListener("submit", save);
+undoButton.addEventListener("click", undo);
+document.querySelector("[data-catalog-reload]")?.addEventListener("click", () => window.location.reload());
+initShell();
+rememberNames(namesFromForm(form));
+startEditing().then(rememberZone);
+checkCatalog();
+document.documentElement.dataset.ready = "true";

@@ -1,0 +1,100 @@
+// /outbox: what waits on this device, and what the server refused (fix or discard).
+import { knownNames } from "../lib/catalog.js";
+import { REJECTED, listRecords, removeRecord } from "../lib/outbox.js";
+import { confirmAction, formatTime, show, t } from "../lib/ui.js";
+import { clearDevice, initShell, onUpdate, requestSync } from "./shell.js";
+
+const pendingList = document.querySelector("[data-pending-list]");
+const rejectedList = document.querySelector("[data-rejected-list]");
+const rejectedSection = document.querySelector("[data-rejected-section]");
+const pendingEmpty = document.querySelector("[data-pending-empty]");
+let cleared = false;
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// One line per fact; the participant code is never shown.
+function describe(record, names) {
+  const lines = [];
+  const supplies = Object.entries(record.supplies || {}).map(
+    ([key, quantity]) => `${names.supplies[key] || key} × ${quantity}`,
+  );
+  if (supplies.length) lines.push(supplies.join(", "));
+  if (record.referrals?.length) {
+    lines.push(t("referrals", { list: record.referrals.map((key) => names.referrals[key] || key).join(", ") }));
+  }
+  if (record.people_served > 1) lines.push(t("people", { n: record.people_served }));
+  if (record.syringes_collected) lines.push(t("collected", { n: record.syringes_collected }));
+  if (record.naloxone_reversals_reported) lines.push(t("reversals", { n: record.naloxone_reversals_reported }));
+  return lines;
+}
+
+function item(entry, names) {
+  const { record } = entry;
+  const li = element("li", `record record-${entry.status}`);
+  li.dataset.recordId = entry.id;
+  const when = Date.parse(record.occurred_at) || entry.savedAt;
+  const zone = record.zone ? names.zones[record.zone] || record.zone : t("noZone");
+  li.append(element("p", "record-title", `${formatTime(when)} · ${zone}`));
+  for (const line of describe(record, names)) li.append(element("p", "record-line", line));
+  if (entry.status === REJECTED) {
+    li.append(element("p", "record-status", t("rejected")));
+    const errors = element("ul", "record-errors");
+    errors.dataset.recordErrors = "";
+    for (const [field, text] of Object.entries(entry.errors || {})) {
+      errors.append(element("li", "", `${field}: ${text}`));
+    }
+    li.append(errors);
+    const actions = element("div", "record-actions");
+    const fix = element("a", "button primary", t("fix"));
+    fix.href = `/log#edit=${entry.id}`;
+    const discard = element("button", "button danger", t("discard"));
+    discard.type = "button";
+    discard.dataset.discard = entry.id;
+    actions.append(fix, discard);
+    li.append(actions);
+  } else {
+    li.append(element("p", "record-status", t("waiting")));
+  }
+  return li;
+}
+
+async function render() {
+  const [entries, names] = await Promise.all([listRecords(), knownNames()]);
+  const rejected = entries.filter((entry) => entry.status === REJECTED);
+  const pending = entries.filter((entry) => entry.status !== REJECTED);
+  rejectedList.replaceChildren(...rejected.map((entry) => item(entry, names)));
+  pendingList.replaceChildren(...pending.map((entry) => item(entry, names)));
+  show(rejectedSection, rejected.length > 0);
+  show(pendingEmpty, pending.length === 0);
+}
+
+rejectedList.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-discard]");
+  if (!button) return;
+  if (await confirmAction(t("discardConfirm"), t("discard"))) {
+    await removeRecord(button.dataset.discard);
+    await render();
+  }
+});
+document.querySelector("[data-sync-now]").addEventListener("click", () => requestSync());
+document.querySelector("[data-clear-device]").addEventListener("click", async () => {
+  if (await clearDevice()) {
+    cleared = true;
+    rejectedList.replaceChildren();
+    pendingList.replaceChildren();
+    show(rejectedSection, false);
+    show(pendingEmpty, true);
+  }
+});
+onUpdate(() => {
+  if (!cleared) render();
+});
+initShell();
+render().then(() => {
+  document.documentElement.dataset.ready = "true";
+});

@@ -1,0 +1,221 @@
+// The service worker. Built by scripts/build.mjs: bundled with esbuild, then Workbox
+// injectManifest fills self.__WB_MANIFEST with the built CSS, JS and icons.
+//
+// - Assets: precached by Workbox, served from the cache.
+// - Pages (/log, /outbox, cards, directory, manifest): listed with revisions by
+//   /offline-pages.json, kept in our own cache, served cache-first, fetched again only when
+//   their revision changes.
+// - Never cached: /api, /reports, /admin, sign-in and sign-out, sync responses.
+import { cleanupOutdatedCaches, precacheAndRoute } from "workbox-precaching";
+import { registerRoute, setCatchHandler } from "workbox-routing";
+import { NetworkOnly } from "workbox-strategies";
+import { nextHoldEnd } from "./lib/outbox.js";
+import { OFFLINE, syncOutbox } from "./lib/sync.js";
+
+const BUILD = __BUILD_ID__;
+const PAGES_PREFIX = "outreach-pages-";
+const PAGES = `${PAGES_PREFIX}${BUILD}`;
+const REVISIONS_KEY = "/offline-pages.json";
+const OFFLINE_COPY_HEADER = "X-Outreach-Offline-Copy";
+const REFRESH_EVERY_MS = 10 * 60 * 1000;
+const SYNC_TAG = "outreach-outbox";
+// Shown for a navigation that fails offline, first one found.
+const FALLBACKS = ["/log", "/outbox", "/cards"];
+const NETWORK_ONLY = [
+  /^\/api\//,
+  /^\/reports(\/|$)/,
+  /^\/admin(\/|$)/,
+  /^\/login$/,
+  /^\/logout$/,
+  /^\/sw\.js$/,
+  /^\/offline-pages\.json$/,
+];
+
+const sameOrigin = (url) => url.origin === self.location.origin;
+const neverCached = (url) => NETWORK_ONLY.some((pattern) => pattern.test(url.pathname));
+
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+
+async function readRevisions(cache) {
+  const stored = await cache.match(REVISIONS_KEY);
+  if (!stored) return { checkedAt: 0, pages: {} };
+  try {
+    return await stored.json();
+  } catch (error) {
+    return { checkedAt: 0, pages: {} };
+  }
+}
+
+// The page as it should be kept, or null. A redirect (to sign-in) or an error page is never
+// kept in place of the page.
+async function fetchPage(url) {
+  const response = await fetch(url, {
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { [OFFLINE_COPY_HEADER]: "1" },
+  });
+  if (!response.ok || response.redirected || response.type !== "basic") return null;
+  return response;
+}
+
+let refreshing = null;
+
+// Bring the kept pages up to date with /offline-pages.json. At most every few minutes
+// unless forced (language or user changed, catalogue changed, first install).
+function refreshPages({ force = false } = {}) {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    const cache = await caches.open(PAGES);
+    const known = await readRevisions(cache);
+    if (!force && Date.now() - known.checkedAt < REFRESH_EVERY_MS) {
+      return { pages: Object.keys(known.pages).length, fresh: true };
+    }
+    const response = await fetch("/offline-pages.json", { credentials: "same-origin", cache: "no-store" });
+    if (!response.ok) throw new Error(`offline pages: ${response.status}`);
+    const list = await response.json();
+    if (list.build && BUILD && list.build !== BUILD) {
+      // The server runs a newer build: its pages need the new worker's assets.
+      self.registration.update();
+      return { pages: Object.keys(known.pages).length, stale: true };
+    }
+    const next = {};
+    // Pages with the same revision have the same content (a card at /cards/x and at
+    // /cards/x?lang=en): fetched once, kept under each URL.
+    const byRevision = new Map();
+    for (const { url, revision } of list.pages) {
+      byRevision.set(revision, [...(byRevision.get(revision) || []), url]);
+    }
+    const queue = [...byRevision.entries()];
+    const keepOld = (url) => {
+      if (known.pages[url]) next[url] = known.pages[url];
+    };
+    const work = async () => {
+      while (queue.length) {
+        const [revision, urls] = queue.shift();
+        const missing = [];
+        for (const url of urls) {
+          const have = known.pages[url] === revision && (await cache.match(url, { ignoreVary: true }));
+          if (have) next[url] = revision;
+          else missing.push(url);
+        }
+        if (!missing.length) continue;
+        try {
+          const response = await fetchPage(missing[0]);
+          if (!response) {
+            missing.forEach(keepOld);
+            continue;
+          }
+          for (const [index, url] of missing.entries()) {
+            await cache.put(url, index === missing.length - 1 ? response : response.clone());
+            next[url] = revision;
+          }
+        } catch (error) {
+          missing.forEach(keepOld);
+        }
+      }
+    };
+    await Promise.all([work(), work(), work(), work()]);
+    for (const url of Object.keys(known.pages)) {
+      if (url in next) continue;
+      // Signed out, the list leaves out worker pages: keep them for the next sign-in.
+      if (!list.signed_in) next[url] = known.pages[url];
+      else await cache.delete(url);
+    }
+    const body = JSON.stringify({ checkedAt: Date.now(), pages: next });
+    await cache.put(REVISIONS_KEY, new Response(body, { headers: { "Content-Type": "application/json" } }));
+    return { pages: Object.keys(next).length };
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+async function fallback() {
+  const cache = await caches.open(PAGES);
+  for (const url of FALLBACKS) {
+    const match = await cache.match(url, { ignoreVary: true });
+    if (match) return match;
+  }
+  return Response.error();
+}
+
+// Kept pages first; then the network; offline, the app shell.
+async function pagesHandler({ url, request, event }) {
+  const cache = await caches.open(PAGES);
+  const key = url.pathname + url.search;
+  const cached = await cache.match(key, { ignoreVary: true });
+  if (cached) return cached;
+  const navigating = request.mode === "navigate";
+  try {
+    const response = await fetch(request);
+    // ?lang= switched the language for this visitor: the kept pages follow.
+    if (navigating && url.searchParams.has("lang") && response.ok) {
+      event.waitUntil(refreshPages({ force: true }).catch(() => null));
+    }
+    return response;
+  } catch (error) {
+    if (!navigating) throw error;
+    const withoutQuery = await cache.match(url.pathname, { ignoreVary: true });
+    return withoutQuery || fallback();
+  }
+}
+
+registerRoute(({ url }) => sameOrigin(url) && neverCached(url), new NetworkOnly());
+registerRoute(({ url }) => sameOrigin(url), pagesHandler);
+setCatchHandler(async ({ request }) => (request.mode === "navigate" ? fallback() : Response.error()));
+
+self.addEventListener("install", (event) => {
+  // Best effort: a visitor who is not signed in still gets the public pages.
+  event.waitUntil(refreshPages({ force: true }).catch(() => null));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith(PAGES_PREFIX) && key !== PAGES) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type === "SKIP_WAITING") {
+    self.skipWaiting();
+  } else if (data.type === "REFRESH_PAGES") {
+    const port = event.ports[0];
+    event.waitUntil(
+      refreshPages({ force: Boolean(data.force) }).then(
+        (result) => port?.postMessage({ ok: true, ...result }),
+        () => port?.postMessage({ ok: false }),
+      ),
+    );
+  }
+});
+
+async function notifyClients() {
+  for (const client of await self.clients.matchAll({ includeUncontrolled: true })) {
+    client.postMessage({ type: "outbox-synced" });
+  }
+}
+
+// Background Sync: the browser wakes us when the network returns, even with no page open.
+self.addEventListener("sync", (event) => {
+  if (event.tag !== SYNC_TAG) return;
+  event.waitUntil(
+    (async () => {
+      const holdEnd = await nextHoldEnd();
+      const wait = holdEnd ? Math.min(holdEnd - Date.now() + 50, 10_000) : 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      // One try per event: the browser retries Background Sync itself, with its own backoff,
+      // and a long event would delay a waiting update's activation.
+      const result = await syncOutbox({ attempts: 1 });
+      await notifyClients();
+      // Rejecting asks the browser to try again later, with its own backoff.
+      if (result.status === OFFLINE) throw new Error("sync failed; will retry");
+    })(),
+  );
+});

@@ -1,0 +1,14 @@
+"""The worker app: logging, outbox, and the files that make it installable and offline."""
+
+from tests.role_matrix import WORKER
+from tests.role_matrix import everyone
+from tests.role_matrix import staff_only
+
+ROUTES = [
+    ("GET", "/log", "/log", staff_only(WORKER)),
+    ("GET", "/outbox", "/outbox", staff_only(WORKER)),
+    ("GET", "/offline-pages.json", "/offline-pages.json", everyone(200)),
+    ("GET", "/manifest.webmanifest", "/manifest.webmanifest", everyone(200)),
+    # Built by `npm run build` (make setup); the tests run on built assets.
+    ("GET", "/sw.js", "/sw.js", everyone(200)),
+]
