@@ -126,10 +126,13 @@ def _render_as_visitor(url: str) -> tuple[int, bytes]:
     finally:
         builder.close()
     app = current_app._get_current_object()
-    # The bare Flask app, past any middleware: this is not a request from the network.
-    body, status, _headers = run_wsgi_app(
-        lambda env, start: Flask.wsgi_app(app, env, start), environ, buffered=True
-    )
+    # The bare Flask app, past any middleware: this is not a request from the network. A
+    # fresh app context gives the page its own ``g``: otherwise it would share this
+    # request's, with its cached language and user, and every language would look alike.
+    with app.app_context():
+        body, status, _headers = run_wsgi_app(
+            lambda env, start: Flask.wsgi_app(app, env, start), environ, buffered=True
+        )
     content = b"".join(body)
     if hasattr(body, "close"):
         body.close()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from outreach.directory.services import HoursError
 from outreach.directory.services import OpeningStatus
@@ -256,25 +257,42 @@ def test_directory_in_spanish(client, services):
     assert "Directorio al" in page
 
 
-def test_directory_never_shows_staff_notes_signed_out(client, services):
-    response = client.get("/directory")
-    assert STAFF_NOTE not in response.get_data(as_text=True)
-    assert "private" not in response.headers["Cache-Control"]
-    assert "Cookie" in response.headers["Vary"]
-
-
-def test_directory_shows_staff_notes_to_signed_in_staff_without_caching(worker_client, services):
-    response = worker_client.get("/directory")
+@pytest.mark.parametrize("who", ["anonymous", "worker", "admin"])
+def test_directory_page_is_the_public_copy_for_everyone(
+    client, worker_client, admin_client, services, who
+):
+    """The page can be kept offline by the service worker, so it never holds staff notes."""
+    visitor = {"anonymous": client, "worker": worker_client, "admin": admin_client}[who]
+    response = visitor.get("/directory")
     page = response.get_data(as_text=True)
-    assert STAFF_NOTE in page and STAFF_NOTE + "-2" in page
+    assert STAFF_NOTE not in page
+    assert "data-staff-notes=" in page  # slots the page script fills in for staff
+
+
+def test_staff_notes_json_gives_signed_in_staff_the_notes_uncached(worker_client, services):
+    response = worker_client.get("/directory/staff-notes.json")
+    assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store, private"
+    notes = response.get_json()["notes"]
+    assert sorted(notes.values()) == [STAFF_NOTE, STAFF_NOTE + "-2"]
+    assert all(key.isdigit() for key in notes)
 
 
-def test_directory_after_sign_out_hides_staff_notes_again(app, auth, client, users, services):
-    auth.login(users.worker)
-    assert STAFF_NOTE in client.get("/directory").get_data(as_text=True)
-    auth.logout()
-    assert STAFF_NOTE not in client.get("/directory").get_data(as_text=True)
+def test_staff_notes_json_is_refused_when_signed_out(client, services):
+    response = client.get("/directory/staff-notes.json")
+    assert response.status_code == 302
+    assert STAFF_NOTE not in response.get_data(as_text=True)
+
+
+def test_staff_notes_json_leaves_out_inactive_services(app, worker_client, services):
+    from outreach.extensions import db
+    from outreach.models import DirectoryService
+
+    with app.app_context():
+        for service in db.session.scalars(sa.select(DirectoryService)):
+            service.active = False
+        db.session.commit()
+    assert worker_client.get("/directory/staff-notes.json").get_json() == {"notes": {}}
 
 
 @pytest.mark.parametrize("signed_in", [False, True])

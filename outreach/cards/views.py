@@ -65,7 +65,7 @@ def referral(key: str):
     if referral_type is None:
         abort(404)
     # Printed and handed over, so never the staff notes, whoever is signed in.
-    entries = service_entries(directory_services.list_services(key), show_staff=False)
+    entries = service_entries(directory_services.list_services(key))
     url = url_for("cards.referral", key=key, lang=lang, _external=True)
     return render_template(
         "cards/referral.html",

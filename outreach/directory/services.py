@@ -291,6 +291,16 @@ def service_counts() -> dict[str, int]:
     return {key: count for key, count in rows}
 
 
+def staff_notes() -> dict[str, str]:
+    """Staff-only notes of active services, by service id (as text, for JSON)."""
+    rows = db.session.execute(
+        sa.select(DirectoryService.id, DirectoryService.staff_notes).where(
+            DirectoryService.active.is_(True), DirectoryService.staff_notes != ""
+        )
+    )
+    return {str(service_id): notes for service_id, notes in rows}
+
+
 def get_service(service_id: int) -> DirectoryService | None:
     return db.session.get(DirectoryService, service_id)
 

@@ -8,23 +8,23 @@ from datetime import datetime
 from flask import Blueprint
 from flask import current_app
 from flask import jsonify
-from flask import make_response
 from flask import render_template
 from flask import request
-from flask_login import current_user
 
+from outreach.auth import role_required
 from outreach.cards.services import public_path
 from outreach.directory import display
 from outreach.directory import services
 from outreach.i18n import current_lang
-from outreach.pwa import is_offline_copy
+from outreach.models import Role
 from outreach.pwa import offline_page
 
 bp = Blueprint("directory", __name__)
 
 
-def service_entries(listing, show_staff: bool) -> list[dict]:
-    """What the service macro renders: public fields, the open status, staff notes if allowed."""
+def service_entries(listing) -> list[dict]:
+    """What the service macro renders: public fields and the open status (never staff notes:
+    those reach signed-in staff through staff_notes_json, never a page that may be kept)."""
     now = datetime.now(UTC)
     timezone = display.program_timezone()
     entries = []
@@ -39,8 +39,6 @@ def service_entries(listing, show_staff: bool) -> list[dict]:
                 "access_label": display.ACCESS_LABELS.get(service.access, ""),
                 "days": display.day_rows(public["hours"]),
                 "has_hours": any(public["hours"].values()),
-                # Only ever filled for a signed-in staff member, on a no-store response.
-                "staff_notes": service.staff_notes if show_staff else "",
             }
         )
     return entries
@@ -69,22 +67,20 @@ def index():
     selected = request.args.get("type", "")
     if selected not in known:
         selected = ""
-    # The copy the service worker keeps offline is the public one, signed in or not.
-    show_staff = current_user.is_authenticated and not is_offline_copy()
-    entries = service_entries(services.list_services(selected or None), show_staff)
-    response = make_response(
-        render_template(
-            "directory/index.html",
-            entries=entries,
-            selected=selected,
-            show_staff=show_staff,
-            **context,
-        )
-    )
-    response.vary.add("Cookie")
-    if show_staff:
-        # Staff notes must never reach a shared or offline cache.
-        response.headers["Cache-Control"] = "no-store, private"
+    entries = service_entries(services.list_services(selected or None))
+    return render_template("directory/index.html", entries=entries, selected=selected, **context)
+
+
+@bp.get("/directory/staff-notes.json")
+@role_required(Role.WORKER)
+def staff_notes_json():
+    """Staff-only notes by service id, for signed-in staff; never stored by any cache.
+
+    /directory is the same public page for everyone, so the service worker can keep it; the
+    page fills these notes in while online.
+    """
+    response = jsonify(notes=services.staff_notes())
+    response.headers["Cache-Control"] = "no-store, private"
     return response
 
 

@@ -29,6 +29,7 @@ const NETWORK_ONLY = [
   /^\/logout$/,
   /^\/sw\.js$/,
   /^\/offline-pages\.json$/,
+  /^\/directory\/staff-notes\.json$/,
 ];
 
 const sameOrigin = (url) => url.origin === self.location.origin;

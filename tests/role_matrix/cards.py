@@ -1,6 +1,7 @@
 """Cards, the public directory, and the admin directory editor."""
 
 from tests.role_matrix import ADMIN
+from tests.role_matrix import WORKER
 from tests.role_matrix import everyone
 from tests.role_matrix import staff_only
 
@@ -10,6 +11,12 @@ ROUTES = [
     ("GET", "/cards/referral/wound_care", "/cards/referral/<key>", everyone(200)),
     ("GET", "/directory", "/directory", everyone(200)),
     ("GET", "/directory/services.json", "/directory/services.json", everyone(200)),
+    (
+        "GET",
+        "/directory/staff-notes.json",
+        "/directory/staff-notes.json",
+        staff_only(WORKER),
+    ),
     ("GET", "/admin/directory/", "/admin/directory/", staff_only(ADMIN)),
     ("GET", "/admin/directory/new", "/admin/directory/new", staff_only(ADMIN)),
     # Without a CSRF token every form post is refused, before any role check.

@@ -1,5 +1,6 @@
 // Card pages: the offline search box on /cards, and the Print button on each card.
 // Everything works from the page itself, so a cached copy behaves the same with no network.
+import { keepOffline } from "../lib/public-pages.js";
 
 /** Lower-case, without accents, so "vena" finds "venas" and "inyeccion" finds "inyección". */
 export function fold(text) {
@@ -56,3 +57,5 @@ if (typeof document !== "undefined") {
   setUpSearch(document);
   setUpPrint(document);
 }
+
+keepOffline();

@@ -1,6 +1,7 @@
 // The directory: filter by referral type without a round trip (so it works offline), and
 // recompute "open now" from each service's hours at the moment the page is read, since a
 // cached copy may be hours old.
+import { keepOffline } from "../lib/public-pages.js";
 import { describe, openingStatus, weekMinutes } from "../lib/opening.js";
 
 const DAY_KEYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -37,6 +38,36 @@ function refreshStatuses(data) {
   }
 }
 
+// Staff-only notes come from the network for signed-in staff and are never kept: the page
+// itself is the public copy that the service worker keeps offline.
+async function showStaffNotes() {
+  const slots = document.querySelectorAll("[data-staff-notes]");
+  if (!slots.length || typeof navigator === "undefined" || !navigator.onLine) return;
+  let notes;
+  try {
+    const response = await fetch("/directory/staff-notes.json", {
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "manual",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok || !response.headers.get("content-type")?.includes("json")) return;
+    notes = (await response.json()).notes || {};
+  } catch (error) {
+    return; // offline or signed out: the public page stands
+  }
+  let shown = 0;
+  for (const slot of slots) {
+    const text = notes[slot.dataset.staffNotes];
+    if (!text) continue;
+    slot.querySelector("[data-staff-note-text]").textContent = text;
+    slot.hidden = false;
+    shown += 1;
+  }
+  const banner = document.querySelector("[data-staff-banner]");
+  if (banner && shown) banner.hidden = false;
+}
+
 function setUpFilter() {
   const form = document.querySelector("[data-directory-filter]");
   const list = document.querySelector("[data-service-list]");
@@ -71,3 +102,6 @@ if (data) {
   setInterval(() => refreshStatuses(data), 60 * 1000);
 }
 setUpFilter();
+showStaffNotes();
+
+keepOffline();

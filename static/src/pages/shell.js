@@ -3,7 +3,10 @@
 import { Workbox } from "workbox-window";
 import { countRecords, destroy, getState, nextHoldEnd, onChange, setState } from "../lib/outbox.js";
 import { AUTH, BUSY, FORBIDDEN, OFFLINE, OK, currentSession, forgetToken, syncOutbox, token } from "../lib/sync.js";
+import { refreshOfflinePages } from "../lib/offline-pages.js";
 import { choose, confirmAction, formatTime, show, t } from "../lib/ui.js";
+
+export { refreshOfflinePages };
 
 const SYNC_TAG = "outreach-outbox";
 const PERIODIC_MS = 60_000;
@@ -131,22 +134,6 @@ function registerServiceWorker() {
   document.querySelector("[data-update-reload]")?.addEventListener("click", async () => {
     const registration = await navigator.serviceWorker.getRegistration("/");
     registration?.waiting?.postMessage({ type: "SKIP_WAITING" });
-  });
-}
-
-// Ask the service worker to bring the pages it keeps offline up to date.
-export async function refreshOfflinePages(force) {
-  if (!("serviceWorker" in navigator) || !navigator.onLine) return null;
-  const registration = await navigator.serviceWorker.ready;
-  const worker = registration.active;
-  if (!worker) return null;
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = (event) => {
-      if (event.data?.ok) document.documentElement.dataset.offlineReady = "true";
-      resolve(event.data);
-    };
-    worker.postMessage({ type: "REFRESH_PAGES", force: Boolean(force) }, [channel.port2]);
   });
 }
 

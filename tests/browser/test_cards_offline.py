@@ -1,0 +1,81 @@
+"""Cards and the directory in real Chromium: kept by the service worker, read offline,
+in English and Spanish, signed in or not."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import sign_in
+from tests.browser.conftest import wait_offline_ready
+
+pytestmark = pytest.mark.browser
+
+
+def _read_offline(page, context) -> None:
+    context.set_offline(True)
+    page.goto("/cards")
+    assert page.locator("h1").inner_text()
+    # The search box filters the page itself.
+    total = page.locator("[data-card-item]").count()
+    page.fill("input[type=search]", "test strips")
+    visible = page.locator("[data-card-item]:visible")
+    assert 1 <= visible.count() < total
+    assert any("test strip" in text.lower() for text in visible.all_inner_texts())
+
+    page.fill("input[type=search]", "")
+    page.click("a[href^='/cards/overdose-response']")
+    page.wait_for_load_state()
+    assert "Call 911" in page.locator("main").inner_text()
+    assert page.locator("svg").count() >= 1  # the QR code is in the kept copy
+
+    # The language switch works offline: the Spanish copy was kept too.
+    page.click(".site-nav a[hreflang=es]")
+    page.wait_for_load_state()
+    body = page.locator("main").inner_text()
+    assert "911" in body
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert "Qué hacer" in body
+
+    page.goto("/directory?lang=es")
+    assert page.locator("html").get_attribute("lang") == "es"
+    page.goto("/directory?lang=en")
+    assert page.locator("h1").inner_text() == "Local services"
+
+
+def test_cards_and_directory_open_offline_for_a_signed_out_visitor(page, context):
+    page.goto("/cards")
+    wait_offline_ready(page)
+    _read_offline(page, context)
+
+
+def test_cards_and_directory_open_offline_for_a_worker_without_staff_notes(
+    page, context, live_server, users
+):
+    from outreach.extensions import db
+    from outreach.models import DirectoryService
+
+    with live_server.app.app_context():
+        db.session.add(
+            DirectoryService(
+                name="Night clinic",
+                address="1 Main St",
+                phone="555-0100",
+                hours={"mon": [["18:00", "23:00"]]},
+                public_notes="Walk in",
+                staff_notes="Ask for the side door code",
+            )
+        )
+        db.session.commit()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    page.goto("/directory")
+    # Online and signed in, the notes are filled in from the network...
+    page.locator("[data-staff-notes]:visible").wait_for()
+    assert "side door" in page.locator("main").inner_text()
+    _read_offline(page, context)
+    page.goto("/directory")
+    kept = page.locator("main").inner_text()
+    assert "Night clinic" in kept
+    assert "as of" in kept  # says how old the kept copy is
+    # ...and offline, the kept copy is the public one.
+    assert "side door" not in kept
