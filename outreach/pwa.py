@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,6 +38,7 @@ NEVER_OFFLINE = ("/reports", "/admin", "/api", "/login", "/logout")
 THEME_COLOR = "#0f5c4d"
 BACKGROUND_COLOR = "#f7f8f6"
 _EXTENSION_KEY = "outreach_offline_pages"
+_INDENTATION = re.compile(r"\n\s+")
 
 OfflinePagesProvider = Callable[[], Iterable[str]]
 
@@ -48,6 +50,19 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _offline_copy_flag() -> dict:
         return {"offline_copy": is_offline_copy()}
+
+    @app.after_request
+    def _compact_offline_page(response):
+        # Every phone downloads each kept page; template indentation is a few percent of it
+        # even after gzip. Kept pages hold no <pre> or <textarea>, where spaces would matter.
+        view = app.view_functions.get(request.endpoint or "")
+        if (
+            getattr(view, "offline_page", False)
+            and response.mimetype == "text/html"
+            and not response.direct_passthrough
+        ):
+            response.set_data(_INDENTATION.sub("\n", response.get_data(as_text=True)))
+        return response
 
 
 def register_offline_pages(app: Flask, provider: OfflinePagesProvider) -> None:

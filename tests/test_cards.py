@@ -299,7 +299,14 @@ def test_card_page_renders_with_sources_and_review_date(client, slug, lang):
     assert card.reviewed.isoformat() == "2026-11-21"
     assert reviewed in page
     assert "data-print" in page
-    assert '<svg role="img"' in page
+    assert f'<img class="qr-code" src="/cards/{slug}/qr.svg?lang={lang}"' in page
+
+
+@pytest.mark.parametrize(
+    "path", ["/cards/no-such-card/qr.svg", "/cards/referral/no-such-type/qr.svg"]
+)
+def test_qr_code_of_an_unknown_card_is_404(client, path):
+    assert client.get(path).status_code == 404
 
 
 def test_card_page_unknown_slug_is_404(client):
@@ -376,7 +383,10 @@ def test_card_qr_code_encodes_the_cards_public_url(client, lang):
     page = client.get(f"/cards/naloxone?lang={lang}").get_data(as_text=True)
     url = f"http://localhost/cards/naloxone?lang={lang}"
     assert f'<span class="card-url">{url}</span>' in page
-    svg = _svg(page)
+    image = client.get(f"/cards/naloxone/qr.svg?lang={lang}")
+    assert image.mimetype == "image/svg+xml"
+    assert "public" in image.headers["Cache-Control"]
+    svg = _svg(image.get_data(as_text=True))
     expected = segno.make(url, error="m", micro=False)
     assert _matrix_from_svg(svg) == [[bool(m) for m in row] for row in expected.matrix]
     assert "<title>" in svg and "style=" not in svg
@@ -384,7 +394,9 @@ def test_card_qr_code_encodes_the_cards_public_url(client, lang):
 
 def test_referral_card_qr_code_encodes_its_url(client):
     page = client.get("/cards/referral/wound_care?lang=es").get_data(as_text=True)
+    assert '<img class="qr-code" src="/cards/referral/wound_care/qr.svg?lang=es"' in page
     url = "http://localhost/cards/referral/wound_care?lang=es"
+    page = client.get("/cards/referral/wound_care/qr.svg?lang=es").get_data(as_text=True)
     expected = segno.make(url, error="m", micro=False)
     assert _matrix_from_svg(_svg(page)) == [[bool(m) for m in row] for row in expected.matrix]
 
@@ -467,7 +479,8 @@ def test_cards_offline_urls_cover_every_card_in_both_languages(app, client):
     for slug in slugs:
         assert f"/cards/{slug}?lang=en" in urls
         assert f"/cards/{slug}?lang=es" in urls
-    assert "/cards/referral/wound_care?lang=es" in urls
+    # Referral cards stay online only (the directory covers them offline).
+    assert not any(url.startswith("/cards/referral/") for url in urls)
     assert len(urls) == len(set(urls))
     for url in urls:
         assert client.get(url).status_code == 200, url

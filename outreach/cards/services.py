@@ -41,8 +41,13 @@ def sanitise(body_html: str) -> str:
 
 
 def plain_text(body_html: str) -> str:
-    """The words of a card body, for the offline search box."""
-    return " ".join(html.unescape(_TAG.sub(" ", body_html)).split())
+    """The words of a card body, each once, for the offline search box.
+
+    The search matches every query word anywhere in this text, so order and repeats add
+    nothing; leaving them out keeps /cards (kept offline in each language) small.
+    """
+    words = html.unescape(_TAG.sub(" ", body_html)).lower().split()
+    return " ".join(dict.fromkeys(word.strip(".,:;!?()\"'") for word in words))
 
 
 def list_cards(lang: str) -> list[Card]:
@@ -88,7 +93,7 @@ def group_cards(cards: list[Card]) -> list[CardGroup]:
 
 
 def qr_svg(url: str, title: str) -> str:
-    """An inline SVG QR code for ``url``, made here (no outside service), scalable by CSS."""
+    """An SVG QR code for ``url``, made here (no outside service), scalable by CSS."""
     code = segno.make(url, error="m", micro=False)
     svg = code.svg_inline(
         scale=1,

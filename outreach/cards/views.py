@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import make_response
 from flask import render_template
 from flask import url_for
 from flask_babel import gettext as _
@@ -51,9 +52,29 @@ def show(slug: str):
         card=card,
         body_html=services.sanitise(card.body_html),
         public_url=url,
-        qr=services.qr_svg(url, _("QR code: %(url)s", url=url)),
+        qr_src=url_for("cards.show_qr", slug=card.slug, lang=lang),
         lang=lang,
     )
+
+
+@bp.get("/cards/<slug>/qr.svg")
+def show_qr(slug: str):
+    """The card's QR code as an SVG image, drawn here (no outside service).
+
+    A separate image rather than part of the page, so the pages kept offline stay small: a QR
+    code only helps while the phone that scans it has a connection.
+    """
+    lang = current_lang()
+    if services.get_card(slug, lang) is None:
+        abort(404)
+    return _qr_response(url_for("cards.show", slug=slug, lang=lang, _external=True))
+
+
+def _qr_response(url: str):
+    response = make_response(services.qr_svg(url, _("QR code: %(url)s", url=url)))
+    response.mimetype = "image/svg+xml"
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @bp.get("/cards/referral/<key>")
@@ -73,10 +94,19 @@ def referral(key: str):
         title=referral_type.display_name(lang),
         entries=entries,
         public_url=url,
-        qr=services.qr_svg(url, _("QR code: %(url)s", url=url)),
+        qr_src=url_for("cards.referral_qr", key=key, lang=lang),
         lang=lang,
         **page_context(),
     )
+
+
+@bp.get("/cards/referral/<key>/qr.svg")
+def referral_qr(key: str):
+    """A referral card's QR code as an SVG image."""
+    if directory_services.find_referral_type(key) is None:
+        abort(404)
+    lang = current_lang()
+    return _qr_response(url_for("cards.referral", key=key, lang=lang, _external=True))
 
 
 def offline_urls() -> list[str]:
@@ -86,6 +116,6 @@ def offline_urls() -> list[str]:
     urls = [path("cards.index")] + [path("cards.index", lang=lang) for lang in languages]
     for slug in services.card_slugs():
         urls += [path("cards.show", slug=slug, lang=lang) for lang in languages]
-    for referral_type in directory_services.referral_types():
-        urls += [path("cards.referral", key=referral_type.key, lang=lang) for lang in languages]
+    # Referral cards are left out: offline, /directory lists the same services, filterable by
+    # referral type, and keeping two copies of every type would break the 100 KB offline budget.
     return urls

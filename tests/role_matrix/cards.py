@@ -9,6 +9,13 @@ ROUTES = [
     ("GET", "/cards", "/cards", everyone(200)),
     ("GET", "/cards/naloxone?lang=es", "/cards/<slug>", everyone(200)),
     ("GET", "/cards/referral/wound_care", "/cards/referral/<key>", everyone(200)),
+    ("GET", "/cards/naloxone/qr.svg", "/cards/<slug>/qr.svg", everyone(200)),
+    (
+        "GET",
+        "/cards/referral/wound_care/qr.svg",
+        "/cards/referral/<key>/qr.svg",
+        everyone(200),
+    ),
     ("GET", "/directory", "/directory", everyone(200)),
     ("GET", "/directory/services.json", "/directory/services.json", everyone(200)),
     (

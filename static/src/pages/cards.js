@@ -53,9 +53,23 @@ function setUpPrint(root) {
   }
 }
 
+// The QR code is an image fetched from the network (it is only useful to a phone that has
+// one); with no connection it would show as broken, so it steps aside, leaving the link.
+function setUpQr(root) {
+  for (const image of root.querySelectorAll("[data-qr] img")) {
+    const frame = image.closest(".qr-frame");
+    const hide = () => {
+      if (frame) frame.hidden = true;
+    };
+    if (image.complete && image.naturalWidth === 0) hide();
+    image.addEventListener("error", hide);
+  }
+}
+
 if (typeof document !== "undefined") {
   setUpSearch(document);
   setUpPrint(document);
+  setUpQr(document);
 }
 
 keepOffline();
