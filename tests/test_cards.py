@@ -353,9 +353,9 @@ def _svg(page: str) -> str:
 def _matrix_from_svg(svg: str) -> list[list[bool]]:
     """Rebuild the module grid from segno's path: rows of horizontal strokes at y + 0.5."""
     root = ET.fromstring(svg)  # noqa: S314 (our own output)
-    assert root.tag == "svg"
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
     _, _, width, height = (float(v) for v in root.attrib["viewBox"].split())
-    path = next(el for el in root if el.tag == "path" and el.get("class") == "qr-dark")
+    path = next(el for el in root if el.tag.endswith("path") and el.get("class") == "qr-dark")
     tokens = re.findall(r"[MmHhVv]|-?\d+(?:\.\d+)?", path.attrib["d"])
     size, border = int(width), 4
     grid = [[False] * size for _ in range(int(height))]

@@ -105,8 +105,8 @@ def qr_svg(url: str, title: str) -> str:
         dark="#000",
         light="#fff",
     )
-    # Named as an image for screen readers; the <title> gives it its name.
-    return svg.replace("<svg ", '<svg role="img" ', 1)
+    # A standalone image needs its namespace; role and <title> name it for screen readers.
+    return svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" role="img" ', 1)
 
 
 def public_path(endpoint: str, **values) -> str:
