@@ -87,3 +87,36 @@ def test_cards_and_directory_open_offline_for_a_worker_without_staff_notes(
     assert "as of" in kept  # says how old the kept copy is
     # ...and offline, the kept copy is the public one.
     assert "side door" not in kept
+
+
+def test_log_referral_toggle_offers_matching_services_offline(page, context, live_server, users):
+    from outreach.extensions import db
+    from outreach.models import DirectoryService
+    from outreach.models import ReferralType
+
+    with live_server.app.app_context():
+        wound = db.session.scalar(db.select(ReferralType).where(ReferralType.key == "wound_care"))
+        db.session.add(
+            DirectoryService(
+                name="Harbor wound clinic",
+                address="9 Pier Rd",
+                phone="555-0142",
+                hours={"tue": [["09:00", "17:00"]]},
+                referral_types=[wound],
+            )
+        )
+        db.session.commit()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    context.set_offline(True)
+    page.reload()
+    page.check('input[name="referral"][value="wound_care"]')
+    panel = page.locator("[data-referral-services]")
+    panel.wait_for(state="visible")
+    assert "Harbor wound clinic" in panel.inner_text()
+    assert panel.locator('a[href="tel:5550142"]').count() == 1
+    page.check('input[name="referral"][value="housing"]')
+    assert "No services listed for this yet." in panel.inner_text()
+    page.uncheck('input[name="referral"][value="wound_care"]')
+    page.uncheck('input[name="referral"][value="housing"]')
+    panel.wait_for(state="hidden")

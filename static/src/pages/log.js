@@ -1,6 +1,7 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
+import { setUpReferralServices } from "../lib/referral-services.js";
 import { lang, show, t } from "../lib/ui.js";
 import { afterSave, initShell, refreshOfflinePages, requestSync } from "./shell.js";
 
@@ -100,6 +101,7 @@ function fill(record) {
     ? String(record.naloxone_reversals_reported)
     : "";
   form.elements.participant_code.value = record.participant_code || "";
+  form.dispatchEvent(new Event("outreach:filled"));
 }
 
 function resetForm() {
@@ -208,6 +210,7 @@ async function checkCatalog() {
 
 form.addEventListener("click", onControl);
 form.addEventListener("submit", save);
+setUpReferralServices(form);
 undoButton.addEventListener("click", undo);
 document.querySelector("[data-catalog-reload]")?.addEventListener("click", () => window.location.reload());
 initShell();
