@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 from flask import Flask
+from flask import g
+from flask import request
 
 from outreach.extensions import db
 
@@ -26,12 +28,31 @@ def is_sqlite(engine: sa.Engine | None = None) -> bool:
     return (engine or db.engine).dialect.name == "sqlite"
 
 
+# Form posts change data; the phone API's sync manages its own write transaction.
+_WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_OWN_WRITE_TRANSACTION = {"api.sync"}
+
+
 def configure_engine(app: Flask) -> None:
     """Attach dialect-specific connection settings to the app's engine."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name != "sqlite":
             return
+
+        @app.before_request
+        def _writes_take_the_lock_at_begin() -> None:
+            # A request that reads, then writes (sign-in: find the user, then record the
+            # sign-in) would otherwise fail at once with "database is locked" when another
+            # write lands in between; beginning IMMEDIATE makes it wait its turn instead.
+            if request.method in _WRITE_METHODS and request.endpoint not in _OWN_WRITE_TRANSACTION:
+                g._sqlite_write_intent = _write_intent.set(True)
+
+        @app.teardown_request
+        def _end_write_intent(_error=None) -> None:
+            token = g.pop("_sqlite_write_intent", None)
+            if token is not None:
+                _write_intent.reset(token)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_connection, _record) -> None:

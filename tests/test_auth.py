@@ -170,3 +170,38 @@ def test_login_ignores_an_offsite_next(auth, users):
 def test_signed_in_visit_to_login_goes_home(worker_client):
     response = worker_client.get("/login")
     assert response.status_code == 302
+
+
+def test_many_workers_signing_in_at_once_all_get_in(app):
+    """Shift start: simultaneous sign-ins each write to the database; none may fail."""
+    import threading
+
+    from outreach.auth import services as auth_services
+    from outreach.models import Role
+
+    names = [f"shift-{n}" for n in range(8)]
+    with app.app_context():
+        for name in names:
+            auth_services.create_user(name, Role.WORKER, PASSWORD)
+    clients = [app.test_client() for _ in names]
+    tokens = [AuthActions(c)._client.get("/login") for c in clients]
+    barrier = threading.Barrier(len(names))
+    statuses: list = [None] * len(names)
+
+    def sign_in(index: int) -> None:
+        from tests.conftest import csrf_token_from
+
+        token = csrf_token_from(tokens[index].get_data(as_text=True))
+        barrier.wait()
+        response = clients[index].post(
+            "/login",
+            data={"username": names[index], "password": PASSWORD, "csrf_token": token},
+        )
+        statuses[index] = response.status_code
+
+    threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(len(names))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [302] * len(names)
