@@ -68,13 +68,17 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from outreach.admin.views import bp as admin_bp
     from outreach.auth.views import bp as auth_bp
     from outreach.main import bp as main_bp
+    from outreach.reports.views import bp as reports_bp
     from outreach.sync.api import bp as api_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
 
 
 def _register_cli(app: Flask) -> None:
