@@ -132,7 +132,7 @@ def suppress(table: Table, threshold: int) -> set[tuple[int, int]]:
     if not table.additive or not primary:
         table.suppressed = hidden
         return hidden
-    for cell in sorted(primary):
+    for cell in sorted(_exposed(table, hidden, primary)):
         if can_change(table, hidden, cell):
             continue
         for extra in _rectangles(table, hidden, cell):
@@ -178,6 +178,124 @@ def can_change(table: Table, hidden: set[tuple[int, int]], cell: tuple[int, int]
     if _reaches(arcs, head, tail):
         return True
     return table.values[cell[0]][cell[1]] >= 2 and _reaches(arcs, tail, head)
+
+
+def _exposed(
+    table: Table, hidden: set[tuple[int, int]], cells: set[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """The cells ``can_change`` might refuse, found fast for the whole table at once.
+
+    A cell of 1 only grows, along arcs that all exist in the residual graph of every hidden
+    cell: it can change exactly when its ends are strongly connected. A cell of 2 or more
+    can change when it lies on a cycle of hidden cells that are all at least 2 (each can
+    move either way): when it is no bridge of that graph. Cells passing neither check are
+    audited one by one.
+    """
+    arcs: dict[str, list[str]] = {}
+    two_way: dict[str, list[tuple[str, tuple[int, int]]]] = {}
+    for cell in hidden:
+        tail, head = _edge(table, cell)
+        arcs.setdefault(tail, []).append(head)
+        if table.values[cell[0]][cell[1]] >= 2:
+            arcs.setdefault(head, []).append(tail)
+            two_way.setdefault(tail, []).append((head, cell))
+            two_way.setdefault(head, []).append((tail, cell))
+    component = _strong_components(arcs)
+    bridges = _bridges(two_way)
+    exposed = set()
+    for cell in cells:
+        tail, head = _edge(table, cell)
+        if table.values[cell[0]][cell[1]] >= 2:
+            if cell in bridges:
+                exposed.add(cell)
+        elif component.get(tail) is None or component.get(tail) != component.get(head):
+            exposed.add(cell)
+    return exposed
+
+
+def _strong_components(arcs: dict[str, list[str]]) -> dict[str, int]:
+    """Tarjan's strongly connected components, iteratively: node → component number."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    component: dict[str, int] = {}
+    components_found: list[str] = []
+    counter = 0
+    for root in list(arcs):
+        if root in index:
+            continue
+        work = [(root, iter(arcs.get(root, ())))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(arcs.get(child, ()))))
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                number = len(components_found)
+                components_found.append(node)
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component[member] = number
+                    if member == node:
+                        break
+    return component
+
+
+def _bridges(edges: dict[str, list[tuple[str, tuple[int, int]]]]) -> set[tuple[int, int]]:
+    """The bridges of an undirected graph given as node → [(neighbour, edge id)]."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    bridges: set[tuple[int, int]] = set()
+    counter = 0
+    for root in list(edges):
+        if root in order:
+            continue
+        order[root] = low[root] = counter
+        counter += 1
+        work = [(root, None, iter(edges[root]))]
+        while work:
+            node, via, neighbours = work[-1]
+            advanced = False
+            for neighbour, edge in neighbours:
+                if edge == via:
+                    continue
+                if neighbour not in order:
+                    order[neighbour] = low[neighbour] = counter
+                    counter += 1
+                    work.append((neighbour, edge, iter(edges[neighbour])))
+                    advanced = True
+                    break
+                low[node] = min(low[node], order[neighbour])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+                if low[node] > order[parent]:
+                    bridges.add(via)
+    return bridges
 
 
 def _reaches(arcs: dict[str, list[str]], source: str, target: str) -> bool:
