@@ -310,12 +310,15 @@ NO_ZONE = 0
 ALL_ZONES = -1
 # prev_date of a participant's first visit ever (in the chain's scope).
 FIRST_VISIT = date(1, 1, 1)
+# On SQLite the rows live in primary-key order, so a date range is one contiguous read.
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
 
 
 class ReportDay(db.Model):
     """Totals of the non-voided encounters of one local day in one zone."""
 
     __tablename__ = "report_day"
+    __table_args__ = dict(WITHOUT_ROWID)
 
     local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
     zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
@@ -329,6 +332,7 @@ class ReportDaySupply(db.Model):
     """Quantity of one item handed out on one day in one zone, and in how many encounters."""
 
     __tablename__ = "report_day_supply"
+    __table_args__ = dict(WITHOUT_ROWID)
 
     local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
     zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
@@ -341,6 +345,7 @@ class ReportDayReferral(db.Model):
     """Encounters with one referral type on one day in one zone."""
 
     __tablename__ = "report_day_referral"
+    __table_args__ = dict(WITHOUT_ROWID)
 
     local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
     zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
@@ -360,6 +365,7 @@ class ReportParticipantDay(db.Model):
     """
 
     __tablename__ = "report_participant_day"
+    __table_args__ = dict(WITHOUT_ROWID)
 
     zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
     local_date: so.Mapped[date] = so.mapped_column(primary_key=True)

@@ -193,6 +193,10 @@ def _computed(report: ReportFilter, from_rollups: bool, names: dict) -> dict:
         else queries._by_zone_from_records(report)
     )
     syringe_id = names["item_id"]["syringe_1ml_27g"]
+    if from_rollups:
+        together, together_zones = queries.overview(report)
+        assert together == figures
+        assert together_zones == zones
     return {
         "encounters": figures.encounters,
         "participants": figures.participants,
@@ -207,7 +211,7 @@ def _computed(report: ReportFilter, from_rollups: bool, names: dict) -> dict:
         },
         "by_day": {
             d: (row.encounters, row.supplies.get(syringe_id, 0))
-            for d, row in queries.by_day(report).items()
+            for d, row in queries._by_day(report, from_rollups).items()
         },
     }
 

@@ -34,14 +34,16 @@ def upgrade():
     sa.Column('people_served', sa.Integer(), nullable=False),
     sa.Column('syringes_collected', sa.Integer(), nullable=False),
     sa.Column('naloxone_reversals_reported', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('local_date', 'zone_id', name=op.f('pk_report_day'))
+    sa.PrimaryKeyConstraint('local_date', 'zone_id', name=op.f('pk_report_day')),
+    sqlite_with_rowid=False,
     )
     op.create_table('report_day_referral',
     sa.Column('local_date', sa.Date(), nullable=False),
     sa.Column('zone_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('referral_type_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('encounters', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('local_date', 'zone_id', 'referral_type_id', name=op.f('pk_report_day_referral'))
+    sa.PrimaryKeyConstraint('local_date', 'zone_id', 'referral_type_id', name=op.f('pk_report_day_referral')),
+    sqlite_with_rowid=False,
     )
     op.create_table('report_day_supply',
     sa.Column('local_date', sa.Date(), nullable=False),
@@ -49,14 +51,16 @@ def upgrade():
     sa.Column('item_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('encounters', sa.Integer(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('local_date', 'zone_id', 'item_id', name=op.f('pk_report_day_supply'))
+    sa.PrimaryKeyConstraint('local_date', 'zone_id', 'item_id', name=op.f('pk_report_day_supply')),
+    sqlite_with_rowid=False,
     )
     op.create_table('report_participant_day',
     sa.Column('zone_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('local_date', sa.Date(), nullable=False),
     sa.Column('prev_date', sa.Date(), nullable=False),
     sa.Column('participants', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('zone_id', 'local_date', 'prev_date', name=op.f('pk_report_participant_day'))
+    sa.PrimaryKeyConstraint('zone_id', 'local_date', 'prev_date', name=op.f('pk_report_participant_day')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('encounter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_encounter_participant_hash'))

@@ -98,7 +98,7 @@ class Dashboard:
 
 def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Dashboard:
     """Compute the dashboard for a report filter."""
-    figures = queries.figures(report)
+    figures, zones = queries.overview(report)
     syringe_ids, naloxone_ids = catalog.syringe_ids, catalog.naloxone_ids
     distributed = queries.sum_ids(figures.supplies, syringe_ids)
     naloxone = queries.sum_ids(figures.supplies, naloxone_ids)
@@ -112,7 +112,7 @@ def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Das
         for kind in catalog.referral_types
         if figures.referrals.get(kind.id)
     ]
-    zone_rows = _zone_rows(report, catalog, lang)
+    zone_rows = _zone_rows(zones, catalog, lang)
     period = series_period(report.start, report.end)
     series = _series(report, catalog, period, min(report.end, max(today, report.start)))
     dashboard = Dashboard(
@@ -132,8 +132,7 @@ def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Das
     return dashboard
 
 
-def _zone_rows(report: ReportFilter, catalog: Catalog, lang: str) -> list[ZoneRow]:
-    rows = queries.by_zone(report)
+def _zone_rows(rows: dict, catalog: Catalog, lang: str) -> list[ZoneRow]:
     order = [zone.id for zone in catalog.zones] + [NO_ZONE]
     result = []
     for zone_id in sorted(rows, key=lambda z: order.index(z) if z in order else len(order)):
@@ -156,7 +155,7 @@ def _zone_rows(report: ReportFilter, catalog: Catalog, lang: str) -> list[ZoneRo
 
 
 def _series(report: ReportFilter, catalog: Catalog, period: str, last_day: date):
-    days = queries.by_day(report)
+    days = queries.by_day(report, catalog.syringe_ids | catalog.naloxone_ids)
     rows = []
     for start, end in queries.buckets(report.start, last_day, period):
         encounters = distributed = collected = naloxone = 0

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import timedelta
+from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -90,7 +92,11 @@ class ZoneFigures:
     syringes_collected: int = 0
     naloxone_reversals_reported: int = 0
     supplies: dict[int, int] = field(default_factory=dict)
-    referrals: int = 0
+    referral_types: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def referrals(self) -> int:
+        return sum(self.referral_types.values())
 
 
 @dataclass
@@ -111,13 +117,13 @@ class Catalog:
     referral_types: list[ReferralType]
     zones: list[Zone]
 
-    @property
-    def syringe_ids(self) -> set[int]:
-        return {item.id for item in self.items if item.is_syringe}
+    @cached_property
+    def syringe_ids(self) -> frozenset[int]:
+        return frozenset(item.id for item in self.items if item.is_syringe)
 
-    @property
-    def naloxone_ids(self) -> set[int]:
-        return {item.id for item in self.items if item.is_naloxone}
+    @cached_property
+    def naloxone_ids(self) -> frozenset[int]:
+        return frozenset(item.id for item in self.items if item.is_naloxone)
 
     def item(self, item_id: int) -> SupplyItem | None:
         return next((i for i in self.items if i.id == item_id), None)
@@ -135,7 +141,7 @@ def load_catalog() -> Catalog:
     return Catalog(ordered(SupplyItem), ordered(ReferralType), ordered(Zone))
 
 
-def sum_ids(totals: dict[int, int], ids: set[int]) -> int:
+def sum_ids(totals: dict[int, int], ids: frozenset[int]) -> int:
     """The total of the given catalogue ids (e.g. every syringe size)."""
     return sum(value for key, value in totals.items() if key in ids)
 
@@ -294,6 +300,30 @@ def figures_from_records(report: ReportFilter) -> Figures:
     return result
 
 
+def overview(report: ReportFilter) -> tuple[Figures, dict[int, ZoneFigures]]:
+    """Headline figures and the by-zone table together (the roll-ups need fewer scans)."""
+    if not report.from_rollups:
+        return figures_from_records(report), _by_zone_from_records(report)
+    zones = _by_zone_from_rollups(report)
+    result = Figures()
+    supplies: Counter = Counter()
+    referrals: Counter = Counter()
+    for row in zones.values():
+        result.encounters += row.encounters
+        result.people_served += row.people_served
+        result.syringes_collected += row.syringes_collected
+        result.naloxone_reversals_reported += row.naloxone_reversals_reported
+        supplies.update(row.supplies)
+        referrals.update(row.referral_types)
+    result.supplies = {k: v for k, v in supplies.items() if v}
+    result.referrals = {k: v for k, v in referrals.items() if v}
+    scope = ALL_ZONES if report.zone_id is None else report.zone_id
+    result.participants, result.returning_participants = _chain_participants(
+        scope, report.start, report.end
+    )
+    return result, zones
+
+
 # --- by zone -------------------------------------------------------------------------------
 
 
@@ -335,16 +365,16 @@ def _by_zone_from_rollups(report: ReportFilter) -> dict[int, ZoneFigures]:
         if zone_id in rows and quantity:
             rows[zone_id].supplies[item_id] = int(quantity)
     referral = ReportDayReferral
-    for zone_id, count in db.session.execute(
-        sa.select(referral.zone_id, sa.func.sum(referral.encounters))
+    for zone_id, type_id, count in db.session.execute(
+        sa.select(referral.zone_id, referral.referral_type_id, sa.func.sum(referral.encounters))
         .where(
             referral.local_date.between(report.start, report.end),
             *([] if report.zone_id is None else [referral.zone_id == report.zone_id]),
         )
-        .group_by(referral.zone_id)
+        .group_by(referral.zone_id, referral.referral_type_id)
     ):
-        if zone_id in rows:
-            rows[zone_id].referrals = int(count)
+        if zone_id in rows and count:
+            rows[zone_id].referral_types[type_id] = int(count)
     chain = ReportParticipantDay
     for zone_id, participants in db.session.execute(
         sa.select(chain.zone_id, sa.func.sum(chain.participants))
@@ -390,24 +420,41 @@ def _by_zone_from_records(report: ReportFilter) -> dict[int, ZoneFigures]:
         .group_by(zone, EncounterSupply.item_id)
     ):
         rows[zone_id].supplies[item_id] = int(quantity)
-    for zone_id, count in db.session.execute(
-        sa.select(zone, sa.func.count())
+    for zone_id, type_id, count in db.session.execute(
+        sa.select(zone, EncounterReferral.referral_type_id, sa.func.count())
         .join(Encounter, Encounter.id == EncounterReferral.encounter_id)
         .select_from(EncounterReferral)
         .where(*conditions)
-        .group_by(zone)
+        .group_by(zone, EncounterReferral.referral_type_id)
     ):
-        rows[zone_id].referrals = int(count)
+        rows[zone_id].referral_types[type_id] = int(count)
     return rows
 
 
 # --- over time -----------------------------------------------------------------------------
 
 
-def by_day(report: ReportFilter) -> dict[date, DayFigures]:
-    """Figures per local day that has encounters (what the time charts draw)."""
+def by_day(report: ReportFilter, item_ids: Iterable[int] | None = None) -> dict[date, DayFigures]:
+    """Figures per local day that has encounters (what the time charts draw).
+
+    ``item_ids`` limits the per-day supplies to those items (the charts need only some).
+    """
+    return _by_day(report, report.from_rollups, item_ids)
+
+
+def by_day_from_records(
+    report: ReportFilter, item_ids: Iterable[int] | None = None
+) -> dict[date, DayFigures]:
+    """Figures per local day, computed from the encounter records."""
+    return _by_day(report, False, item_ids)
+
+
+def _by_day(
+    report: ReportFilter, from_rollups: bool, item_ids: Iterable[int] | None = None
+) -> dict[date, DayFigures]:
     days: dict[date, DayFigures] = defaultdict(DayFigures)
-    if report.from_rollups:
+    items = None if item_ids is None else sorted(set(item_ids))
+    if from_rollups:
         zone_filter = [] if report.zone_id is None else [ReportDay.zone_id == report.zone_id]
         day_rows = db.session.execute(
             sa.select(
@@ -428,6 +475,7 @@ def by_day(report: ReportFilter) -> dict[date, DayFigures]:
             .where(
                 ReportDaySupply.local_date.between(report.start, report.end),
                 *([] if report.zone_id is None else [ReportDaySupply.zone_id == report.zone_id]),
+                *([] if items is None else [ReportDaySupply.item_id.in_(items)]),
             )
             .group_by(ReportDaySupply.local_date, ReportDaySupply.item_id)
         )
@@ -448,7 +496,7 @@ def by_day(report: ReportFilter) -> dict[date, DayFigures]:
                 Encounter.local_date, EncounterSupply.item_id, sa.func.sum(EncounterSupply.quantity)
             )
             .join(Encounter, Encounter.id == EncounterSupply.encounter_id)
-            .where(*conditions)
+            .where(*conditions, *([] if items is None else [EncounterSupply.item_id.in_(items)]))
             .group_by(Encounter.local_date, EncounterSupply.item_id)
         )
     for local_date, encounters, people, collected in day_rows:

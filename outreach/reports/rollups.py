@@ -186,7 +186,10 @@ def _participant_chain_deltas(
                 encounter.c.local_date,
                 sa.func.count(),
             )
-            .where(encounter.c.participant_hash.in_(chunk), encounter.c.voided_at.is_(None))
+            .where(
+                _one_of(connection, encounter.c.participant_hash, chunk),
+                encounter.c.voided_at.is_(None),
+            )
             .group_by(
                 encounter.c.participant_hash,
                 sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
@@ -209,6 +212,15 @@ def _participant_chain_deltas(
         for pair in _chain_pairs(before_days):
             deltas[(scope, *pair)]["participants"] -= 1
     return {key: value for key, value in deltas.items() if value["participants"]}
+
+
+def _one_of(connection: sa.Connection, column, values: list):
+    """``column IN values``; one array parameter on PostgreSQL (planned much faster)."""
+    if connection.dialect.name == "postgresql":
+        return column == sa.func.any(
+            sa.bindparam("chunk", values, type_=postgresql.ARRAY(column.type))
+        )
+    return column.in_(values)
 
 
 def _chain_pairs(days: Counter) -> list[tuple[date, date]]:
