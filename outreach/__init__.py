@@ -75,6 +75,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from outreach import pwa
     from outreach import worker
+    from outreach.admin.views import bp as admin_bp
     from outreach.auth.views import bp as auth_bp
     from outreach.cards.views import bp as cards_bp
     from outreach.cards.views import offline_urls as cards_offline_urls
@@ -83,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
     from outreach.directory.views import offline_urls as directory_offline_urls
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
+    from outreach.reports.views import bp as reports_bp
     from outreach.sync.api import bp as api_bp
 
     app.register_blueprint(main_bp)
@@ -100,6 +102,8 @@ def _register_blueprints(app: Flask) -> None:
     pwa.register_offline_pages(app, worker.offline_urls)
     pwa.register_offline_pages(app, cards_offline_urls)
     pwa.register_offline_pages(app, directory_offline_urls)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
 
 
 def _register_cli(app: Flask) -> None:

@@ -80,3 +80,23 @@ def write_transaction() -> Iterator[sa.Connection]:
             yield connection
     finally:
         _write_intent.reset(token)
+
+
+@contextlib.contextmanager
+def write_session() -> Iterator[None]:
+    """Run a unit of ORM work that writes, committing at the end (rolling back on error).
+
+    The session's current transaction is ended first, so the one this opens begins with
+    SQLite's write lock held (a read-then-write transaction could otherwise fail with
+    SQLITE_BUSY when another writer got in between).
+    """
+    db.session.rollback()
+    token = _write_intent.set(True)
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _write_intent.reset(token)

@@ -24,6 +24,7 @@ from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.models import Zone
 from outreach.privacy import participant_hash
+from outreach.reports import rollups
 
 CHUNK = 5_000
 # Evening and night outreach shifts dominate.
@@ -107,4 +108,7 @@ def generate(
         added += size
         if progress:
             progress(size)
+    # Bulk inserts skip the per-record roll-up upkeep; one rebuild is much faster.
+    with write_transaction() as connection:
+        rollups.rebuild(connection)
     return added

@@ -158,6 +158,9 @@ class Encounter(db.Model):
         sa.CheckConstraint("syringes_collected >= 0", name="syringes_collected_nonnegative"),
         sa.CheckConstraint("naloxone_reversals_reported >= 0", name="reversals_nonnegative"),
         sa.Index("ix_encounter_local_date_zone", "local_date", "zone_id"),
+        # One participant's visit days (per zone): the roll-ups' participant chains read it,
+        # and so do returning-participant counts.
+        sa.Index("ix_encounter_participant_day", "participant_hash", "local_date", "zone_id"),
     )
 
     # Made on the phone at save time; the idempotency key of the sync API.
@@ -167,7 +170,7 @@ class Encounter(db.Model):
     local_date: so.Mapped[date]
     zone_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("zone.id"))
     # HMAC-SHA256 of the normalised participant code (hex); the raw code is never stored.
-    participant_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    participant_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     people_served: so.Mapped[int] = so.mapped_column(default=1)
     syringes_collected: so.Mapped[int] = so.mapped_column(default=0)
     naloxone_reversals_reported: so.Mapped[int] = so.mapped_column(default=0)
@@ -295,3 +298,79 @@ class Card(db.Model):
     sources: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
     reviewed: so.Mapped[date]
     updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Daily roll-ups: what reports read. They are kept in step with the encounter tables in the
+# same transaction by outreach.reports.rollups (sync ingest and voids) and can be rebuilt
+# from them at any time (``flask --app outreach reports rebuild``). Zone and catalogue ids are
+# plain integers without foreign keys, so that "no zone" can be a key part: NO_ZONE (0).
+
+NO_ZONE = 0
+# Participant chains are kept per zone and for the whole program under this id.
+ALL_ZONES = -1
+# prev_date of a participant's first visit ever (in the chain's scope).
+FIRST_VISIT = date(1, 1, 1)
+# On SQLite the rows live in primary-key order, so a date range is one contiguous read.
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
+
+
+class ReportDay(db.Model):
+    """Totals of the non-voided encounters of one local day in one zone."""
+
+    __tablename__ = "report_day"
+    __table_args__ = dict(WITHOUT_ROWID)
+
+    local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
+    zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    encounters: so.Mapped[int] = so.mapped_column(default=0)
+    people_served: so.Mapped[int] = so.mapped_column(default=0)
+    syringes_collected: so.Mapped[int] = so.mapped_column(default=0)
+    naloxone_reversals_reported: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class ReportDaySupply(db.Model):
+    """Quantity of one item handed out on one day in one zone, and in how many encounters."""
+
+    __tablename__ = "report_day_supply"
+    __table_args__ = dict(WITHOUT_ROWID)
+
+    local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
+    zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    item_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    encounters: so.Mapped[int] = so.mapped_column(default=0)
+    quantity: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class ReportDayReferral(db.Model):
+    """Encounters with one referral type on one day in one zone."""
+
+    __tablename__ = "report_day_referral"
+    __table_args__ = dict(WITHOUT_ROWID)
+
+    local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
+    zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    referral_type_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    encounters: so.Mapped[int] = so.mapped_column(default=0)
+
+
+class ReportParticipantDay(db.Model):
+    """Participant visit chains, counted: makes distinct participants over any period a sum.
+
+    For each participant and scope (a zone, NO_ZONE, or ALL_ZONES), the days with at least
+    one non-voided encounter form a chain d1 < d2 < ...; each day counts once under
+    (local_date=d_k, prev_date=d_(k-1)), the first under prev_date=FIRST_VISIT. A participant
+    seen in [start, end] has exactly one visit day there whose previous visit is before
+    start, so distinct participants = sum over local_date in [start, end], prev_date < start;
+    returning ones (seen before start) are those with prev_date > FIRST_VISIT.
+    """
+
+    __tablename__ = "report_participant_day"
+    __table_args__ = dict(WITHOUT_ROWID)
+
+    zone_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    local_date: so.Mapped[date] = so.mapped_column(primary_key=True)
+    prev_date: so.Mapped[date] = so.mapped_column(primary_key=True)
+    participants: so.Mapped[int] = so.mapped_column(default=0)
+
+
+ROLLUP_MODELS = (ReportDay, ReportDaySupply, ReportDayReferral, ReportParticipantDay)

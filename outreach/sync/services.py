@@ -25,6 +25,7 @@ from outreach.models import ReferralType
 from outreach.models import SupplyItem
 from outreach.models import Zone
 from outreach.models import utcnow
+from outreach.reports import rollups
 from outreach.sync.validation import CatalogIndex
 from outreach.sync.validation import CleanEncounter
 from outreach.sync.validation import ValidationContext
@@ -165,6 +166,10 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
             connection.execute(sa.insert(EncounterSupply.__table__), supply_rows)
         if referral_rows:
             connection.execute(sa.insert(EncounterReferral.__table__), referral_rows)
+        # Reports read daily roll-ups; they change in this same transaction.
+        rollups.apply(
+            connection, [rollups.contribution_from(e) for e in encounters if e.id in inserted], +1
+        )
     return inserted
 
 

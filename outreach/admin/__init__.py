@@ -1,0 +1,1 @@
+"""Administration: accounts, the catalogues, the audit log."""

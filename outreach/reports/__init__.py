@@ -1,0 +1,1 @@
+"""Supervisor reports: figures, charts, exports with small-count suppression, voids."""

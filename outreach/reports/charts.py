@@ -1,0 +1,191 @@
+"""Charts as server-rendered SVG: no script, no third-party request, sharp in print.
+
+The page's CSP forbids inline style attributes, so shapes carry classes (coloured by
+reports.css, for light, dark and print) and SVG presentation attributes only. Every chart
+has a title and a description for screen readers; the page puts the numbers in a table
+next to it as well.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flask_babel import format_decimal
+from markupsafe import Markup
+from markupsafe import escape
+
+WIDTH = 640
+HEIGHT = 240
+MARGIN_LEFT = 56
+MARGIN_RIGHT = 28
+MARGIN_TOP = 12
+MARGIN_BOTTOM = 36
+MAX_X_LABELS = 8
+BAR_ROW = 26
+BAR_LABEL_WIDTH = 320
+LABEL_CHARS = 38
+
+
+@dataclass(frozen=True)
+class Point:
+    """One x position: a short axis label, a full label for tooltips, and its values."""
+
+    label: str
+    full_label: str
+    values: tuple[int, ...]
+
+
+def nice_ceiling(value: float) -> int:
+    """A round axis maximum at or above ``value`` whose quarters are round too."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 3, 4, 5, 6, 8, 10):
+        if value <= step * power:
+            return max(1, int(step * power))
+    return int(10 * power)
+
+
+def _number(value: float) -> str:
+    # Grouping and decimal marks follow the page language (1,250 vs 1.250).
+    return format_decimal(round(value, 1))
+
+
+def _open_svg(chart_id: str, title: str, description: str, height: int) -> list[str]:
+    return [
+        f'<svg class="chart-svg" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
+    ]
+
+
+def _y_axis(maximum: int, plot_height: int) -> list[str]:
+    parts = []
+    for step in range(5):
+        value = maximum * step / 4
+        y = MARGIN_TOP + plot_height - plot_height * step / 4
+        parts.append(
+            f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" '
+            f'y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="axis-label" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end" font-size="12">{_number(value)}</text>'
+        )
+    return parts
+
+
+def _x_labels(points: Sequence[Point], x_of) -> list[str]:
+    every = max(1, math.ceil(len(points) / MAX_X_LABELS))
+    parts = []
+    for index, point in enumerate(points):
+        if index % every:
+            continue
+        parts.append(
+            f'<text class="axis-label" x="{x_of(index):.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" '
+            f'text-anchor="middle" font-size="12">{escape(point.label)}</text>'
+        )
+    return parts
+
+
+def column_chart(points: Sequence[Point], *, chart_id: str, title: str, description: str) -> Markup:
+    """Columns over time for one series (values[0] of each point)."""
+    plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    maximum = nice_ceiling(max((p.values[0] for p in points), default=0))
+    slot = plot_width / max(1, len(points))
+    bar = max(1.0, slot * 0.7)
+
+    def x_of(index: int) -> float:
+        return MARGIN_LEFT + slot * index + slot / 2
+
+    parts = _open_svg(chart_id, title, description, HEIGHT)
+    parts += _y_axis(maximum, plot_height)
+    for index, point in enumerate(points):
+        value = point.values[0]
+        height = plot_height * value / maximum
+        parts.append(
+            f'<rect class="bar series-0" x="{x_of(index) - bar / 2:.1f}" '
+            f'y="{MARGIN_TOP + plot_height - height:.1f}" width="{bar:.1f}" '
+            f'height="{height:.1f}"><title>{escape(point.full_label)}: {_number(value)}'
+            "</title></rect>"
+        )
+    parts += _x_labels(points, x_of)
+    parts.append(_baseline(plot_height))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every label went through escape()
+
+
+def line_chart(
+    points: Sequence[Point],
+    series_names: Sequence[str],
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+) -> Markup:
+    """Lines over time, one per series; series differ in colour and dash for print."""
+    plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+    maximum = nice_ceiling(max((v for p in points for v in p.values), default=0))
+    step = plot_width / max(1, len(points) - 1) if len(points) > 1 else 0
+
+    def x_of(index: int) -> float:
+        return MARGIN_LEFT + (step * index if len(points) > 1 else plot_width / 2)
+
+    def y_of(value: float) -> float:
+        return MARGIN_TOP + plot_height - plot_height * value / maximum
+
+    parts = _open_svg(chart_id, title, description, HEIGHT)
+    parts += _y_axis(maximum, plot_height)
+    for series, name in enumerate(series_names):
+        coordinates = " ".join(
+            f"{x_of(i):.1f},{y_of(p.values[series]):.1f}" for i, p in enumerate(points)
+        )
+        parts.append(f'<polyline class="line series-{series}" points="{coordinates}"/>')
+        if len(points) <= 40:
+            for index, point in enumerate(points):
+                value = point.values[series]
+                parts.append(
+                    f'<circle class="dot series-{series}" cx="{x_of(index):.1f}" '
+                    f'cy="{y_of(value):.1f}" r="3"><title>{escape(point.full_label)}, '
+                    f"{escape(name)}: {_number(value)}</title></circle>"
+                )
+    parts += _x_labels(points, x_of)
+    parts.append(_baseline(plot_height))
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every label went through escape()
+
+
+def bar_chart(
+    rows: Sequence[tuple[str, int]], *, chart_id: str, title: str, description: str
+) -> Markup:
+    """Horizontal bars, one per labelled row (referrals by type, supplies by item)."""
+    height = MARGIN_TOP * 2 + BAR_ROW * max(1, len(rows))
+    bar_space = WIDTH - BAR_LABEL_WIDTH - 70
+    maximum = max((value for _label, value in rows), default=0) or 1
+    parts = _open_svg(chart_id, title, description, height)
+    for index, (label, value) in enumerate(rows):
+        y = MARGIN_TOP + index * BAR_ROW
+        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+        width = bar_space * value / maximum
+        parts.append(
+            f'<text class="bar-label" x="{BAR_LABEL_WIDTH - 8}" y="{y + 17}" '
+            f'text-anchor="end" font-size="13">{escape(short)}</text>'
+            f'<rect class="bar series-0" x="{BAR_LABEL_WIDTH}" y="{y + 4}" '
+            f'width="{max(width, 1):.1f}" height="{BAR_ROW - 8}">'
+            f"<title>{escape(label)}: {_number(value)}</title></rect>"
+            f'<text class="bar-value" x="{BAR_LABEL_WIDTH + width + 6:.1f}" y="{y + 17}" '
+            f'font-size="13">{_number(value)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every label went through escape()
+
+
+def _baseline(plot_height: int) -> str:
+    y = MARGIN_TOP + plot_height
+    return (
+        f'<line class="baseline" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{y}" y2="{y}"/>'
+    )

@@ -1,0 +1,249 @@
+"""What the dashboard and summary.json show, assembled from the queries (no request here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from datetime import timedelta
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from outreach.models import NO_ZONE
+from outreach.reports import charts
+from outreach.reports import queries
+from outreach.reports.queries import DAY
+from outreach.reports.queries import MONTH
+from outreach.reports.queries import WEEK
+from outreach.reports.queries import Catalog
+from outreach.reports.queries import Figures
+from outreach.reports.queries import ReportFilter
+
+# Up to about two months a bar per day stays readable; then weeks, then months.
+DAILY_UP_TO_DAYS = 62
+WEEKLY_UP_TO_DAYS = 2 * 366
+
+
+def summary_payload(report: ReportFilter, catalog: Catalog) -> dict:
+    """GET /reports/summary.json, exactly as DESIGN.md gives it."""
+    figures = queries.figures(report)
+    item_keys = {item.id: item.key for item in catalog.items}
+    referral_keys = {kind.id: kind.key for kind in catalog.referral_types}
+    return {
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "encounters": figures.encounters,
+        "participants": figures.participants,
+        "people_served": figures.people_served,
+        "supplies": {item_keys[k]: v for k, v in figures.supplies.items() if k in item_keys and v},
+        "syringes_collected": figures.syringes_collected,
+        "naloxone_reversals_reported": figures.naloxone_reversals_reported,
+        "referrals": {
+            referral_keys[k]: v for k, v in figures.referrals.items() if k in referral_keys and v
+        },
+    }
+
+
+def series_period(start: date, end: date) -> str:
+    """Day, week or month buckets for charts over this period."""
+    days = (end - start).days + 1
+    if days <= DAILY_UP_TO_DAYS:
+        return DAY
+    if days <= WEEKLY_UP_TO_DAYS:
+        return WEEK
+    return MONTH
+
+
+@dataclass
+class SeriesRow:
+    start: date
+    end: date
+    label: str
+    full_label: str
+    encounters: int
+    syringes_distributed: int
+    syringes_collected: int
+    naloxone: int
+
+
+@dataclass
+class ZoneRow:
+    zone_id: int
+    name: str
+    encounters: int
+    participants: int
+    people_served: int
+    syringes_distributed: int
+    syringes_collected: int
+    naloxone: int
+    referrals: int
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard template shows."""
+
+    report: ReportFilter
+    figures: Figures
+    syringes_distributed: int
+    naloxone_given: int
+    return_ratio: float | None
+    supplies: list[tuple[str, str, int]]  # (key, name, quantity)
+    referrals: list[tuple[str, str, int]]
+    zones: list[ZoneRow]
+    period: str
+    series: list[SeriesRow]
+    charts: dict
+
+
+def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Dashboard:
+    """Compute the dashboard for a report filter."""
+    figures, zones = queries.overview(report)
+    syringe_ids, naloxone_ids = catalog.syringe_ids, catalog.naloxone_ids
+    distributed = queries.sum_ids(figures.supplies, syringe_ids)
+    naloxone = queries.sum_ids(figures.supplies, naloxone_ids)
+    supplies = [
+        (item.key, item.display_name(lang), figures.supplies[item.id])
+        for item in catalog.items
+        if figures.supplies.get(item.id)
+    ]
+    referrals = [
+        (kind.key, kind.display_name(lang), figures.referrals[kind.id])
+        for kind in catalog.referral_types
+        if figures.referrals.get(kind.id)
+    ]
+    zone_rows = _zone_rows(zones, catalog, lang)
+    period = series_period(report.start, report.end)
+    series = _series(report, catalog, period, min(report.end, max(today, report.start)))
+    dashboard = Dashboard(
+        report=report,
+        figures=figures,
+        syringes_distributed=distributed,
+        naloxone_given=naloxone,
+        return_ratio=(figures.syringes_collected / distributed) if distributed else None,
+        supplies=supplies,
+        referrals=referrals,
+        zones=zone_rows,
+        period=period,
+        series=series,
+        charts={},
+    )
+    dashboard.charts = _charts(dashboard)
+    return dashboard
+
+
+def _zone_rows(rows: dict, catalog: Catalog, lang: str) -> list[ZoneRow]:
+    order = [zone.id for zone in catalog.zones] + [NO_ZONE]
+    result = []
+    for zone_id in sorted(rows, key=lambda z: order.index(z) if z in order else len(order)):
+        row = rows[zone_id]
+        zone = catalog.zone(zone_id)
+        result.append(
+            ZoneRow(
+                zone_id=zone_id,
+                name=zone.display_name(lang) if zone else _("No zone"),
+                encounters=row.encounters,
+                participants=row.participants,
+                people_served=row.people_served,
+                syringes_distributed=queries.sum_ids(row.supplies, catalog.syringe_ids),
+                syringes_collected=row.syringes_collected,
+                naloxone=queries.sum_ids(row.supplies, catalog.naloxone_ids),
+                referrals=row.referrals,
+            )
+        )
+    return result
+
+
+def _series(report: ReportFilter, catalog: Catalog, period: str, last_day: date):
+    days = queries.by_day(report, catalog.syringe_ids | catalog.naloxone_ids)
+    rows = []
+    for start, end in queries.buckets(report.start, last_day, period):
+        encounters = distributed = collected = naloxone = 0
+        cursor = start
+        while cursor <= end:
+            day = days.get(cursor)
+            if day is not None:
+                encounters += day.encounters
+                collected += day.syringes_collected
+                distributed += queries.sum_ids(day.supplies, catalog.syringe_ids)
+                naloxone += queries.sum_ids(day.supplies, catalog.naloxone_ids)
+            cursor += timedelta(days=1)
+        rows.append(
+            SeriesRow(
+                start,
+                end,
+                _bucket_label(start, period),
+                _bucket_full_label(start, end, period),
+                encounters,
+                distributed,
+                collected,
+                naloxone,
+            )
+        )
+    return rows
+
+
+def _bucket_label(start: date, period: str) -> str:
+    if period == MONTH:
+        return format_date(start, "MMM yy")
+    return format_date(start, "d MMM")
+
+
+def _bucket_full_label(start: date, end: date, period: str) -> str:
+    if period == DAY:
+        return format_date(start, "EEE d MMM yyyy")
+    if period == WEEK:
+        return _("Week of %(day)s", day=format_date(start, "d MMM yyyy"))
+    return format_date(start, "MMMM yyyy")
+
+
+def _charts(dashboard: Dashboard) -> dict:
+    points = [
+        charts.Point(
+            row.label,
+            row.full_label,
+            (row.encounters, row.syringes_distributed, row.syringes_collected, row.naloxone),
+        )
+        for row in dashboard.series
+    ]
+    per = {DAY: _("per day"), WEEK: _("per week"), MONTH: _("per month")}[dashboard.period]
+    result = {}
+    if any(row.encounters for row in dashboard.series):
+        result["encounters"] = charts.column_chart(
+            [charts.Point(p.label, p.full_label, (p.values[0],)) for p in points],
+            chart_id="chart-encounters",
+            title=_("Encounters %(per)s", per=per),
+            description=_(
+                "Column chart of encounters %(per)s; the numbers are in the table below it.",
+                per=per,
+            ),
+        )
+        result["syringes"] = charts.line_chart(
+            [charts.Point(p.label, p.full_label, (p.values[1], p.values[2])) for p in points],
+            [_("Distributed"), _("Collected")],
+            chart_id="chart-syringes",
+            title=_("Syringes distributed and collected %(per)s", per=per),
+            description=_(
+                "Line chart: a solid line for syringes distributed and a dashed line for "
+                "syringes collected, %(per)s; the numbers are in the table below it.",
+                per=per,
+            ),
+        )
+        result["naloxone"] = charts.column_chart(
+            [charts.Point(p.label, p.full_label, (p.values[3],)) for p in points],
+            chart_id="chart-naloxone",
+            title=_("Naloxone kits given %(per)s", per=per),
+            description=_(
+                "Column chart of naloxone kits given %(per)s; the numbers are in the table "
+                "below it.",
+                per=per,
+            ),
+        )
+    if dashboard.referrals:
+        result["referrals"] = charts.bar_chart(
+            [(name, value) for _key, name, value in dashboard.referrals],
+            chart_id="chart-referrals",
+            title=_("Referrals by type"),
+            description=_("Bar chart of referrals by type; the numbers are in the table below."),
+        )
+    return result

@@ -1,0 +1,629 @@
+"""Report figures: aggregates over local days, from the daily roll-ups or the raw records.
+
+Definitions used everywhere (the dashboard explains them in words):
+- Only non-voided encounters count; days are local days in PROGRAM_TIMEZONE, fixed at
+  ingest (``Encounter.local_date``); periods are inclusive.
+- *Participants*: distinct participant codes (their keyed hashes) among the encounters.
+- *Returning participants*: those participants who were also seen on a day before the
+  period starts (in the chosen zone when the report is for one zone; by any worker, with
+  any supplies). The others are *new*.
+
+Period and zone filters read the roll-ups (see ``rollups``); worker and supply-item filters
+need the raw records and read them through their indexes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
+from functools import cached_property
+
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
+from outreach.extensions import db
+from outreach.models import ALL_ZONES
+from outreach.models import FIRST_VISIT
+from outreach.models import NO_ZONE
+from outreach.models import Encounter
+from outreach.models import EncounterReferral
+from outreach.models import EncounterSupply
+from outreach.models import ReferralType
+from outreach.models import ReportDay
+from outreach.models import ReportDayReferral
+from outreach.models import ReportDaySupply
+from outreach.models import ReportParticipantDay
+from outreach.models import SupplyItem
+from outreach.models import Zone
+
+DAY = "day"
+WEEK = "week"
+MONTH = "month"
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """Which encounters a report covers: local days start..end (inclusive) and filters."""
+
+    start: date
+    end: date
+    zone_id: int | None = None
+    worker_id: int | None = None
+    item_id: int | None = None
+
+    @property
+    def from_rollups(self) -> bool:
+        """Whether the roll-ups can answer (they are kept per day and zone only)."""
+        return self.worker_id is None and self.item_id is None
+
+
+@dataclass
+class Figures:
+    """The headline figures of a report."""
+
+    encounters: int = 0
+    participants: int = 0
+    returning_participants: int = 0
+    people_served: int = 0
+    syringes_collected: int = 0
+    naloxone_reversals_reported: int = 0
+    # Catalogue id → total; only ids with a non-zero total.
+    supplies: dict[int, int] = field(default_factory=dict)
+    referrals: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def new_participants(self) -> int:
+        return self.participants - self.returning_participants
+
+
+@dataclass
+class ZoneFigures:
+    """One row of the by-zone table (zone_id NO_ZONE: encounters logged without a zone)."""
+
+    zone_id: int
+    encounters: int = 0
+    participants: int = 0
+    people_served: int = 0
+    syringes_collected: int = 0
+    naloxone_reversals_reported: int = 0
+    supplies: dict[int, int] = field(default_factory=dict)
+    referral_types: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def referrals(self) -> int:
+        return sum(self.referral_types.values())
+
+
+@dataclass
+class DayFigures:
+    """Per local day: what the time charts draw."""
+
+    encounters: int = 0
+    people_served: int = 0
+    syringes_collected: int = 0
+    supplies: Counter = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every catalogue row, active or not (deactivated items stay in past reports)."""
+
+    items: list[SupplyItem]
+    referral_types: list[ReferralType]
+    zones: list[Zone]
+
+    @cached_property
+    def syringe_ids(self) -> frozenset[int]:
+        return frozenset(item.id for item in self.items if item.is_syringe)
+
+    @cached_property
+    def naloxone_ids(self) -> frozenset[int]:
+        return frozenset(item.id for item in self.items if item.is_naloxone)
+
+    def item(self, item_id: int) -> SupplyItem | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+    def zone(self, zone_id: int) -> Zone | None:
+        return next((z for z in self.zones if z.id == zone_id), None)
+
+
+def load_catalog() -> Catalog:
+    """All supply items, referral types and zones in their display order."""
+
+    def ordered(model):
+        return list(db.session.scalars(sa.select(model).order_by(model.sort_order, model.id)))
+
+    return Catalog(ordered(SupplyItem), ordered(ReferralType), ordered(Zone))
+
+
+def sum_ids(totals: dict[int, int], ids: frozenset[int]) -> int:
+    """The total of the given catalogue ids (e.g. every syringe size)."""
+    return sum(value for key, value in totals.items() if key in ids)
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+def figures(report: ReportFilter) -> Figures:
+    """The headline figures for a report."""
+    if report.from_rollups:
+        return figures_from_rollups(report)
+    return figures_from_records(report)
+
+
+def figures_from_rollups(report: ReportFilter) -> Figures:
+    """Headline figures read from the daily roll-ups (period and zone filters only)."""
+    day = ReportDay
+    where = [day.local_date.between(report.start, report.end)]
+    if report.zone_id is not None:
+        where.append(day.zone_id == report.zone_id)
+    totals = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(day.encounters), 0),
+            sa.func.coalesce(sa.func.sum(day.people_served), 0),
+            sa.func.coalesce(sa.func.sum(day.syringes_collected), 0),
+            sa.func.coalesce(sa.func.sum(day.naloxone_reversals_reported), 0),
+        ).where(*where)
+    ).one()
+    result = Figures(
+        encounters=int(totals[0]),
+        people_served=int(totals[1]),
+        syringes_collected=int(totals[2]),
+        naloxone_reversals_reported=int(totals[3]),
+    )
+    result.supplies = _rollup_totals(ReportDaySupply, ReportDaySupply.item_id, report, "quantity")
+    result.referrals = _rollup_totals(
+        ReportDayReferral, ReportDayReferral.referral_type_id, report, "encounters"
+    )
+    scope = ALL_ZONES if report.zone_id is None else report.zone_id
+    result.participants, result.returning_participants = _chain_participants(
+        scope, report.start, report.end
+    )
+    return result
+
+
+def _rollup_totals(model, key_column, report: ReportFilter, value: str) -> dict[int, int]:
+    value_column = getattr(model, value)
+    statement = (
+        sa.select(key_column, sa.func.sum(value_column))
+        .where(model.local_date.between(report.start, report.end))
+        .group_by(key_column)
+    )
+    if report.zone_id is not None:
+        statement = statement.where(model.zone_id == report.zone_id)
+    return {key: int(total) for key, total in db.session.execute(statement) if total}
+
+
+def _chain_participants(scope: int, start: date, end: date) -> tuple[int, int]:
+    """(participants, returning participants) in start..end for one chain scope."""
+    chain = ReportParticipantDay
+    row = db.session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(chain.participants), 0),
+            sa.func.coalesce(
+                sa.func.sum(sa.case((chain.prev_date > FIRST_VISIT, chain.participants), else_=0)),
+                0,
+            ),
+        ).where(
+            chain.zone_id == scope,
+            chain.local_date.between(start, end),
+            chain.prev_date < start,
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def _record_conditions(report: ReportFilter) -> list:
+    conditions = [
+        Encounter.local_date.between(report.start, report.end),
+        Encounter.voided_at.is_(None),
+    ]
+    if report.zone_id is not None:
+        conditions.append(
+            Encounter.zone_id.is_(None)
+            if report.zone_id == NO_ZONE
+            else Encounter.zone_id == report.zone_id
+        )
+    if report.worker_id is not None:
+        conditions.append(Encounter.worker_id == report.worker_id)
+    if report.item_id is not None:
+        line = so.aliased(EncounterSupply)
+        conditions.append(
+            sa.select(line.encounter_id)
+            .where(line.encounter_id == Encounter.id, line.item_id == report.item_id)
+            .exists()
+        )
+    return conditions
+
+
+def figures_from_records(report: ReportFilter) -> Figures:
+    """Headline figures computed from the encounter records (any filter)."""
+    conditions = _record_conditions(report)
+    totals = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(Encounter.people_served), 0),
+            sa.func.coalesce(sa.func.sum(Encounter.syringes_collected), 0),
+            sa.func.coalesce(sa.func.sum(Encounter.naloxone_reversals_reported), 0),
+            sa.func.count(sa.distinct(Encounter.participant_hash)),
+        ).where(*conditions)
+    ).one()
+    result = Figures(
+        encounters=int(totals[0]),
+        people_served=int(totals[1]),
+        syringes_collected=int(totals[2]),
+        naloxone_reversals_reported=int(totals[3]),
+        participants=int(totals[4]),
+    )
+    earlier = so.aliased(Encounter)
+    seen_before = [
+        earlier.participant_hash == Encounter.participant_hash,
+        earlier.local_date < report.start,
+        earlier.voided_at.is_(None),
+    ]
+    if report.zone_id is not None:
+        seen_before.append(
+            earlier.zone_id.is_(None)
+            if report.zone_id == NO_ZONE
+            else earlier.zone_id == report.zone_id
+        )
+    result.returning_participants = int(
+        db.session.scalar(
+            sa.select(sa.func.count(sa.distinct(Encounter.participant_hash))).where(
+                *conditions, sa.select(earlier.id).where(*seen_before).exists()
+            )
+        )
+    )
+    result.supplies = {
+        item_id: int(quantity)
+        for item_id, quantity in db.session.execute(
+            sa.select(EncounterSupply.item_id, sa.func.sum(EncounterSupply.quantity))
+            .join(Encounter, Encounter.id == EncounterSupply.encounter_id)
+            .where(*conditions)
+            .group_by(EncounterSupply.item_id)
+        )
+    }
+    result.referrals = {
+        type_id: int(count)
+        for type_id, count in db.session.execute(
+            sa.select(EncounterReferral.referral_type_id, sa.func.count())
+            .join(Encounter, Encounter.id == EncounterReferral.encounter_id)
+            .where(*conditions)
+            .group_by(EncounterReferral.referral_type_id)
+        )
+    }
+    return result
+
+
+def overview(report: ReportFilter) -> tuple[Figures, dict[int, ZoneFigures]]:
+    """Headline figures and the by-zone table together (the roll-ups need fewer scans)."""
+    if not report.from_rollups:
+        return figures_from_records(report), _by_zone_from_records(report)
+    zones = _by_zone_from_rollups(report)
+    result = Figures()
+    supplies: Counter = Counter()
+    referrals: Counter = Counter()
+    for row in zones.values():
+        result.encounters += row.encounters
+        result.people_served += row.people_served
+        result.syringes_collected += row.syringes_collected
+        result.naloxone_reversals_reported += row.naloxone_reversals_reported
+        supplies.update(row.supplies)
+        referrals.update(row.referral_types)
+    result.supplies = {k: v for k, v in supplies.items() if v}
+    result.referrals = {k: v for k, v in referrals.items() if v}
+    scope = ALL_ZONES if report.zone_id is None else report.zone_id
+    result.participants, result.returning_participants = _chain_participants(
+        scope, report.start, report.end
+    )
+    return result, zones
+
+
+# --- by zone -------------------------------------------------------------------------------
+
+
+def by_zone(report: ReportFilter) -> dict[int, ZoneFigures]:
+    """Figures per zone (NO_ZONE for encounters without one), zones with encounters only."""
+    if report.from_rollups:
+        return _by_zone_from_rollups(report)
+    return _by_zone_from_records(report)
+
+
+def _by_zone_from_rollups(report: ReportFilter) -> dict[int, ZoneFigures]:
+    in_period = ReportDay.local_date.between(report.start, report.end)
+    zone_filter = [] if report.zone_id is None else [ReportDay.zone_id == report.zone_id]
+    rows: dict[int, ZoneFigures] = {}
+    for zone_id, encounters, people, collected, reversals in db.session.execute(
+        sa.select(
+            ReportDay.zone_id,
+            sa.func.sum(ReportDay.encounters),
+            sa.func.sum(ReportDay.people_served),
+            sa.func.sum(ReportDay.syringes_collected),
+            sa.func.sum(ReportDay.naloxone_reversals_reported),
+        )
+        .where(in_period, *zone_filter)
+        .group_by(ReportDay.zone_id)
+    ):
+        if encounters:
+            rows[zone_id] = ZoneFigures(
+                zone_id, int(encounters), 0, int(people), int(collected), int(reversals)
+            )
+    supply = ReportDaySupply
+    for zone_id, item_id, quantity in db.session.execute(
+        sa.select(supply.zone_id, supply.item_id, sa.func.sum(supply.quantity))
+        .where(
+            supply.local_date.between(report.start, report.end),
+            *([] if report.zone_id is None else [supply.zone_id == report.zone_id]),
+        )
+        .group_by(supply.zone_id, supply.item_id)
+    ):
+        if zone_id in rows and quantity:
+            rows[zone_id].supplies[item_id] = int(quantity)
+    referral = ReportDayReferral
+    for zone_id, type_id, count in db.session.execute(
+        sa.select(referral.zone_id, referral.referral_type_id, sa.func.sum(referral.encounters))
+        .where(
+            referral.local_date.between(report.start, report.end),
+            *([] if report.zone_id is None else [referral.zone_id == report.zone_id]),
+        )
+        .group_by(referral.zone_id, referral.referral_type_id)
+    ):
+        if zone_id in rows and count:
+            rows[zone_id].referral_types[type_id] = int(count)
+    chain = ReportParticipantDay
+    for zone_id, participants in db.session.execute(
+        sa.select(chain.zone_id, sa.func.sum(chain.participants))
+        .where(
+            chain.zone_id.in_(list(rows)),
+            chain.local_date.between(report.start, report.end),
+            chain.prev_date < report.start,
+        )
+        .group_by(chain.zone_id)
+    ):
+        rows[zone_id].participants = int(participants)
+    return rows
+
+
+def _by_zone_from_records(report: ReportFilter) -> dict[int, ZoneFigures]:
+    conditions = _record_conditions(report)
+    zone = sa.func.coalesce(Encounter.zone_id, sa.literal_column(str(NO_ZONE)))
+    rows: dict[int, ZoneFigures] = {}
+    for zone_id, encounters, people, collected, reversals, participants in db.session.execute(
+        sa.select(
+            zone,
+            sa.func.count(),
+            sa.func.sum(Encounter.people_served),
+            sa.func.sum(Encounter.syringes_collected),
+            sa.func.sum(Encounter.naloxone_reversals_reported),
+            sa.func.count(sa.distinct(Encounter.participant_hash)),
+        )
+        .where(*conditions)
+        .group_by(zone)
+    ):
+        rows[zone_id] = ZoneFigures(
+            zone_id,
+            int(encounters),
+            int(participants),
+            int(people),
+            int(collected),
+            int(reversals),
+        )
+    for zone_id, item_id, quantity in db.session.execute(
+        sa.select(zone, EncounterSupply.item_id, sa.func.sum(EncounterSupply.quantity))
+        .join(Encounter, Encounter.id == EncounterSupply.encounter_id)
+        .where(*conditions)
+        .group_by(zone, EncounterSupply.item_id)
+    ):
+        rows[zone_id].supplies[item_id] = int(quantity)
+    for zone_id, type_id, count in db.session.execute(
+        sa.select(zone, EncounterReferral.referral_type_id, sa.func.count())
+        .join(Encounter, Encounter.id == EncounterReferral.encounter_id)
+        .select_from(EncounterReferral)
+        .where(*conditions)
+        .group_by(zone, EncounterReferral.referral_type_id)
+    ):
+        rows[zone_id].referral_types[type_id] = int(count)
+    return rows
+
+
+# --- over time -----------------------------------------------------------------------------
+
+
+def by_day(report: ReportFilter, item_ids: Iterable[int] | None = None) -> dict[date, DayFigures]:
+    """Figures per local day that has encounters (what the time charts draw).
+
+    ``item_ids`` limits the per-day supplies to those items (the charts need only some).
+    """
+    return _by_day(report, report.from_rollups, item_ids)
+
+
+def by_day_from_records(
+    report: ReportFilter, item_ids: Iterable[int] | None = None
+) -> dict[date, DayFigures]:
+    """Figures per local day, computed from the encounter records."""
+    return _by_day(report, False, item_ids)
+
+
+def _by_day(
+    report: ReportFilter, from_rollups: bool, item_ids: Iterable[int] | None = None
+) -> dict[date, DayFigures]:
+    days: dict[date, DayFigures] = defaultdict(DayFigures)
+    items = None if item_ids is None else sorted(set(item_ids))
+    if from_rollups:
+        zone_filter = [] if report.zone_id is None else [ReportDay.zone_id == report.zone_id]
+        day_rows = db.session.execute(
+            sa.select(
+                ReportDay.local_date,
+                sa.func.sum(ReportDay.encounters),
+                sa.func.sum(ReportDay.people_served),
+                sa.func.sum(ReportDay.syringes_collected),
+            )
+            .where(ReportDay.local_date.between(report.start, report.end), *zone_filter)
+            .group_by(ReportDay.local_date)
+        )
+        supply_rows = db.session.execute(
+            sa.select(
+                ReportDaySupply.local_date,
+                ReportDaySupply.item_id,
+                sa.func.sum(ReportDaySupply.quantity),
+            )
+            .where(
+                ReportDaySupply.local_date.between(report.start, report.end),
+                *([] if report.zone_id is None else [ReportDaySupply.zone_id == report.zone_id]),
+                *([] if items is None else [ReportDaySupply.item_id.in_(items)]),
+            )
+            .group_by(ReportDaySupply.local_date, ReportDaySupply.item_id)
+        )
+    else:
+        conditions = _record_conditions(report)
+        day_rows = db.session.execute(
+            sa.select(
+                Encounter.local_date,
+                sa.func.count(),
+                sa.func.sum(Encounter.people_served),
+                sa.func.sum(Encounter.syringes_collected),
+            )
+            .where(*conditions)
+            .group_by(Encounter.local_date)
+        )
+        supply_rows = db.session.execute(
+            sa.select(
+                Encounter.local_date, EncounterSupply.item_id, sa.func.sum(EncounterSupply.quantity)
+            )
+            .join(Encounter, Encounter.id == EncounterSupply.encounter_id)
+            .where(*conditions, *([] if items is None else [EncounterSupply.item_id.in_(items)]))
+            .group_by(Encounter.local_date, EncounterSupply.item_id)
+        )
+    for local_date, encounters, people, collected in day_rows:
+        if encounters:
+            figures_of_day = days[local_date]
+            figures_of_day.encounters = int(encounters)
+            figures_of_day.people_served = int(people)
+            figures_of_day.syringes_collected = int(collected)
+    for local_date, item_id, quantity in supply_rows:
+        if quantity:
+            days[local_date].supplies[item_id] += int(quantity)
+    return dict(days)
+
+
+def bucket_start(day: date, period: str) -> date:
+    """The first day of the day's period (weeks start on Monday)."""
+    if period == WEEK:
+        return day - timedelta(days=day.weekday())
+    if period == MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def bucket_end(start: date, period: str) -> date:
+    """The last day of the period that begins on ``start``."""
+    if period == WEEK:
+        return start + timedelta(days=6)
+    if period == MONTH:
+        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(days=1)
+    return start
+
+
+def buckets(start: date, end: date, period: str) -> list[tuple[date, date]]:
+    """Consecutive periods covering start..end, each clipped to the range."""
+    result = []
+    cursor = bucket_start(start, period)
+    while cursor <= end:
+        last = bucket_end(cursor, period)
+        result.append((max(cursor, start), min(last, end)))
+        cursor = last + timedelta(days=1)
+    return result
+
+
+# --- export cells --------------------------------------------------------------------------
+
+
+@dataclass
+class Cells:
+    """Day-by-zone aggregates for the CSV export (additive, so periods are sums)."""
+
+    # (local_date, zone_id) → {"encounters", "people_served", ...}
+    days: dict[tuple[date, int], dict[str, int]] = field(default_factory=dict)
+    # (local_date, zone_id, item_id) → (encounters, quantity)
+    supplies: dict[tuple[date, int, int], tuple[int, int]] = field(default_factory=dict)
+    # (local_date, zone_id, referral_type_id) → encounters
+    referrals: dict[tuple[date, int, int], int] = field(default_factory=dict)
+
+
+def export_cells(start: date, end: date) -> Cells:
+    """Every daily roll-up row in start..end."""
+    cells = Cells()
+    for row in db.session.execute(
+        sa.select(ReportDay).where(ReportDay.local_date.between(start, end))
+    ).scalars():
+        if row.encounters:
+            cells.days[(row.local_date, row.zone_id)] = {
+                "encounters": row.encounters,
+                "people_served": row.people_served,
+                "syringes_collected": row.syringes_collected,
+                "naloxone_reversals_reported": row.naloxone_reversals_reported,
+            }
+    for row in db.session.execute(
+        sa.select(ReportDaySupply).where(ReportDaySupply.local_date.between(start, end))
+    ).scalars():
+        if row.encounters:
+            cells.supplies[(row.local_date, row.zone_id, row.item_id)] = (
+                row.encounters,
+                row.quantity,
+            )
+    for row in db.session.execute(
+        sa.select(ReportDayReferral).where(ReportDayReferral.local_date.between(start, end))
+    ).scalars():
+        if row.encounters:
+            cells.referrals[(row.local_date, row.zone_id, row.referral_type_id)] = row.encounters
+    return cells
+
+
+def participants_by_period(periods: list[tuple[date, date]]) -> dict[tuple[int, int], int]:
+    """Distinct participants per (period index, zone scope); scope ALL_ZONES is the total."""
+    chain = ReportParticipantDay
+    result: dict[tuple[int, int], int] = {}
+    for index, (start, end) in enumerate(periods):
+        for scope, participants in db.session.execute(
+            sa.select(chain.zone_id, sa.func.sum(chain.participants))
+            .where(chain.local_date.between(start, end), chain.prev_date < start)
+            .group_by(chain.zone_id)
+        ):
+            if participants:
+                result[(index, scope)] = int(participants)
+    return result
+
+
+# --- records for the void page --------------------------------------------------------------
+
+
+def recent_encounters(
+    local_date: date | None,
+    worker_id: int | None,
+    zone_id: int | None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Encounter]:
+    """Encounters, newest first, for finding one entered by mistake (no participant data)."""
+    statement = sa.select(Encounter).options(
+        so.selectinload(Encounter.supplies),
+        so.selectinload(Encounter.referrals),
+        so.joinedload(Encounter.worker),
+        so.joinedload(Encounter.zone),
+    )
+    if local_date is not None:
+        statement = statement.where(Encounter.local_date == local_date)
+    if worker_id is not None:
+        statement = statement.where(Encounter.worker_id == worker_id)
+    if zone_id is not None:
+        statement = statement.where(
+            Encounter.zone_id.is_(None) if zone_id == NO_ZONE else Encounter.zone_id == zone_id
+        )
+    statement = statement.order_by(Encounter.occurred_at.desc(), Encounter.id).limit(limit)
+    return list(db.session.scalars(statement.offset(offset)).unique())

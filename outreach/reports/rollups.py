@@ -1,0 +1,377 @@
+"""Daily roll-ups: kept in step with sync ingest and voids, in the same transaction.
+
+Reports read these small tables instead of scanning every encounter (see bench/README.md).
+Everything here works on a SQLAlchemy Core connection that is already inside the writing
+transaction, so the roll-ups can never disagree with the encounters they summarise.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections import defaultdict
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from outreach.models import ALL_ZONES
+from outreach.models import FIRST_VISIT
+from outreach.models import NO_ZONE
+from outreach.models import ROLLUP_MODELS
+from outreach.models import Encounter
+from outreach.models import EncounterReferral
+from outreach.models import EncounterSupply
+from outreach.models import ReportDay
+from outreach.models import ReportDayReferral
+from outreach.models import ReportDaySupply
+from outreach.models import ReportParticipantDay
+
+# Namespace of the PostgreSQL advisory locks that serialise changes to one participant's
+# visit chain (two transactions adding visits of one participant must not both read the
+# chain before either writes it). SQLite needs none: its writers take the lock at BEGIN.
+ADVISORY_LOCK_NAMESPACE = 0x0E7C
+# Participants read per query when loading visit days.
+HASH_CHUNK = 500
+
+encounter = Encounter.__table__
+encounter_supply = EncounterSupply.__table__
+encounter_referral = EncounterReferral.__table__
+report_day = ReportDay.__table__
+report_day_supply = ReportDaySupply.__table__
+report_day_referral = ReportDayReferral.__table__
+report_participant_day = ReportParticipantDay.__table__
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one encounter adds to (or, when voided, takes from) the roll-ups."""
+
+    local_date: date
+    zone_id: int | None
+    participant_hash: str | None
+    people_served: int
+    syringes_collected: int
+    naloxone_reversals_reported: int
+    supplies: Mapping[int, int] = field(default_factory=dict)
+    referral_type_ids: Sequence[int] = ()
+
+    @property
+    def zone_key(self) -> int:
+        return NO_ZONE if self.zone_id is None else self.zone_id
+
+
+def contribution_from(clean) -> Contribution:
+    """The contribution of a validated record (``outreach.sync.validation.CleanEncounter``)."""
+    return Contribution(
+        local_date=clean.local_date,
+        zone_id=clean.zone_id,
+        participant_hash=clean.participant_hash,
+        people_served=clean.people_served,
+        syringes_collected=clean.syringes_collected,
+        naloxone_reversals_reported=clean.naloxone_reversals_reported,
+        supplies=clean.supplies,
+        referral_type_ids=clean.referral_type_ids,
+    )
+
+
+def contribution_of(connection: sa.Connection, encounter_id: uuid.UUID) -> Contribution:
+    """The stored encounter's contribution, read through ``connection``."""
+    row = connection.execute(
+        sa.select(
+            encounter.c.local_date,
+            encounter.c.zone_id,
+            encounter.c.participant_hash,
+            encounter.c.people_served,
+            encounter.c.syringes_collected,
+            encounter.c.naloxone_reversals_reported,
+        ).where(encounter.c.id == encounter_id)
+    ).one()
+    supplies = dict(
+        connection.execute(
+            sa.select(encounter_supply.c.item_id, encounter_supply.c.quantity).where(
+                encounter_supply.c.encounter_id == encounter_id
+            )
+        ).all()
+    )
+    referrals = list(
+        connection.scalars(
+            sa.select(encounter_referral.c.referral_type_id).where(
+                encounter_referral.c.encounter_id == encounter_id
+            )
+        )
+    )
+    return Contribution(*row, supplies=supplies, referral_type_ids=referrals)
+
+
+def apply(connection: sa.Connection, contributions: Iterable[Contribution], sign: int) -> None:
+    """Add (sign=+1, after inserting) or remove (sign=-1, after voiding) encounters.
+
+    Call it after the encounter rows themselves changed, inside the same transaction.
+    """
+    contributions = list(contributions)
+    if not contributions:
+        return
+    # Lock first: whoever holds these locks has finished inserting, and takes row locks on
+    # roll-up rows (in sorted order) only afterwards, so concurrent syncs cannot deadlock.
+    chain_deltas = _participant_chain_deltas(connection, contributions, sign)
+    day, supply, referral = _counter_deltas(contributions, sign)
+    _upsert(connection, report_day, day)
+    _upsert(connection, report_day_supply, supply)
+    _upsert(connection, report_day_referral, referral)
+    _upsert(connection, report_participant_day, chain_deltas)
+    if sign < 0 or any(v["participants"] < 0 for v in chain_deltas.values()):
+        _delete_empty(connection, report_day, day, "encounters")
+        _delete_empty(connection, report_day_supply, supply, "encounters")
+        _delete_empty(connection, report_day_referral, referral, "encounters")
+        _delete_empty(connection, report_participant_day, chain_deltas, "participants")
+
+
+def _counter_deltas(contributions: list[Contribution], sign: int):
+    day: dict[tuple, Counter] = defaultdict(Counter)
+    supply: dict[tuple, Counter] = defaultdict(Counter)
+    referral: dict[tuple, Counter] = defaultdict(Counter)
+    for c in contributions:
+        key = (c.local_date, c.zone_key)
+        day[key].update(
+            encounters=sign,
+            people_served=sign * c.people_served,
+            syringes_collected=sign * c.syringes_collected,
+            naloxone_reversals_reported=sign * c.naloxone_reversals_reported,
+        )
+        for item_id, quantity in c.supplies.items():
+            supply[(*key, item_id)].update(encounters=sign, quantity=sign * quantity)
+        for referral_type_id in set(c.referral_type_ids):
+            referral[(*key, referral_type_id)].update(encounters=sign)
+    return day, supply, referral
+
+
+def _participant_chain_deltas(
+    connection: sa.Connection, contributions: list[Contribution], sign: int
+) -> dict[tuple, Counter]:
+    """How the participant visit chains change, by comparing them before and after."""
+    changed: dict[tuple[str, int], Counter] = defaultdict(Counter)
+    for c in contributions:
+        if c.participant_hash is None:
+            continue
+        changed[(c.participant_hash, ALL_ZONES)][c.local_date] += 1
+        changed[(c.participant_hash, c.zone_key)][c.local_date] += 1
+    if not changed:
+        return {}
+    hashes = sorted({h for h, _scope in changed})
+    if connection.dialect.name == "postgresql":
+        keys = sorted({int(h[:7], 16) for h in hashes})
+        connection.execute(
+            sa.text(
+                "SELECT pg_advisory_xact_lock(:namespace, k)"
+                " FROM unnest(CAST(:keys AS integer[])) AS k"
+            ),
+            {"namespace": ADVISORY_LOCK_NAMESPACE, "keys": keys},
+        )
+
+    # Visit days now (this transaction's own change included), per participant and scope.
+    after: dict[tuple[str, int], Counter] = defaultdict(Counter)
+    for start in range(0, len(hashes), HASH_CHUNK):
+        chunk = hashes[start : start + HASH_CHUNK]
+        rows = connection.execute(
+            sa.select(
+                encounter.c.participant_hash,
+                sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
+                encounter.c.local_date,
+                sa.func.count(),
+            )
+            .where(
+                _one_of(connection, encounter.c.participant_hash, chunk),
+                encounter.c.voided_at.is_(None),
+            )
+            .group_by(
+                encounter.c.participant_hash,
+                sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
+                encounter.c.local_date,
+            )
+        )
+        for participant, zone_id, local_date, count in rows:
+            after[(participant, ALL_ZONES)][local_date] += count
+            after[(participant, zone_id)][local_date] += count
+
+    deltas: dict[tuple, Counter] = defaultdict(Counter)
+    for chain_key, batch_days in changed.items():
+        now_days = after.get(chain_key, Counter())
+        before_days = Counter(now_days)
+        for local_date, count in batch_days.items():
+            before_days[local_date] -= sign * count
+        scope = chain_key[1]
+        for pair in _chain_pairs(now_days):
+            deltas[(scope, *pair)]["participants"] += 1
+        for pair in _chain_pairs(before_days):
+            deltas[(scope, *pair)]["participants"] -= 1
+    return {key: value for key, value in deltas.items() if value["participants"]}
+
+
+def _one_of(connection: sa.Connection, column, values: list):
+    """``column IN values``; one array parameter on PostgreSQL (planned much faster)."""
+    if connection.dialect.name == "postgresql":
+        return column == sa.func.any(
+            sa.bindparam("chunk", values, type_=postgresql.ARRAY(column.type))
+        )
+    return column.in_(values)
+
+
+def _chain_pairs(days: Counter) -> list[tuple[date, date]]:
+    ordered = sorted(d for d, count in days.items() if count > 0)
+    return list(zip(ordered, [FIRST_VISIT, *ordered], strict=False))
+
+
+def _insert(connection: sa.Connection, table: sa.Table):
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _upsert(connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, Counter]) -> None:
+    """Add each delta to its row, creating rows as needed, in key order (no deadlocks)."""
+    rows = []
+    key_columns = [c.name for c in table.primary_key.columns]
+    value_columns = [c.name for c in table.columns if not c.primary_key]
+    for key in sorted(deltas):
+        values = deltas[key]
+        if not any(values.values()):
+            continue
+        rows.append(
+            dict(zip(key_columns, key, strict=True)) | {c: values[c] for c in value_columns}
+        )
+    if not rows:
+        return
+    statement = _insert(connection, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=key_columns,
+        set_={c: table.c[c] + statement.excluded[c] for c in value_columns},
+    )
+    connection.execute(statement, rows)
+
+
+def _delete_empty(
+    connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, Counter], column: str
+) -> None:
+    keys = [key for key, values in deltas.items() if values[column] < 0]
+    if not keys:
+        return
+    key_columns = [c.name for c in table.primary_key.columns]
+    statement = sa.delete(table).where(
+        table.c[column] <= 0,
+        *(table.c[name] == sa.bindparam(f"k_{name}") for name in key_columns),
+    )
+    connection.execute(
+        statement,
+        [{f"k_{n}": v for n, v in zip(key_columns, key, strict=True)} for key in sorted(keys)],
+    )
+
+
+def rebuild(connection: sa.Connection) -> None:
+    """Recompute every roll-up from the encounter tables (demo data, repairs)."""
+    for model in ROLLUP_MODELS:
+        connection.execute(sa.delete(model.__table__))
+    live = encounter.c.voided_at.is_(None)
+    zone = sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE)))
+
+    connection.execute(
+        sa.insert(report_day).from_select(
+            [
+                "local_date",
+                "zone_id",
+                "encounters",
+                "people_served",
+                "syringes_collected",
+                "naloxone_reversals_reported",
+            ],
+            sa.select(
+                encounter.c.local_date,
+                zone,
+                sa.func.count(),
+                sa.func.sum(encounter.c.people_served),
+                sa.func.sum(encounter.c.syringes_collected),
+                sa.func.sum(encounter.c.naloxone_reversals_reported),
+            )
+            .where(live)
+            .group_by(encounter.c.local_date, zone),
+        )
+    )
+    connection.execute(
+        sa.insert(report_day_supply).from_select(
+            ["local_date", "zone_id", "item_id", "encounters", "quantity"],
+            sa.select(
+                encounter.c.local_date,
+                zone,
+                encounter_supply.c.item_id,
+                sa.func.count(),
+                sa.func.sum(encounter_supply.c.quantity),
+            )
+            .join_from(encounter_supply, encounter)
+            .where(live)
+            .group_by(encounter.c.local_date, zone, encounter_supply.c.item_id),
+        )
+    )
+    connection.execute(
+        sa.insert(report_day_referral).from_select(
+            ["local_date", "zone_id", "referral_type_id", "encounters"],
+            sa.select(
+                encounter.c.local_date,
+                zone,
+                encounter_referral.c.referral_type_id,
+                sa.func.count(),
+            )
+            .join_from(encounter_referral, encounter)
+            .where(live)
+            .group_by(encounter.c.local_date, zone, encounter_referral.c.referral_type_id),
+        )
+    )
+    coded = sa.and_(live, encounter.c.participant_hash.is_not(None))
+    visits = sa.union_all(
+        sa.select(encounter.c.participant_hash, zone.label("scope"), encounter.c.local_date)
+        .where(coded)
+        .distinct(),
+        sa.select(
+            encounter.c.participant_hash,
+            sa.literal(ALL_ZONES, sa.Integer).label("scope"),
+            encounter.c.local_date,
+        )
+        .where(coded)
+        .distinct(),
+    ).subquery("visits")
+    chained = sa.select(
+        visits.c.scope,
+        visits.c.local_date,
+        sa.func.coalesce(
+            sa.func.lag(visits.c.local_date).over(
+                partition_by=[visits.c.scope, visits.c.participant_hash],
+                order_by=visits.c.local_date,
+            ),
+            sa.literal(FIRST_VISIT, sa.Date),
+        ).label("prev_date"),
+    ).subquery("chained")
+    prev = chained.c.prev_date
+    connection.execute(
+        sa.insert(report_participant_day).from_select(
+            ["zone_id", "local_date", "prev_date", "participants"],
+            sa.select(chained.c.scope, chained.c.local_date, prev, sa.func.count()).group_by(
+                chained.c.scope, chained.c.local_date, prev
+            ),
+        )
+    )
+
+
+def snapshot(connection: sa.Connection) -> dict[str, set[tuple]]:
+    """Every non-empty roll-up row, to compare the kept roll-ups with a rebuild."""
+    result = {}
+    for model in ROLLUP_MODELS:
+        table = model.__table__
+        count_column = "participants" if model is ReportParticipantDay else "encounters"
+        rows = connection.execute(sa.select(table).where(table.c[count_column] != 0))
+        result[table.name] = {tuple(row) for row in rows}
+    return result
