@@ -14,6 +14,7 @@ PORT ?= 5000
 .PHONY: run test setup assets translations messages db audit lint format clean
 
 run: setup db
+	@$(FLASK) demo-directory
 	@$(FLASK) demo-users
 	@echo "Serving Outreach on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - \
