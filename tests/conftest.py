@@ -83,6 +83,16 @@ def _reset_postgres(url: str) -> None:
     """Empty every table but Alembic's and seed again: a fresh database, quickly."""
     app = create_app(base_config(url))
     with app.app_context():
+        # A live server's request thread can be cut off mid-request when its test ends,
+        # leaving a transaction open that would block TRUNCATE forever: end such sessions.
+        with db.engine.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            connection.commit()
         # A test may have migrated down; bring the schema back to head first.
         upgrade()
         tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

@@ -153,12 +153,20 @@ def live_server(app, users):
     injector = FaultInjector(app.wsgi_app)
     app.wsgi_app = injector
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Track request threads so teardown can wait for requests still in flight (a service
+    # worker's fetch, say): one cut off mid-request would leave its database session open.
+    server.daemon_threads = False
+    server.block_on_close = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield LiveServer(f"http://localhost:{server.server_port}", app, injector)
     finally:
         server.shutdown()
+        for request_thread in list(vars(server).get("_threads") or []):
+            request_thread.join(timeout=10)
+        # Joined above with a time limit; server_close() would wait without one.
+        vars(server).pop("_threads", None)
         server.server_close()
         thread.join(timeout=10)
 
