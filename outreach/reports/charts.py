@@ -115,7 +115,8 @@ def column_chart(points: Sequence[Point], *, chart_id: str, title: str, descript
     parts += _x_labels(points, x_of)
     parts.append(_baseline(plot_height))
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every label went through escape()
+    # Every label and title above went through escape(); the rest is numbers we format.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 def line_chart(
@@ -156,7 +157,8 @@ def line_chart(
     parts += _x_labels(points, x_of)
     parts.append(_baseline(plot_height))
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every label went through escape()
+    # Every label and title above went through escape(); the rest is numbers we format.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 def bar_chart(
@@ -181,7 +183,8 @@ def bar_chart(
             f'font-size="13">{_number(value)}</text>'
         )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every label went through escape()
+    # Every label and title above went through escape(); the rest is numbers we format.
+    return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
 def _baseline(plot_height: int) -> str:
