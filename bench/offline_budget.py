@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import platform
+import sys
 import tempfile
 import threading
 import time
@@ -28,18 +29,13 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live import CHROMIUM
+from tests.live import CHROMIUM_ARGS
+
 README = ROOT / "bench" / "README.md"
 RESULTS = ROOT / "bench" / "results"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 USERNAME = "bench-worker"
 PASSWORD = "bench password 1234"
 START, END = "<!-- offline-budget:start -->", "<!-- offline-budget:end -->"

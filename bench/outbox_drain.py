@@ -24,17 +24,9 @@ from common import machine
 from common import prepare
 from common import throwaway_database
 
+from tests.live import CHROMIUM
+from tests.live import CHROMIUM_ARGS
 from tests.live import GunicornServer
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # Puts entries in the outbox store exactly as lib/outbox.js addRecord() does.
 FILL_OUTBOX = """async (records) => {
@@ -140,9 +132,7 @@ def main() -> None:
         server = GunicornServer(bench_env(url, OUTREACH_ENV="development"))
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-                )
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 times = [one_run(browser, server, url, args.records) for _ in range(args.runs)]
                 browser.close()
         finally:

@@ -26,6 +26,18 @@ from tests.conftest import csrf_token_from
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STRONG_SECRET = "b3c1f0e2d4a5968778695a4b3c2d1e0f1a2b3c4d5e6f7081"
+# Debian's Chromium, as root, with nothing reaching outside this machine (Playwright's own
+# browser download does not work here). Used by the browser tests and the benchmarks.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def production_env(database_url: str, **extra) -> dict[str, str]:

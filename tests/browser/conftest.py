@@ -19,17 +19,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
+from tests.live import CHROMIUM
+from tests.live import CHROMIUM_ARGS
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SYNC_PATH = "/api/v1/sync"
 
 
