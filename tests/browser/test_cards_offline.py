@@ -25,7 +25,7 @@ def _read_offline(page, context) -> None:
 
     page.fill("input[type=search]", "")
     page.click("a[href^='/cards/overdose-response']")
-    page.wait_for_load_state()
+    page.wait_for_url("**/cards/overdose-response?lang=en")
     assert "Call 911" in page.locator("main").inner_text()
     # The QR image needs a network (so does the phone scanning it): offline it steps aside,
     # leaving the card's address written out.
@@ -34,7 +34,8 @@ def _read_offline(page, context) -> None:
 
     # The language switch works offline: the Spanish copy was kept too.
     page.click(".site-nav a[hreflang=es]")
-    page.wait_for_load_state()
+    page.wait_for_url("**/cards/overdose-response?lang=es")
+    page.locator("html[lang=es]").wait_for(state="attached")
     body = page.locator("main").inner_text()
     assert "911" in body
     assert page.locator("html").get_attribute("lang") == "es"
