@@ -100,6 +100,13 @@ def make_database(engine_name: str, pg_url: str, workdir: Path) -> tuple[str, Ca
 def analyze() -> None:
     # End the session's read transaction first: DDL on PostgreSQL waits for it otherwise.
     db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        # VACUUM sets the visibility map after the bulk load, as autovacuum would on a live
+        # server; without it PostgreSQL cannot use index-only scans and every plan reads
+        # the heap. VACUUM cannot run inside a transaction block.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        return
     with write_transaction() as connection:
         connection.exec_driver_sql("ANALYZE")
 

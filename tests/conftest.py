@@ -277,6 +277,25 @@ def make_encounter(**overrides) -> dict:
     return record
 
 
+def assert_stored_once_and_whole(app, expected_ids: set[str]) -> None:
+    """Exactly these encounters, each stored once with both of its supply lines and its
+    referral (as ``make_encounter`` makes them): nothing lost, doubled or half-written."""
+    with app.app_context():
+        rows = db.session.execute(
+            sa.text(
+                "SELECT e.id, COUNT(DISTINCT s.item_id), COUNT(DISTINCT r.referral_type_id) "
+                "FROM encounter e "
+                "LEFT JOIN encounter_supply s ON s.encounter_id = e.id "
+                "LEFT JOIN encounter_referral r ON r.encounter_id = e.id GROUP BY e.id"
+            )
+        ).all()
+        db.session.remove()
+    stored = [str(uuid.UUID(str(row[0]))) for row in rows]
+    assert len(stored) == len(set(stored))
+    assert set(stored) == expected_ids
+    assert all(row[1] == 2 and row[2] == 1 for row in rows)
+
+
 def count_rows(app, table: str) -> int:
     with app.app_context():
         return db.session.scalar(sa.text(f"SELECT COUNT(*) FROM {table}"))
@@ -294,3 +313,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def project_dir() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def private_postgres():
+    """A PostgreSQL server of this test's own, migrated and seeded, that it may stop and
+    start (see tests/pg_cluster.py). A test uses it by overriding ``database_url``."""
+    from tests.pg_cluster import PrivateCluster
+    from tests.pg_cluster import find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
+    cluster = PrivateCluster(bindir)
+    try:
+        _migrate_and_seed(cluster.url())
+        yield cluster
+    finally:
+        cluster.close()

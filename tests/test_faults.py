@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 from outreach.extensions import db
 from tests.conftest import PASSWORD
 from tests.conftest import SyncApi
+from tests.conftest import assert_stored_once_and_whole
 from tests.conftest import count_rows
 from tests.conftest import is_postgres
 from tests.conftest import make_encounter
@@ -22,23 +22,6 @@ from tests.live import GunicornServer
 from tests.live import ProxiedClient
 from tests.live import TcpProxy
 from tests.live import production_env
-
-
-def _assert_whole(app, expected_ids: set[str]) -> None:
-    """Exactly these encounters, each with both of its supply lines and its referral."""
-    with app.app_context():
-        rows = db.session.execute(
-            sa.text(
-                "SELECT e.id, COUNT(DISTINCT s.item_id), COUNT(DISTINCT r.referral_type_id) "
-                "FROM encounter e "
-                "LEFT JOIN encounter_supply s ON s.encounter_id = e.id "
-                "LEFT JOIN encounter_referral r ON r.encounter_id = e.id GROUP BY e.id"
-            )
-        ).all()
-        db.session.remove()
-    stored = {str(uuid.UUID(str(row[0]))) for row in rows}
-    assert stored == expected_ids
-    assert all(row[1] == 2 and row[2] == 1 for row in rows)
 
 
 def _wait_for_blocked_insert(app, timeout: float = 30) -> None:
@@ -101,7 +84,7 @@ def test_server_killed_mid_batch_then_resend_stores_each_once(app, users, databa
         phone.close()
         assert status == 200
         assert {r["status"] for r in body["results"]} <= {"created", "duplicate"}
-        _assert_whole(app, {r["id"] for r in batch})
+        assert_stored_once_and_whole(app, {r["id"] for r in batch})
     finally:
         if blocker is not None:
             blocker.rollback()
@@ -146,7 +129,7 @@ def test_database_outage_answers_503_json_and_a_retry_loses_nothing(make_app, da
         assert retried.status_code == 200
         assert [r["status"] for r in retried.get_json()["results"]] == ["created"] * 3
         assert api.post(first).get_json()["results"][0]["status"] == "duplicate"
-        _assert_whole(app, {r["id"] for r in first + during})
+        assert_stored_once_and_whole(app, {r["id"] for r in first + during})
     finally:
         proxy.close()
 
@@ -180,7 +163,7 @@ def test_two_servers_sharing_postgres_store_overlapping_batches_once(app, users,
             r["id"] for _, body in answers for r in body["results"] if r["status"] == "created"
         ]
         assert sorted(created) == sorted(r["id"] for r in records)
-        _assert_whole(app, {r["id"] for r in records})
+        assert_stored_once_and_whole(app, {r["id"] for r in records})
     finally:
         for phone in phones:
             phone.close()
