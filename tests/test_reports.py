@@ -188,6 +188,21 @@ def test_encounter_list_shows_no_participant_data(app, supervisor_client, sync_a
     assert digest not in html and "KRTZ" not in html
 
 
+def test_encounter_list_pages_keep_the_filters(supervisor_client, sync_api):
+    _send(sync_api, [make_encounter(zone="riverside") for _ in range(51)])
+    _send(sync_api, [make_encounter(zone="downtown") for _ in range(3)])
+    first = supervisor_client.get("/reports/encounters?zone=riverside")
+    html = first.get_data(as_text=True)
+    assert html.count('class="button danger"') == 50
+    older = re.search(r'<nav class="pager"[^>]*>\s*<a class="button" href="([^"]+)">Older', html)
+    assert older, "no link to the older records"
+    href = older.group(1).replace("&amp;", "&")
+    assert "zone=riverside" in href and "page=2" in href
+    second = supervisor_client.get(href).get_data(as_text=True)
+    assert second.count('class="button danger"') == 1
+    assert "Newer" in second and ">Older<" not in second
+
+
 def test_void_removes_the_record_from_reports_and_audits_it(app, supervisor_client, sync_api):
     record = make_encounter()
     _send(sync_api, [record])
