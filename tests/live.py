@@ -56,15 +56,24 @@ def production_env(database_url: str, **extra) -> dict[str, str]:
 class LiveServer:
     """Serve ``app`` with werkzeug's threaded server on 127.0.0.1, port chosen by the OS."""
 
-    def __init__(self, app, wsgi_app=None):
+    def __init__(self, app, wsgi_app=None, host_name: str = "127.0.0.1"):
         self.server = make_server("127.0.0.1", 0, wsgi_app or app, threaded=True)
+        # Track request threads so stop() can wait for requests still in flight (a service
+        # worker's fetch, say): one cut off mid-request would leave its database session
+        # open, and on PostgreSQL that blocks the next test's reset.
+        self.server.daemon_threads = False
+        self.server.block_on_close = True
         self.port = self.server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host_name}:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
         self.server.shutdown()
+        for request_thread in list(vars(self.server).get("_threads") or []):
+            request_thread.join(timeout=10)
+        # Joined above with a time limit; server_close() would wait without one.
+        vars(self.server).pop("_threads", None)
         self.server.server_close()
         self.thread.join(timeout=10)
 

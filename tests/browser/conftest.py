@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from dataclasses import field
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import PASSWORD
 from tests.live import CHROMIUM
 from tests.live import CHROMIUM_ARGS
+from tests.live import LiveServer
 
 SYNC_PATH = "/api/v1/sync"
 
@@ -144,7 +144,7 @@ class FaultInjector:
 
 
 @dataclass
-class LiveServer:
+class BrowserServer:
     url: str
     app: object
     faults: FaultInjector
@@ -155,23 +155,11 @@ def live_server(app, users):
     """The app on a free port of 127.0.0.1, addressed as localhost (a secure context)."""
     injector = FaultInjector(app.wsgi_app)
     app.wsgi_app = injector
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    # Track request threads so teardown can wait for requests still in flight (a service
-    # worker's fetch, say): one cut off mid-request would leave its database session open.
-    server.daemon_threads = False
-    server.block_on_close = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = LiveServer(app, host_name="localhost")
     try:
-        yield LiveServer(f"http://localhost:{server.server_port}", app, injector)
+        yield BrowserServer(server.url, app, injector)
     finally:
-        server.shutdown()
-        for request_thread in list(vars(server).get("_threads") or []):
-            request_thread.join(timeout=10)
-        # Joined above with a time limit; server_close() would wait without one.
-        vars(server).pop("_threads", None)
-        server.server_close()
-        thread.join(timeout=10)
+        server.stop()
 
 
 @pytest.fixture(scope="session")
