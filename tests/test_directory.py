@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from outreach.directory.services import HoursError
-from outreach.directory.services import OpeningStatus
+from outreach.directory.hours import HoursError
+from outreach.directory.hours import OpeningStatus
+from outreach.directory.hours import format_day_hours
+from outreach.directory.hours import opening_status
+from outreach.directory.hours import parse_day_hours
 from outreach.directory.services import ServiceValues
-from outreach.directory.services import format_day_hours
 from outreach.directory.services import geo_uri
-from outreach.directory.services import opening_status
-from outreach.directory.services import parse_day_hours
 from outreach.directory.services import save_service
 from outreach.directory.services import tel_uri
 

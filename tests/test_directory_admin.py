@@ -10,7 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.directory import services as directory
+from outreach.directory import transfer
 from outreach.directory.demo import add_demo_services
+from outreach.directory.hours import format_day_hours
 from outreach.extensions import db
 from outreach.models import AuditEvent
 from outreach.models import DirectoryService
@@ -111,7 +113,7 @@ def test_admin_edits_a_service_and_the_audit_names_changed_fields(app, admin_cli
         "phone": "(555) 555-0177",
         "languages": first["languages"],
         "access": first["access"],
-        **{f"hours_{d}": directory.format_day_hours(r) for d, r in first["hours"].items()},
+        **{f"hours_{d}": format_day_hours(r) for d, r in first["hours"].items()},
         "public_notes": first["public_notes"],
         "staff_notes": first["staff_notes"],
         "active": "y",
@@ -227,14 +229,14 @@ def test_csv_export_neutralises_spreadsheet_formulas_and_round_trips_them(app, a
     assert snapshot(app) == before
 
 
-BAD_CSV_HEADER = ",".join(directory.CSV_COLUMNS)
+BAD_CSV_HEADER = ",".join(transfer.CSV_COLUMNS)
 
 
 def _row(**cells) -> str:
-    values = {column: "" for column in directory.CSV_COLUMNS}
+    values = {column: "" for column in transfer.CSV_COLUMNS}
     values.update({"name": "Fine Place", "access": "walk_in", "active": "yes"}, **cells)
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([values[c] for c in directory.CSV_COLUMNS])
+    csv.writer(buffer, lineterminator="\n").writerow([values[c] for c in transfer.CSV_COLUMNS])
     return buffer.getvalue()
 
 
@@ -314,7 +316,7 @@ def test_csv_import_reads_a_spreadsheets_bom_and_windows_encoding(app, admin_cli
 def test_csv_import_is_all_or_nothing_when_the_database_fails(app, monkeypatch):
     text = BAD_CSV_HEADER + "\n" + _row(name="First") + _row(name="Second")
     calls = {"n": 0}
-    original = directory._apply
+    original = transfer._apply
 
     def failing_apply(service, values, types):
         calls["n"] += 1
@@ -322,9 +324,9 @@ def test_csv_import_is_all_or_nothing_when_the_database_fails(app, monkeypatch):
             raise RuntimeError("disk full")
         return original(service, values, types)
 
-    monkeypatch.setattr(directory, "_apply", failing_apply)
+    monkeypatch.setattr(transfer, "_apply", failing_apply)
     with app.app_context(), pytest.raises(RuntimeError):
-        directory.import_csv(text, None)
+        transfer.import_csv(text, None)
     assert count_rows(app, "directory_service") == 0
     assert count_rows(app, "audit_event") == 0
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from outreach.directory.services import DAYS
-from outreach.directory.services import opening_status
+from outreach.directory.hours import DAYS
+from outreach.directory.hours import opening_status
 from tests.test_directory import NEW_YORK
 from tests.test_directory import at
 

@@ -19,6 +19,7 @@ from outreach.auth import role_required
 from outreach.auth.services import record_audit
 from outreach.directory import display
 from outreach.directory import services
+from outreach.directory import transfer
 from outreach.directory.forms import ConfirmForm
 from outreach.directory.forms import ImportForm
 from outreach.directory.forms import ServiceForm
@@ -110,7 +111,7 @@ def deactivate(service_id: int):
 @bp.get("/export.csv")
 def export():
     """The whole directory as CSV, staff notes included."""
-    body = services.export_csv()
+    body = transfer.export_csv()
     record_audit(current_user, "directory.export", "directory_service", None, {})
     db.session.commit()
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -128,8 +129,8 @@ def import_csv():
     errors = []
     status = 200
     if form.validate_on_submit():
-        text = services.decode_upload(form.file.data.read())
-        result = services.import_csv(text, current_user)
+        text = transfer.decode_upload(form.file.data.read())
+        result = transfer.import_csv(text, current_user)
         if result.ok:
             flash(
                 _(
@@ -147,7 +148,7 @@ def import_csv():
         status = 422
     return (
         render_template(
-            "directory_admin/import.html", form=form, errors=errors, columns=services.CSV_COLUMNS
+            "directory_admin/import.html", form=form, errors=errors, columns=transfer.CSV_COLUMNS
         ),
         status,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from outreach.directory.services import DAYS
+from outreach.directory.hours import DAYS
 from outreach.directory.services import ServiceValues
 from outreach.directory.services import save_service
 from outreach.extensions import db

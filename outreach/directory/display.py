@@ -1,6 +1,6 @@
 """Words for the directory pages: opening status, weekday names, access, the "as of" date.
 
-Presentation only (translated text); the logic lives in ``services``. The status messages are
+Presentation only (translated text); the logic lives in ``hours``. The status messages are
 also handed to the page's script, with ``{time}`` and ``{day}`` placeholders, so a copy read
 offline hours later can say whether a service is open at the time it is read.
 """
@@ -17,8 +17,8 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from outreach.directory.services import DAYS
-from outreach.directory.services import OpeningStatus
+from outreach.directory.hours import DAYS
+from outreach.directory.hours import OpeningStatus
 from outreach.i18n import current_lang
 
 ACCESS_LABELS = {

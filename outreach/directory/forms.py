@@ -18,13 +18,13 @@ from wtforms import widgets
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
-from outreach.directory.services import DAYS
+from outreach.directory.hours import DAYS
+from outreach.directory.hours import HoursError
+from outreach.directory.hours import format_day_hours
+from outreach.directory.hours import parse_day_hours
 from outreach.directory.services import MAX_LENGTHS
 from outreach.directory.services import NOTES_MAX_LENGTH
-from outreach.directory.services import HoursError
 from outreach.directory.services import ServiceValues
-from outreach.directory.services import format_day_hours
-from outreach.directory.services import parse_day_hours
 
 DAY_LABELS = {
     "mon": _l("Monday"),

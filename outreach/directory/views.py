@@ -14,6 +14,7 @@ from flask import request
 from outreach.auth import role_required
 from outreach.cards.services import public_path
 from outreach.directory import display
+from outreach.directory import hours
 from outreach.directory import services
 from outreach.i18n import current_lang
 from outreach.models import Role
@@ -30,7 +31,7 @@ def service_entries(listing) -> list[dict]:
     entries = []
     for service in listing:
         public = services.public_service(service)
-        status = services.opening_status(public["hours"], now, timezone)
+        status = hours.opening_status(public["hours"], now, timezone)
         entries.append(
             {
                 **public,

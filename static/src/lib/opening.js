@@ -1,4 +1,4 @@
-// "Open now / opens at" from a service's weekly hours, as outreach/directory/services.py
+// "Open now / opens at" from a service's weekly hours, as outreach/directory/hours.py
 // computes it: wall-clock minutes from Monday 00:00 in the program's time zone, ranges that
 // end at or before their start run past midnight, and a week repeated either side.
 
