@@ -316,7 +316,7 @@ def test_csv_import_reads_a_spreadsheets_bom_and_windows_encoding(app, admin_cli
 def test_csv_import_is_all_or_nothing_when_the_database_fails(app, monkeypatch):
     text = BAD_CSV_HEADER + "\n" + _row(name="First") + _row(name="Second")
     calls = {"n": 0}
-    original = transfer._apply
+    original = transfer.apply_values
 
     def failing_apply(service, values, types):
         calls["n"] += 1
@@ -324,7 +324,7 @@ def test_csv_import_is_all_or_nothing_when_the_database_fails(app, monkeypatch):
             raise RuntimeError("disk full")
         return original(service, values, types)
 
-    monkeypatch.setattr(transfer, "_apply", failing_apply)
+    monkeypatch.setattr(transfer, "apply_values", failing_apply)
     with app.app_context(), pytest.raises(RuntimeError):
         transfer.import_csv(text, None)
     assert count_rows(app, "directory_service") == 0

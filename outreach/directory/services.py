@@ -132,7 +132,7 @@ def public_service(service: DirectoryService) -> dict:
     return {
         "id": service.id,
         "name": service.name,
-        "referral_types": [t.key for t in _sorted_types(service.referral_types)],
+        "referral_types": [t.key for t in sorted_types(service.referral_types)],
         "address": service.address,
         "phone": service.phone,
         "tel": tel_uri(service.phone),
@@ -145,7 +145,7 @@ def public_service(service: DirectoryService) -> dict:
     }
 
 
-def _sorted_types(types: list[ReferralType]) -> list[ReferralType]:
+def sorted_types(types: list[ReferralType]) -> list[ReferralType]:
     return sorted(types, key=lambda t: (t.sort_order, t.key))
 
 
@@ -183,7 +183,7 @@ def _service_snapshot(service: DirectoryService) -> dict:
     }
 
 
-def _apply(service: DirectoryService, values: ServiceValues, types_by_key: dict) -> list[str]:
+def apply_values(service: DirectoryService, values: ServiceValues, types_by_key: dict) -> list[str]:
     """Copy values onto the service; return the names of the fields that changed."""
     before = _service_snapshot(service) if service.id is not None else {}
     service.name = values.name
@@ -204,7 +204,7 @@ def _apply(service: DirectoryService, values: ServiceValues, types_by_key: dict)
     return changed
 
 
-def _types_by_key() -> dict[str, ReferralType]:
+def referral_types_by_key() -> dict[str, ReferralType]:
     return {t.key: t for t in db.session.scalars(sa.select(ReferralType))}
 
 
@@ -213,10 +213,10 @@ def save_service(
 ) -> DirectoryService:
     """Create (``service`` None) or update a service, with an audit event."""
     creating = service is None
-    types_by_key = _types_by_key()
+    types_by_key = referral_types_by_key()
     if creating:
         service = DirectoryService()
-    changed = _apply(service, values, types_by_key)
+    changed = apply_values(service, values, types_by_key)
     db.session.add(service)
     db.session.flush()
     if creating:
@@ -251,7 +251,7 @@ def deactivate_service(service: DirectoryService, actor: User | None) -> None:
 def values_from_service(service: DirectoryService) -> ServiceValues:
     return ServiceValues(
         name=service.name,
-        referral_keys=[t.key for t in _sorted_types(service.referral_types)],
+        referral_keys=[t.key for t in sorted_types(service.referral_types)],
         address=service.address,
         phone=service.phone,
         languages=service.languages,

@@ -22,9 +22,9 @@ from outreach.directory.services import ACCESS_CHOICES
 from outreach.directory.services import MAX_LENGTHS
 from outreach.directory.services import NOTES_MAX_LENGTH
 from outreach.directory.services import ServiceValues
-from outreach.directory.services import _apply
-from outreach.directory.services import _sorted_types
-from outreach.directory.services import _types_by_key
+from outreach.directory.services import apply_values
+from outreach.directory.services import referral_types_by_key
+from outreach.directory.services import sorted_types
 from outreach.extensions import db
 from outreach.models import DirectoryService
 from outreach.models import ReferralType
@@ -101,7 +101,7 @@ def export_csv() -> str:
         cells = {
             "id": str(service.id),
             "name": service.name,
-            "referral_types": " ".join(t.key for t in _sorted_types(service.referral_types)),
+            "referral_types": " ".join(t.key for t in sorted_types(service.referral_types)),
             "address": service.address,
             "phone": service.phone,
             "languages": service.languages,
@@ -275,17 +275,17 @@ def import_csv(text: str, actor: User | None) -> ImportResult:
     result = ImportResult(errors=errors)
     if errors:
         return result
-    types_by_key = _types_by_key()
+    types_by_key = referral_types_by_key()
     try:
         for service_id, values in rows:
             if service_id is None:
                 service = DirectoryService()
-                _apply(service, values, types_by_key)
+                apply_values(service, values, types_by_key)
                 db.session.add(service)
                 result.created += 1
             else:
                 service = db.session.get(DirectoryService, service_id)
-                if _apply(service, values, types_by_key):
+                if apply_values(service, values, types_by_key):
                     result.updated += 1
                 else:
                     result.unchanged += 1
