@@ -9,6 +9,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from flask import Response
+from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
@@ -20,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from outreach.auth import wants_json
 from outreach.extensions import db
+from outreach.extensions import login_manager
 
 log = logging.getLogger("outreach.web")
 
@@ -167,7 +170,13 @@ def _database_unavailable(error: Exception):
         db.session.rollback()
     except sa.exc.SQLAlchemyError:
         db.session.remove()
-    response = _error_response(503, "database_unavailable", str(ERROR_MESSAGES[503]))
+    # The error page must not need the database: drawn as for a visitor, it does not load
+    # the signed-in user (nor refresh one the rollback just expired).
+    g._login_user = login_manager.anonymous_user()
+    try:
+        response = _error_response(503, "database_unavailable", str(ERROR_MESSAGES[503]))
+    except sa.exc.SQLAlchemyError:
+        response = Response(str(ERROR_MESSAGES[503]), 503, mimetype="text/plain")
     if isinstance(response, tuple):
         body, status = response
         return body, status, {"Retry-After": "5"}

@@ -11,6 +11,8 @@ import time
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.conftest import AuthActions
+from tests.conftest import SyncApi
 from tests.conftest import assert_stored_once_and_whole
 from tests.conftest import make_encounter
 from tests.live import GunicornServer
@@ -133,3 +135,61 @@ def test_postgres_restart_during_sync_answers_503_then_retries_lose_nothing(
         if phone is not None:
             phone.client.close()
         server.stop()
+
+
+# Pages that read the database: with it down each must answer 503, never a 500.
+PUBLIC_PAGES = [
+    "/cards",
+    "/cards/naloxone?lang=en",
+    "/directory",
+    "/directory/services.json",
+    "/offline-pages.json",
+    "/healthz",
+]
+STAFF_PAGES = [
+    "/log",
+    "/outbox",
+    "/directory/staff-notes.json",
+    "/reports",
+    "/reports/summary.json",
+    "/reports/export.csv",
+    "/reports/encounters",
+    "/admin",
+    "/admin/users",
+    "/admin/audit",
+    "/admin/directory/",
+    "/api/v1/session",
+    "/api/v1/catalog",
+]
+
+
+@pytest.mark.parametrize("signed_in", [True, False], ids=["admin", "visitor"])
+def test_every_page_answers_503_while_postgres_is_down(app, users, private_postgres, signed_in):
+    client = app.test_client()
+    api = SyncApi(client)
+    if signed_in:
+        AuthActions(client).login(users.admin)
+        assert api.token
+    private_postgres.stop()
+    try:
+        if signed_in:
+            answers = {path: client.get(path) for path in PUBLIC_PAGES + STAFF_PAGES}
+            answers["POST /api/v1/sync"] = api.post([make_encounter()])
+        else:
+            answers = {path: client.get(path) for path in PUBLIC_PAGES}
+            answers["POST /login"] = AuthActions(client).login(users.worker)
+    finally:
+        private_postgres.start()
+    for path, response in answers.items():
+        assert response.status_code == 503, (path, response.status_code)
+        if path == "/healthz":  # for the load balancer: its own JSON report
+            assert response.is_json
+            continue
+        assert int(response.headers.get("Retry-After", 0)) > 0, path
+        if "/api/" in path:
+            assert response.get_json()["error"] == "database_unavailable", path
+        else:
+            assert "busy or restarting" in response.get_data(as_text=True), path
+    # Back up: the same client carries on.
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/cards").status_code == 200

@@ -61,10 +61,23 @@ async function fetchPage(url) {
 }
 
 let refreshing = null;
+let refreshAgain = null;
 
 // Bring the kept pages up to date with /offline-pages.json. At most every few minutes
 // unless forced (language or user changed, catalogue changed, first install).
 function refreshPages({ force = false } = {}) {
+  if (refreshing && force) {
+    // A forced refresh asks for what the server has now. The one in flight may have read the
+    // list before the change (a renamed item, say), so run once more after it; callers
+    // that ask meanwhile share that second run.
+    refreshAgain ??= refreshing
+      .catch(() => null)
+      .then(() => {
+        refreshAgain = null;
+        return refreshPages({ force: true });
+      });
+    return refreshAgain;
+  }
   if (refreshing) return refreshing;
   refreshing = (async () => {
     const cache = await caches.open(PAGES);

@@ -42,7 +42,7 @@ class FaultInjector:
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
     sync_batches: list[list[str]] = field(default_factory=list)
-    sync_statuses: list[int] = field(default_factory=list)  # what the app answered
+    answers: list[tuple[str, int]] = field(default_factory=list)  # (path, status) the app gave
     sw_body_suffix: bytes = b""
     sw_body_override: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -109,17 +109,20 @@ class FaultInjector:
             return [self.sw_body_override]
         if path == "/sw.js" and self.sw_body_suffix:
             return self._with_suffix(environ, start_response)
-        if method == "POST" and path == SYNC_PATH:
-            return self.app(environ, self._noting_sync_status(start_response))
-        return self.app(environ, start_response)
+        return self.app(environ, self._noting_status(path, start_response))
 
-    def _noting_sync_status(self, start_response):
+    def _noting_status(self, path: str, start_response):
         def noting(status, headers, exc_info=None):
             with self.lock:
-                self.sync_statuses.append(int(status.split(" ", 1)[0]))
+                self.answers.append((path, int(status.split(" ", 1)[0])))
             return start_response(status, headers, exc_info)
 
         return noting
+
+    def statuses(self, prefix: str = "/") -> list[int]:
+        """What the app answered to requests under ``prefix``, in order."""
+        with self.lock:
+            return [status for path, status in self.answers if path.startswith(prefix)]
 
     def _with_suffix(self, environ, start_response):
         """Serve /sw.js with extra bytes: the browser sees a new service worker version."""
