@@ -50,6 +50,12 @@ async function timedFetch(url, options, ms) {
   }
 }
 
+// The server's Retry-After (seconds) on a 503 or 429, in milliseconds; null when absent.
+function retryAfterMs(response) {
+  const seconds = Number(response.headers.get("Retry-After"));
+  return seconds > 0 ? seconds * 1000 : null;
+}
+
 async function fetchToken() {
   let response;
   try {
@@ -62,7 +68,7 @@ async function fetchToken() {
     throw new SyncError(OFFLINE, 0);
   }
   if (response.status === 401) throw new SyncError(AUTH, 401);
-  if (!response.ok) throw new SyncError(OFFLINE, response.status);
+  if (!response.ok) throw new SyncError(OFFLINE, response.status, retryAfterMs(response));
   const body = await response.json();
   csrfToken = body.csrf_token;
   return body;
@@ -124,8 +130,7 @@ async function post(records) {
   if (response.status === 403 && code === "csrf") throw new SyncError("csrf", 403);
   if (response.status === 403) throw new SyncError(FORBIDDEN, 403);
   if (response.status === 413) throw new SyncError("too-large", 413);
-  const retryAfter = Number(response.headers.get("Retry-After"));
-  throw new SyncError(OFFLINE, response.status, retryAfter > 0 ? retryAfter * 1000 : null);
+  throw new SyncError(OFFLINE, response.status, retryAfterMs(response));
 }
 
 // Send one batch: refresh the CSRF token and retry once on a CSRF refusal.
