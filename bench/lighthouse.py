@@ -4,18 +4,20 @@
                                          [--wait-for-quiet] [--no-gzip] [--update-readme]
 
 Serves a fresh app (gunicorn, production settings, throwaway SQLite database: migrated,
-seeded, the demo directory, 2,000 demo encounters over 90 days, a worker, a supervisor and an
-admin) behind a small gzip front that compresses as deploy/nginx.conf does (text types,
-at least 512 bytes, level 1; `--no-gzip` measures gunicorn bare). Each role signs in through
-the real /login form with a Python HTTP client; Lighthouse (node_modules/.bin/lighthouse, the
-Node CLI, with Debian's Chromium headless) then audits every page with its default mobile
-profile and simulated throttling, passing the session cookie with --extra-headers. Every
-run is a cold first visit: Lighthouse clears the origin's storage and service worker first.
+seeded, the demo directory, 2,000 demo encounters over 90 days, a worker, a supervisor and
+an admin) behind a small loopback front that gzips what deploy/nginx.conf gzips (its
+gzip_types and gzip_min_length, read from the file; --no-gzip measures gunicorn bare). Each
+role signs in through the real /login form with a Python HTTP client; Lighthouse's Node CLI
+(node_modules/.bin/lighthouse, Debian's Chromium headless) then audits one page per HTML
+template with its default mobile profile and simulated throttling, the session cookie
+passed with --extra-headers. Every run is a cold first visit: Lighthouse clears the
+origin's storage and service worker first.
 
 With --runs N each page is audited N times and the run with the median performance score
 kept. Raw reports go to bench/results/lighthouse/. --wait-for-quiet waits (up to 10
 minutes, checking every 30 s) for a 1-minute load average below 1.0 before auditing.
---update-readme writes the "Lighthouse (mobile)" section of bench/README.md.
+--update-readme writes the "Lighthouse (mobile)" section of bench/README.md. The whole run
+(22 pages) takes about 5 minutes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from dataclasses import dataclass
@@ -61,17 +64,7 @@ CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 CHECKED = ("accessibility", "best-practices", "seo")
 USERS = {"worker": "bench-worker-0", "supervisor": "bench-supervisor", "admin": "bench-admin"}
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
-# What deploy/nginx.conf compresses (text/html always, with `gzip on`), from 512 bytes.
-GZIP_TYPES = {
-    "text/html",
-    "text/css",
-    "application/javascript",
-    "application/json",
-    "image/svg+xml",
-    "application/manifest+json",
-    "text/csv",
-    "text/plain",
-}
+NGINX_CONF = PROJECT / "deploy" / "nginx.conf"
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -100,14 +93,27 @@ class Result:
     lhr: dict = field(default_factory=dict)
 
 
+def nginx_gzip() -> tuple[set[str], int]:
+    """The types and minimum length deploy/nginx.conf compresses (text/html always does)."""
+    conf = NGINX_CONF.read_text()
+    types = re.search(r"^\s*gzip_types\s+([^;]+);", conf, re.MULTILINE)
+    least = re.search(r"^\s*gzip_min_length\s+(\d+);", conf, re.MULTILINE)
+    return {"text/html", *(types[1].split() if types else [])}, int(least[1]) if least else 20
+
+
 class GzipFront(ThreadingHTTPServer):
-    """A loopback reverse proxy to gunicorn that compresses like the deployed nginx."""
+    """A loopback reverse proxy to gunicorn that compresses as deploy/nginx.conf says
+    (gzip_types, gzip_min_length, nginx's default level 1)."""
 
     daemon_threads = True
 
     def __init__(self, upstream_port: int, compress: bool = True):
         self.upstream_port = upstream_port
         self.compress = compress
+        self.types, self.min_length = nginx_gzip()
+        # Text answers the configuration leaves uncompressed: Content-Type -> count.
+        self.left_plain: dict[str, int] = {}
+        self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Relay)
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()
@@ -145,16 +151,20 @@ class _Relay(BaseHTTPRequestHandler):
             ]
         finally:
             upstream.close()
+        front = self.server
         kind = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
         if (
-            self.server.compress
+            front.compress
             and "gzip" in (self.headers.get("Accept-Encoding") or "")
             and not response.getheader("Content-Encoding")
-            and kind in GZIP_TYPES
-            and len(data) >= 512
+            and len(data) >= front.min_length
         ):
-            data = gzip.compress(data, 1)
-            headers.append(("Content-Encoding", "gzip"))
+            if kind in front.types:
+                data = gzip.compress(data, 1)
+                headers.append(("Content-Encoding", "gzip"))
+            elif kind.startswith("text/") or kind.endswith(("json", "javascript", "xml")):
+                with front.lock:
+                    front.left_plain[kind] = front.left_plain.get(kind, 0) + 1
         self.send_response_only(response.status, response.reason)
         for name, value in headers:
             self.send_header(name, value)
@@ -392,57 +402,120 @@ def table(results: list[Result]) -> list[str]:
     return lines
 
 
+def _shown(evidence: list[str]) -> str:
+    shown = ", ".join("`" + e[:80].replace("`", "'") + "`" for e in evidence[:3])
+    return shown + (f" and {len(evidence) - 3} more" if len(evidence) > 3 else "")
+
+
 def failures(results: list[Result]) -> list[str]:
-    lines = []
+    """Each failing audit once, with the pages it fails on and what it points at there."""
+    pages_by_audit: dict[tuple[str, str, str], list[tuple[str, list[str]]]] = {}
     for r in results:
         for category, audit_id, title, evidence in r.failed:
-            shown = ", ".join(f"`{e[:80]}`" for e in evidence[:3])
-            more = f" and {len(evidence) - 3} more" if len(evidence) > 3 else ""
-            where = f": {shown}{more}" if shown else ""
-            lines.append(f"- `{r.page.path}` — {category} `{audit_id}`: {title}{where}")
+            pages_by_audit.setdefault((category, audit_id, title), []).append(
+                (r.page.path, evidence)
+            )
+    lines = []
+    for (category, audit_id, title), where in pages_by_audit.items():
+        paths = (
+            f"every page ({len(where)})"
+            if len(where) == len(results) > 1
+            else ", ".join(f"`{path}`" for path, _ in where)
+        )
+        lines.append(f"- {category} `{audit_id}` ({title}): {paths}")
+        lines += [f"  - `{path}`: {_shown(evidence)}" for path, evidence in where if evidence]
     return lines or ["- none"]
+
+
+def shifts(results: list[Result]) -> list[str]:
+    """The elements that moved, on pages with any layout shift."""
+    lines = []
+    for r in results:
+        items = ((r.lhr["audits"].get("layout-shifts") or {}).get("details") or {}).get("items")
+        moved = [
+            f"`{item['node'].get('selector', '?')}` ({item.get('score', 0):.3f})"
+            for item in items or []
+            if isinstance(item.get("node"), dict)
+        ]
+        if moved:
+            lines.append(f"- `{r.page.path}`: {', '.join(moved[:3])}")
+    return lines
+
+
+def chromium_version() -> str:
+    done = subprocess.run(
+        [CHROMIUM, "--version"], capture_output=True, text=True, check=False, timeout=60
+    )
+    match = re.search(r"\d+(\.\d+)+", done.stdout)
+    return match[0] if match else "?"
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, 95, break_long_words=False, break_on_hyphens=False)
 
 
 def section(results: list[Result], context: dict) -> str:
     lhr = results[0].lhr
-    settings = lhr["configSettings"]
-    throttling = settings["throttling"]
-    chrome = re.search(r"Chrome/([\d.]+)", lhr["environment"]["hostUserAgent"])
+    throttling = lhr["configSettings"]["throttling"]
+    screen = lhr["configSettings"]["screenEmulation"]
     benchmark = statistics.median(r.lhr["environment"]["benchmarkIndex"] for r in results)
     medians = {c: statistics.median(r.scores[c] for r in results) for c in CATEGORIES}
+    plain = context["left_plain"]
     parts = [
         HEADING,
         "",
-        "Every page (one per HTML template), audited by Lighthouse's Node CLI with its default",
-        "mobile profile (Moto G Power class screen, simulated Slow 4G: "
-        f"{throttling['rttMs']:.0f} ms RTT, {throttling['throughputKbps'] / 1024:.1f} Mbit/s, "
-        f"{throttling['cpuSlowdownMultiplier']:g}x CPU slowdown) in headless Chromium, on a fresh",
-        "app: gunicorn with production settings on a throwaway SQLite database (migrated, seeded,",
-        "demo directory, 2,000 demo encounters over 90 days), behind a loopback gzip front that",
-        "compresses as `deploy/nginx.conf` does (plain HTTP on 127.0.0.1, so no TLS or HTTP/2).",
-        "Each role signs in through the real `/login` form; the session cookie goes to",
-        "Lighthouse with `--extra-headers`. Every run is a cold first visit (Lighthouse clears the",
-        "origin's storage and service worker), so signed-in pages include the service worker",
-        "registering and precaching. Raw reports: `bench/results/lighthouse/`.",
+        "Every page, one per HTML template, as the role that uses it, audited by Lighthouse's",
+        "Node CLI with its defaults: mobile form factor and simulated throttling, headless",
+        "Chromium. The app is fresh: gunicorn with production settings on a throwaway SQLite",
+        "database (migrated, seeded, demo directory, 2,000 demo encounters over 90 days), behind a",
+        "loopback front that gzips what `deploy/nginx.conf` gzips (its `gzip_types` and",
+        "`gzip_min_length`, level 1; plain HTTP on 127.0.0.1, so no TLS and no HTTP/2). Each role",
+        "signs in through the real `/login` form with a Python HTTP client and Lighthouse gets the",
+        "session cookie through `--extra-headers`. Every run is a cold first visit: Lighthouse",
+        "clears the origin's storage, caches and service worker first. Transfer is what the page",
+        "itself fetched, headers included; what the service worker downloads to work offline is",
+        "the offline budget's subject. Raw reports go to `bench/results/lighthouse/`.",
         "",
-        f"Measured {context['date']} on {context['machine']}; Lighthouse "
-        f"{lhr['lighthouseVersion']}, Chromium {chrome[1] if chrome else '?'}, "
-        f"{context['runs']} run(s) per page (median by performance score), host benchmark "
-        f"index {benchmark:.0f}; 1-minute load average {context['load_before']:.2f} at the "
-        f"start, {context['load_after']:.2f} at the end; {len(results)} pages in "
-        f"{context['seconds'] / 60:.1f} minutes.",
+        _wrap(
+            f"Measured {context['date']} on {context['machine']}, with "
+            f"`{context['command']}`. Lighthouse {lhr['lighthouseVersion']}, "
+            f"Chromium {context['chromium']}; screen "
+            f"{screen['width']}x{screen['height']} at {screen['deviceScaleFactor']:g}x, "
+            f"{throttling['rttMs']:.0f} ms RTT, {throttling['throughputKbps'] / 1024:.1f} Mbit/s, "
+            f"{throttling['cpuSlowdownMultiplier']:g}x CPU slowdown; host benchmark index "
+            f"{benchmark:.0f}; {context['runs']} run(s) per page"
+            + (" (the median by performance score kept)" if context["runs"] > 1 else "")
+            + f"; 1-minute load average {context['load_before']:.2f} at the start and "
+            f"{context['load_after']:.2f} at the end; {len(results)} pages in "
+            f"{context['seconds'] / 60:.1f} minutes."
+        ),
         "",
         *table(results),
         "",
-        f"Median over pages: performance {medians['performance']:g}, accessibility "
-        f"{medians['accessibility']:g}, best practices {medians['best-practices']:g}, SEO "
-        f"{medians['seo']:g}.",
+        _wrap(
+            f"Median over the pages: performance {medians['performance']:g}, accessibility "
+            f"{medians['accessibility']:g}, best practices {medians['best-practices']:g}, SEO "
+            f"{medians['seo']:g}. Times in seconds (TBT in ms), transfer in KB (1,024 bytes)."
+        ),
+    ]
+    if plain:
+        kinds = ", ".join(f"`{kind}` ({count})" for kind, count in sorted(plain.items()))
+        parts += [
+            "",
+            _wrap(
+                f"Text answers of {context['min_length']} bytes or more that "
+                f"`deploy/nginx.conf` leaves uncompressed (responses during the run): {kinds}."
+            ),
+        ]
+    parts += [
         "",
-        "Audits below full marks in accessibility, best practices and SEO (id, title, up to",
-        "three offending elements):",
+        "Audits below full marks in accessibility, best practices and SEO (category, id, title,",
+        "pages, and up to three offending elements where Lighthouse names them):",
         "",
         *failures(results),
     ]
+    if moved := shifts(results):
+        parts += ["", "Elements that moved (layout shifts, with their CLS share):", "", *moved]
     warnings = sorted({w for r in results for w in r.warnings})
     if warnings:
         parts += ["", "Lighthouse warnings:", "", *(f"- {w}" for w in warnings)]
@@ -513,6 +586,10 @@ def main() -> None:
                 "load_before": load_before,
                 "load_after": load(),
                 "seconds": time.monotonic() - started,
+                "chromium": chromium_version(),
+                "left_plain": dict(front.left_plain),
+                "min_length": front.min_length,
+                "command": " ".join([".venv/bin/python bench/lighthouse.py", *sys.argv[1:]]),
             }
         finally:
             front.stop()
