@@ -254,3 +254,29 @@ def test_production_server_refuses_to_start_with_a_development_secret(database_u
     )
     assert result.returncode != 0
     assert "Refusing to start in production" in result.stdout + result.stderr
+
+
+def test_nginx_compresses_every_text_type_the_app_serves(client):
+    """deploy/nginx.conf's gzip_types must name the exact Content-Types the app sends (nginx
+    matches them literally): scripts, styles, the manifest, JSON and SVG."""
+    import re
+
+    config = (PROJECT / "deploy" / "nginx.conf").read_text()
+    listed = set(re.search(r"gzip_types([^;]+);", config).group(1).split())
+    listed.add("text/html")  # nginx always compresses HTML when gzip is on
+    script = next((PROJECT / "static" / "dist").glob("log-*.js")).name
+    style = next((PROJECT / "static" / "dist").glob("app-*.css")).name
+    paths = [
+        f"/static/dist/{script}",
+        f"/static/dist/{style}",
+        "/sw.js",
+        "/manifest.webmanifest",
+        "/offline-pages.json",
+        "/cards",
+        "/cards/naloxone/qr.svg?lang=en",
+    ]
+    for path in paths:
+        response = client.get(path)
+        response.close()  # static files answer with an open file
+        assert response.status_code == 200, path
+        assert response.mimetype in listed, (path, response.mimetype)
