@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -49,9 +50,23 @@ report_day_referral = ReportDayReferral.__table__
 report_participant_day = ReportParticipantDay.__table__
 
 
+class Contribution(Protocol):
+    """What one encounter adds to (or, when voided, takes from) the roll-ups. A validated
+    record (``outreach.sync.validation.CleanEncounter``) is one as it stands."""
+
+    local_date: date
+    zone_id: int | None
+    participant_hash: str | None
+    people_served: int
+    syringes_collected: int
+    naloxone_reversals_reported: int
+    supplies: Mapping[int, int]
+    referral_type_ids: Sequence[int]
+
+
 @dataclass(frozen=True)
-class Contribution:
-    """What one encounter adds to (or, when voided, takes from) the roll-ups."""
+class StoredContribution:
+    """The contribution of an encounter read back from the database (to void it)."""
 
     local_date: date
     zone_id: int | None
@@ -62,26 +77,12 @@ class Contribution:
     supplies: Mapping[int, int] = field(default_factory=dict)
     referral_type_ids: Sequence[int] = ()
 
-    @property
-    def zone_key(self) -> int:
-        return NO_ZONE if self.zone_id is None else self.zone_id
+
+def _zone_key(c: Contribution) -> int:
+    return NO_ZONE if c.zone_id is None else c.zone_id
 
 
-def contribution_from(clean) -> Contribution:
-    """The contribution of a validated record (``outreach.sync.validation.CleanEncounter``)."""
-    return Contribution(
-        local_date=clean.local_date,
-        zone_id=clean.zone_id,
-        participant_hash=clean.participant_hash,
-        people_served=clean.people_served,
-        syringes_collected=clean.syringes_collected,
-        naloxone_reversals_reported=clean.naloxone_reversals_reported,
-        supplies=clean.supplies,
-        referral_type_ids=clean.referral_type_ids,
-    )
-
-
-def contribution_of(connection: sa.Connection, encounter_id: uuid.UUID) -> Contribution:
+def contribution_of(connection: sa.Connection, encounter_id: uuid.UUID) -> StoredContribution:
     """The stored encounter's contribution, read through ``connection``."""
     row = connection.execute(
         sa.select(
@@ -107,7 +108,7 @@ def contribution_of(connection: sa.Connection, encounter_id: uuid.UUID) -> Contr
             )
         )
     )
-    return Contribution(*row, supplies=supplies, referral_type_ids=referrals)
+    return StoredContribution(*row, supplies=supplies, referral_type_ids=referrals)
 
 
 def apply(connection: sa.Connection, contributions: Iterable[Contribution], sign: int) -> None:
@@ -138,7 +139,7 @@ def _counter_deltas(contributions: list[Contribution], sign: int):
     supply: dict[tuple, Counter] = defaultdict(Counter)
     referral: dict[tuple, Counter] = defaultdict(Counter)
     for c in contributions:
-        key = (c.local_date, c.zone_key)
+        key = (c.local_date, _zone_key(c))
         day[key].update(
             encounters=sign,
             people_served=sign * c.people_served,
@@ -161,7 +162,7 @@ def _participant_chain_deltas(
         if c.participant_hash is None:
             continue
         changed[(c.participant_hash, ALL_ZONES)][c.local_date] += 1
-        changed[(c.participant_hash, c.zone_key)][c.local_date] += 1
+        changed[(c.participant_hash, _zone_key(c))][c.local_date] += 1
     if not changed:
         return {}
     hashes = sorted({h for h, _scope in changed})

@@ -167,9 +167,7 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
         if referral_rows:
             connection.execute(sa.insert(EncounterReferral.__table__), referral_rows)
         # Reports read daily roll-ups; they change in this same transaction.
-        rollups.apply(
-            connection, [rollups.contribution_from(e) for e in encounters if e.id in inserted], +1
-        )
+        rollups.apply(connection, [e for e in encounters if e.id in inserted], +1)
     return inserted
 
 
