@@ -187,16 +187,21 @@ def figures_from_rollups(report: ReportFilter) -> Figures:
     return result
 
 
-def _rollup_totals(model, key_column, report: ReportFilter, value: str) -> dict[int, int]:
-    value_column = getattr(model, value)
+def _rollup_sums(model, value: str, report: ReportFilter, *keys) -> list[tuple]:
+    """(key values..., total) from one roll-up table over the report's period and zone,
+    grouped by ``keys``; groups that sum to nothing are left out."""
     statement = (
-        sa.select(key_column, sa.func.sum(value_column))
+        sa.select(*keys, sa.func.sum(getattr(model, value)))
         .where(model.local_date.between(report.start, report.end))
-        .group_by(key_column)
+        .group_by(*keys)
     )
     if report.zone_id is not None:
         statement = statement.where(model.zone_id == report.zone_id)
-    return {key: int(total) for key, total in db.session.execute(statement) if total}
+    return [(*row[:-1], int(row[-1])) for row in db.session.execute(statement) if row[-1]]
+
+
+def _rollup_totals(model, key_column, report: ReportFilter, value: str) -> dict[int, int]:
+    return dict(_rollup_sums(model, value, report, key_column))
 
 
 def _chain_participants(scope: int, start: date, end: date) -> tuple[int, int]:
@@ -353,28 +358,17 @@ def _by_zone_from_rollups(report: ReportFilter) -> dict[int, ZoneFigures]:
             rows[zone_id] = ZoneFigures(
                 zone_id, int(encounters), 0, int(people), int(collected), int(reversals)
             )
-    supply = ReportDaySupply
-    for zone_id, item_id, quantity in db.session.execute(
-        sa.select(supply.zone_id, supply.item_id, sa.func.sum(supply.quantity))
-        .where(
-            supply.local_date.between(report.start, report.end),
-            *([] if report.zone_id is None else [supply.zone_id == report.zone_id]),
-        )
-        .group_by(supply.zone_id, supply.item_id)
+    supply, referral = ReportDaySupply, ReportDayReferral
+    for zone_id, item_id, quantity in _rollup_sums(
+        supply, "quantity", report, supply.zone_id, supply.item_id
     ):
-        if zone_id in rows and quantity:
-            rows[zone_id].supplies[item_id] = int(quantity)
-    referral = ReportDayReferral
-    for zone_id, type_id, count in db.session.execute(
-        sa.select(referral.zone_id, referral.referral_type_id, sa.func.sum(referral.encounters))
-        .where(
-            referral.local_date.between(report.start, report.end),
-            *([] if report.zone_id is None else [referral.zone_id == report.zone_id]),
-        )
-        .group_by(referral.zone_id, referral.referral_type_id)
+        if zone_id in rows:
+            rows[zone_id].supplies[item_id] = quantity
+    for zone_id, type_id, count in _rollup_sums(
+        referral, "encounters", report, referral.zone_id, referral.referral_type_id
     ):
-        if zone_id in rows and count:
-            rows[zone_id].referral_types[type_id] = int(count)
+        if zone_id in rows:
+            rows[zone_id].referral_types[type_id] = count
     chain = ReportParticipantDay
     for zone_id, participants in db.session.execute(
         sa.select(chain.zone_id, sa.func.sum(chain.participants))
