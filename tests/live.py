@@ -182,6 +182,11 @@ class ProxiedClient:
 
     def sync(self, encounters: list):
         """(status, parsed body or None)."""
+        response, parsed = self.sync_response(encounters)
+        return response.status, parsed
+
+    def sync_response(self, encounters: list):
+        """(the response, for its status and headers; parsed body or None)."""
         response, body = self.request(
             "POST",
             "/api/v1/sync",
@@ -189,9 +194,9 @@ class ProxiedClient:
             {"Content-Type": "application/json", "X-CSRFToken": self.csrf_token or ""},
         )
         try:
-            return response.status, json.loads(body)
+            return response, json.loads(body)
         except ValueError:
-            return response.status, None
+            return response, None
 
     def close(self) -> None:
         if self._connection is not None:
