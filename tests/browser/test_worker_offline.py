@@ -399,3 +399,12 @@ def test_pages_with_the_same_content_are_fetched_once(page, live_server, users):
     cached = page.evaluate(CACHED_URLS_WITH_QUERY)
     assert "/outbox" in cached and "/outbox?from=home" in cached
     assert live_server.faults.requests.count(("GET", "/outbox")) == 1
+
+
+def test_a_double_tap_on_save_logs_one_encounter(page, live_server, users):
+    sign_in(page, users.worker)
+    page.click('button.quick[data-set="20"][aria-controls="supply-syringe_1ml_27g"]')
+    page.dblclick('#encounter-form button[type="submit"]')
+    page.locator("[data-toast]").wait_for(state="visible")
+    wait_count(page, 0, timeout=30)
+    assert len(stored_ids(live_server.app)) == 1

@@ -1,9 +1,9 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
-import { addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
+import { PENDING, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { lang, show, t } from "../lib/ui.js";
-import { afterSave, initShell, refreshOfflinePages, requestSync } from "./shell.js";
+import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
 const UNDO_MS = 6000;
 const form = document.getElementById("encounter-form");
@@ -14,6 +14,7 @@ const formError = document.querySelector("[data-form-error]");
 let toastTimer = null;
 let lastSaved = null;
 let editing = null;
+let saving = false;
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -116,37 +117,55 @@ function resetForm() {
   show(formError, false);
 }
 
-function showToast(text, { undo = false } = {}) {
+// ``until``: when the toast (and its Undo) goes; by default a few seconds from now.
+function showToast(text, { undo = false, until = Date.now() + 3000 } = {}) {
   clearTimeout(toastTimer);
   toastText.textContent = text;
   show(undoButton, undo);
   show(toast, true);
-  toastTimer = setTimeout(() => show(toast, false), undo ? UNDO_MS : 3000);
+  toastTimer = setTimeout(() => show(toast, false), Math.max(0, until - Date.now()));
+}
+
+function showFormError(text) {
+  formError.textContent = text;
+  show(formError, true);
 }
 
 async function save(event) {
   event.preventDefault();
+  // A second tap while the first save is still writing would store the encounter twice.
+  if (saving) return;
   const { record, error } = buildRecord();
   if (error) {
-    formError.textContent = error;
-    show(formError, true);
+    showFormError(error);
     return;
   }
   show(formError, false);
-  if (editing) {
-    record.id = editing.id;
-    record.occurred_at = editing.record.occurred_at;
-    await replaceRecord(record);
-    editing = null;
-    await requestSync();
-    window.location.assign("/outbox");
+  saving = true;
+  try {
+    if (editing) {
+      record.id = editing.id;
+      record.occurred_at = editing.record.occurred_at;
+      // Discarded meanwhile (another tab): the worker just saved it again, so it is kept.
+      if (!(await replaceRecord(record))) await addRecord(record);
+      editing = null;
+      // The outbox page sends it as it opens; waiting for a send here could take minutes.
+      window.location.assign("/outbox");
+      return;
+    }
+    const entry = await addRecord(record, { holdMs: UNDO_MS });
+    lastSaved = record;
+    resetForm();
+    // Undo goes a moment before the hold ends, so it is never offered for a record sent.
+    showToast(t("saved"), { undo: true, until: entry.holdUntil - 500 });
+    window.scrollTo({ top: 0 });
+  } catch (failure) {
+    // IndexedDB refused (storage full or cleared): the form keeps what was typed.
+    showFormError(t("notSaved"));
     return;
+  } finally {
+    saving = false;
   }
-  await addRecord(record, { holdMs: UNDO_MS });
-  lastSaved = record;
-  resetForm();
-  showToast(t("saved"), { undo: true });
-  window.scrollTo({ top: 0 });
   await afterSave();
 }
 
@@ -154,6 +173,12 @@ async function undo() {
   if (!lastSaved) return;
   const record = lastSaved;
   lastSaved = null;
+  const entry = await getRecord(record.id);
+  if (!entry || entry.status !== PENDING || entry.holdUntil <= Date.now()) {
+    // Already on its way: taking it back now would log the encounter twice.
+    showToast(t("missingRecord"));
+    return;
+  }
   await removeRecord(record.id);
   fill(record);
   showToast(t("undone"));
