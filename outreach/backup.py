@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -41,8 +42,10 @@ def backup(database_url: str, destination: Path) -> Path:
     destination.parent.mkdir(parents=True, exist_ok=True)
     if url.get_backend_name() == "sqlite":
         # SQLite's online backup API copies a consistent snapshot while phones keep syncing.
-        with sqlite3.connect(url.database) as source, sqlite3.connect(destination) as target:
-            source.backup(target)
+        # Read-only: a wrong path is an error, never a new empty database backed up.
+        live = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+        with contextlib.closing(live), contextlib.closing(sqlite3.connect(destination)) as copy:
+            live.backup(copy)
         return destination
     if url.get_backend_name() == "postgresql":
         subprocess.run(  # noqa: S603

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
@@ -83,6 +82,12 @@ def demo_data_command(days: int, encounters: int, random_seed: int | None) -> No
     click.echo(f"Added {added} encounters over {days} days.")
 
 
+def _live_database_url() -> str:
+    # The engine's URL, not the setting: Flask-SQLAlchemy places a relative SQLite path in
+    # the instance folder, and a backup must copy the file the app really writes.
+    return db.engine.url.render_as_string(hide_password=False)
+
+
 @click.command("backup")
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -90,9 +95,8 @@ def backup_command(destination: Path) -> None:
     """Copy the live database to DESTINATION (SQLite file, or pg_dump custom format)."""
     from outreach import backup
 
-    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
     try:
-        backup.backup(url, destination)
+        backup.backup(_live_database_url(), destination)
     except (OSError, subprocess.CalledProcessError, ValueError) as error:
         raise click.ClickException(f"Backup failed: {error}") from error
     click.echo(f"Backup written to {destination}")
@@ -112,7 +116,7 @@ def restore_command(source: Path, yes: bool) -> None:
         )
     db.engine.dispose()
     try:
-        backup.restore(current_app.config["SQLALCHEMY_DATABASE_URI"], source)
+        backup.restore(_live_database_url(), source)
     except (OSError, subprocess.CalledProcessError, ValueError) as error:
         raise click.ClickException(f"Restore failed: {error}") from error
     click.echo(f"Restored from {source}. Run 'flask --app outreach db upgrade' if it is older.")

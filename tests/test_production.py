@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import subprocess
 import threading
 import time
@@ -280,3 +282,25 @@ def test_nginx_compresses_every_text_type_the_app_serves(client):
         response.close()  # static files answer with an open file
         assert response.status_code == 200, path
         assert response.mimetype in listed, (path, response.mimetype)
+
+
+def test_backup_of_a_relative_sqlite_path_copies_the_file_the_app_uses(tmp_path, monkeypatch):
+    """Flask-SQLAlchemy puts a relative SQLite path in the instance folder; the backup must
+    copy that file, not open (and create) an empty one beside the working directory."""
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(instance))
+    monkeypatch.chdir(tmp_path)
+    app = create_app({"DATABASE_URL": "sqlite:///outreach-relative.sqlite", "SECRET_KEY": "t" * 32})
+    with app.app_context():
+        upgrade()
+        from outreach.seeding import seed_all
+
+        seed_all()
+        db.engine.dispose()
+    assert (instance / "outreach-relative.sqlite").exists()
+    backup_file = tmp_path / "copy.sqlite"
+    result = app.test_cli_runner().invoke(args=["backup", str(backup_file)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "outreach-relative.sqlite").exists()
+    with contextlib.closing(sqlite3.connect(backup_file)) as copy:
+        assert copy.execute("SELECT COUNT(*) FROM supply_item").fetchone()[0] > 0
