@@ -78,7 +78,13 @@ def read_environment(environ: os._Environ | dict) -> dict:
         value = environ.get(name)
         if value is None or value == "":
             continue
-        settings[name] = int(value) if name in INTEGER_SETTINGS else value
+        if name not in INTEGER_SETTINGS:
+            settings[name] = value
+            continue
+        try:
+            settings[name] = int(value)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a whole number, not {value!r}") from None
     return settings
 
 

@@ -77,3 +77,11 @@ def test_pages_carry_security_headers(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_setting_that_is_not_a_number_is_named_in_the_error():
+    from outreach.config import ConfigurationError
+    from outreach.config import read_environment
+
+    with pytest.raises(ConfigurationError, match="SUPPRESSION_THRESHOLD must be a whole number"):
+        read_environment({"SUPPRESSION_THRESHOLD": "ten"})
