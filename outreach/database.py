@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import g
 from flask import request
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
 
 from outreach.extensions import db
 
@@ -23,9 +25,14 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def is_sqlite(engine: sa.Engine | None = None) -> bool:
-    """Whether the app's database is SQLite."""
-    return (engine or db.engine).dialect.name == "sqlite"
+def dialect_insert(connection: sa.Connection, table: sa.Table):
+    """INSERT for this connection's engine, with its ON CONFLICT clauses (SQLite or
+    PostgreSQL, the two engines the app runs on)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if connection.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"Unsupported database: {connection.dialect.name}")
 
 
 # Form posts change data; the phone API's sync manages its own write transaction.

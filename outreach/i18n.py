@@ -8,6 +8,8 @@ from flask import g
 from flask import request
 from flask_babel import get_locale
 
+from outreach.pwa import is_offline_copy
+
 LANG_COOKIE = "lang"
 
 
@@ -38,7 +40,7 @@ def init_app(app: Flask) -> None:
         lang = g.get("remember_lang")
         # The service worker fetching a page in each language to keep offline is not the
         # visitor choosing a language (see outreach/pwa.py).
-        if lang and request.headers.get("X-Outreach-Offline-Copy") != "1":
+        if lang and not is_offline_copy():
             response.set_cookie(
                 LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
             )

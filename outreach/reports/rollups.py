@@ -20,8 +20,8 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
+from outreach.database import dialect_insert
 from outreach.models import ALL_ZONES
 from outreach.models import FIRST_VISIT
 from outreach.models import NO_ZONE
@@ -229,12 +229,6 @@ def _chain_pairs(days: Counter) -> list[tuple[date, date]]:
     return list(zip(ordered, [FIRST_VISIT, *ordered], strict=False))
 
 
-def _insert(connection: sa.Connection, table: sa.Table):
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def _upsert(connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, Counter]) -> None:
     """Add each delta to its row, creating rows as needed, in key order (no deadlocks)."""
     rows = []
@@ -249,7 +243,7 @@ def _upsert(connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, C
         )
     if not rows:
         return
-    statement = _insert(connection, table)
+    statement = dialect_insert(connection, table)
     statement = statement.on_conflict_do_update(
         index_elements=key_columns,
         set_={c: table.c[c] + statement.excluded[c] for c in value_columns},

@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects import sqlite
 
+from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.extensions import db
 from outreach.models import Encounter
@@ -119,16 +118,6 @@ def _existing_ids(candidates: set[uuid.UUID]) -> set[uuid.UUID]:
     return set(db.session.scalars(sa.select(Encounter.id).where(Encounter.id.in_(candidates))))
 
 
-def _insert_ignoring_conflicts(connection: sa.Connection):
-    dialect = connection.dialect.name
-    table = Encounter.__table__
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["id"])
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["id"])
-    raise RuntimeError(f"Unsupported database: {dialect}")
-
-
 def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.UUID]:
     """Insert the encounters and their lines in one transaction; return the ids inserted."""
     received_at = utcnow()
@@ -148,7 +137,11 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
         for e in encounters
     ]
     with write_transaction() as connection:
-        statement = _insert_ignoring_conflicts(connection).returning(Encounter.__table__.c.id)
+        statement = (
+            dialect_insert(connection, Encounter.__table__)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(Encounter.__table__.c.id)
+        )
         inserted = set(connection.execute(statement, rows).scalars())
         supply_rows = [
             {"encounter_id": e.id, "item_id": item_id, "quantity": quantity}
