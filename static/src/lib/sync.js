@@ -197,7 +197,8 @@ export async function syncOutbox({ report = () => {}, attempts = ATTEMPTS_PER_RU
     } catch (error) {
       const status = error instanceof SyncError ? error.kind : OFFLINE;
       if (status === AUTH) csrfToken = null;
-      const retryAt = status === OFFLINE ? Date.now() + backoffDelay(attempts) : null;
+      const wait = error?.retryAfterMs ?? backoffDelay(attempts);
+      const retryAt = status === OFFLINE ? Date.now() + wait : null;
       return { status, delivered: 0, rejected: 0, retryAt };
     }
   };
