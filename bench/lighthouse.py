@@ -52,8 +52,8 @@ from common import machine
 from common import prepare
 from common import throwaway_database
 
-from tests.live import CHROMIUM
-from tests.live import GunicornServer
+from harness.live import CHROMIUM
+from harness.live import GunicornServer
 
 LIGHTHOUSE = PROJECT / "node_modules" / ".bin" / "lighthouse"
 README = PROJECT / "bench" / "README.md"

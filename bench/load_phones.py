@@ -25,8 +25,8 @@ from common import percentile
 from common import prepare
 from common import throwaway_database
 
-from tests.live import GunicornServer
-from tests.live import ProxiedClient
+from harness.live import GunicornServer
+from harness.live import ProxiedClient
 
 
 class Phone(threading.Thread):

@@ -31,8 +31,8 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import CHROMIUM
-from tests.live import CHROMIUM_ARGS
+from harness.live import CHROMIUM
+from harness.live import CHROMIUM_ARGS
 
 README = ROOT / "bench" / "README.md"
 RESULTS = ROOT / "bench" / "results"

@@ -24,9 +24,9 @@ from common import machine
 from common import prepare
 from common import throwaway_database
 
-from tests.live import CHROMIUM
-from tests.live import CHROMIUM_ARGS
-from tests.live import GunicornServer
+from harness.live import CHROMIUM
+from harness.live import CHROMIUM_ARGS
+from harness.live import GunicornServer
 
 # Puts entries in the outbox store exactly as lib/outbox.js addRecord() does.
 FILL_OUTBOX = """async (records) => {

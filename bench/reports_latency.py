@@ -46,16 +46,16 @@ from outreach import create_app
 from outreach import demo
 from outreach.auth import services as auth_services
 from outreach.database import write_transaction
+from outreach.encounters import rollups
+from outreach.encounters import voids
+from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import db
 from outreach.models import Encounter
 from outreach.models import Role
 from outreach.models import User
 from outreach.reports import queries
-from outreach.reports import rollups
-from outreach.reports import services
 from outreach.reports.queries import ReportFilter
 from outreach.seeding import seed_all
-from outreach.sync.services import ingest_batch
 
 PASSWORD = "bench password 123"
 TIMEZONE = "America/New_York"
@@ -246,7 +246,7 @@ def run_engine(engine_name: str, args, workdir: Path) -> dict:
                 )
             )
             results["void_one"] = median_ms(
-                lambda: services.void_encounter(ids.pop(), "test", boss), 5
+                lambda: voids.void_encounter(ids.pop(), "test", boss), 5
             )
             db.session.remove()
             db.engine.dispose()

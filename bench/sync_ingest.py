@@ -28,8 +28,8 @@ from common import machine
 from common import prepare
 from common import throwaway_database
 
-from tests.live import GunicornServer
-from tests.live import ProxiedClient
+from harness.live import GunicornServer
+from harness.live import ProxiedClient
 
 BATCH = 500
 FLAT_TABLES = """

@@ -35,9 +35,15 @@ def dialect_insert(connection: sa.Connection, table: sa.Table):
     raise RuntimeError(f"Unsupported database: {connection.dialect.name}")
 
 
-# Form posts change data; the phone API's sync manages its own write transaction.
+# Form posts change data and take SQLite's write lock at BEGIN, unless the view opts out.
 _WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-_OWN_WRITE_TRANSACTION = {"api.sync"}
+
+
+def manages_own_write_transaction(view):
+    """Mark a view that opens its own write transaction (``write_transaction()``), so its
+    request does not hold SQLite's write lock while it reads and validates the body."""
+    view.manages_own_write_transaction = True
+    return view
 
 
 def configure_engine(app: Flask) -> None:
@@ -52,7 +58,10 @@ def configure_engine(app: Flask) -> None:
             # A request that reads, then writes (sign-in: find the user, then record the
             # sign-in) would otherwise fail at once with "database is locked" when another
             # write lands in between; beginning IMMEDIATE makes it wait its turn instead.
-            if request.method in _WRITE_METHODS and request.endpoint not in _OWN_WRITE_TRANSACTION:
+            if request.method not in _WRITE_METHODS:
+                return
+            view = app.view_functions.get(request.endpoint or "")
+            if not getattr(view, "manages_own_write_transaction", False):
                 g._sqlite_write_intent = _write_intent.set(True)
 
         @app.teardown_request

@@ -13,18 +13,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from outreach.database import write_transaction
+from outreach.encounters import bulk
+from outreach.encounters.records import CleanEncounter
 from outreach.extensions import db
-from outreach.models import Encounter
-from outreach.models import EncounterReferral
-from outreach.models import EncounterSupply
 from outreach.models import ReferralType
 from outreach.models import Role
 from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.models import Zone
 from outreach.privacy import participant_hash
-from outreach.reports import rollups
 
 CHUNK = 5_000
 # Evening and night outreach shifts dominate.
@@ -64,26 +61,19 @@ def generate(
     added = 0
     while added < encounters:
         size = min(CHUNK, encounters - added)
-        enc_rows, supply_rows, referral_rows = [], [], []
+        chunk: list[tuple[CleanEncounter, int | None]] = []
         for _ in range(size):
             moment = start + timedelta(seconds=rng.uniform(0, span))
             moment = moment.replace(hour=rng.choices(range(24), HOUR_WEIGHTS)[0])
             if moment > now:
                 moment -= timedelta(days=1)
             encounter_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            enc_rows.append(
-                {
-                    "id": encounter_id,
-                    "occurred_at": moment.replace(tzinfo=None),
-                    "local_date": moment.astimezone(tz).date(),
-                    "zone_id": rng.choice(zones) if zones and rng.random() < 0.9 else None,
-                    "participant_hash": rng.choice(pool) if rng.random() < 0.7 else None,
-                    "people_served": 1 if rng.random() < 0.8 else rng.randint(2, 6),
-                    "syringes_collected": rng.choice([0, 0, 0, 10, 20, 30, 50, 100]),
-                    "naloxone_reversals_reported": 1 if rng.random() < 0.02 else 0,
-                    "worker_id": rng.choice(workers) if workers else None,
-                }
-            )
+            zone_id = rng.choice(zones) if zones and rng.random() < 0.9 else None
+            code_hash = rng.choice(pool) if rng.random() < 0.7 else None
+            people_served = 1 if rng.random() < 0.8 else rng.randint(2, 6)
+            collected = rng.choice([0, 0, 0, 10, 20, 30, 50, 100])
+            reversals = 1 if rng.random() < 0.02 else 0
+            worker_id = rng.choice(workers) if workers else None
             chosen: dict[int, int] = {}
             if syringes and rng.random() < 0.75:
                 chosen[rng.choice(syringes)] = rng.choice([10, 10, 20, 20, 30, 50, 100])
@@ -91,24 +81,24 @@ def generate(
                 chosen[naloxone] = rng.choice([1, 1, 2])
             for item_id in rng.sample(others, k=min(len(others), rng.randint(0, 3))):
                 chosen.setdefault(item_id, rng.choice([1, 2, 5, 10]))
-            supply_rows.extend(
-                {"encounter_id": encounter_id, "item_id": i, "quantity": q}
-                for i, q in chosen.items()
+            referral_ids = (rng.choice(referrals),) if referrals and rng.random() < 0.15 else ()
+            record = CleanEncounter(
+                id=encounter_id,
+                occurred_at=moment.replace(tzinfo=None),
+                local_date=moment.astimezone(tz).date(),
+                zone_id=zone_id,
+                participant_hash=code_hash,
+                people_served=people_served,
+                syringes_collected=collected,
+                naloxone_reversals_reported=reversals,
+                supplies=chosen,
+                referral_type_ids=referral_ids,
             )
-            if referrals and rng.random() < 0.15:
-                referral_rows.append(
-                    {"encounter_id": encounter_id, "referral_type_id": rng.choice(referrals)}
-                )
-        with write_transaction() as connection:
-            connection.execute(sa.insert(Encounter.__table__), enc_rows)
-            if supply_rows:
-                connection.execute(sa.insert(EncounterSupply.__table__), supply_rows)
-            if referral_rows:
-                connection.execute(sa.insert(EncounterReferral.__table__), referral_rows)
+            chunk.append((record, worker_id))
+        bulk.insert_chunk(chunk)
         added += size
         if progress:
             progress(size)
     # Bulk inserts skip the per-record roll-up upkeep; one rebuild is much faster.
-    with write_transaction() as connection:
-        rollups.rebuild(connection)
+    bulk.rebuild_rollups()
     return added

@@ -301,7 +301,7 @@ class Card(db.Model):
 
 
 # Daily roll-ups: what reports read. They are kept in step with the encounter tables in the
-# same transaction by outreach.reports.rollups (sync ingest and voids) and can be rebuilt
+# same transaction by outreach.encounters.rollups (ingest and voids) and can be rebuilt
 # from them at any time (``flask --app outreach reports rebuild``). Zone and catalogue ids are
 # plain integers without foreign keys, so that "no zone" can be a key part: NO_ZONE (0).
 

@@ -20,6 +20,7 @@ from flask import Blueprint
 from flask import Flask
 from flask import abort
 from flask import current_app
+from flask import has_request_context
 from flask import jsonify
 from flask import request
 from flask import url_for
@@ -84,6 +85,16 @@ def offline_page(view: Callable) -> Callable:
     """
     view.offline_page = True
     return view
+
+
+def public_path(endpoint: str, **values) -> str:
+    """A site-relative URL, inside or outside a request (for the service worker's list)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    adapter = current_app.url_map.bind(
+        "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
+    )
+    return adapter.build(endpoint, values)
 
 
 def is_offline_copy() -> bool:

@@ -28,6 +28,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from outreach.database import write_transaction
+from outreach.encounters import rollups
+from outreach.encounters import voids
+from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import db
 from outreach.models import ROLLUP_MODELS
 from outreach.models import AuditEvent
@@ -40,10 +43,7 @@ from outreach.models import User
 from outreach.models import Zone
 from outreach.privacy import normalise_participant_code
 from outreach.reports import queries
-from outreach.reports import rollups
-from outreach.reports import services
 from outreach.reports.queries import ReportFilter
-from outreach.sync.services import ingest_batch
 
 ZONES = [None, "downtown", "riverside", "eastside"]
 ITEMS = ["syringe_1ml_27g", "naloxone_nasal", "condom"]
@@ -130,7 +130,7 @@ def _store(app, records: list[Sent], shuffle_seed: int, supervisor: str) -> None
         actor = db.session.get(User, ids[supervisor])
         for sent in order:
             if sent.voided:
-                services.void_encounter(uuid.UUID(sent.payload["id"]), "test", actor)
+                voids.void_encounter(uuid.UUID(sent.payload["id"]), "test", actor)
 
 
 def _recount(records: list[Sent], report: ReportFilter, names: dict) -> dict:

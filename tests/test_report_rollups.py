@@ -13,10 +13,10 @@ from flask_migrate import downgrade
 from flask_migrate import upgrade
 
 from outreach.database import write_transaction
+from outreach.encounters import rollups
 from outreach.extensions import db
 from outreach.models import ReportDay
 from outreach.models import ReportParticipantDay
-from outreach.reports import rollups
 from tests.conftest import SyncApi
 from tests.conftest import _signed_in_client
 from tests.conftest import make_encounter
@@ -111,8 +111,8 @@ def test_rollups_stay_exact_when_one_participant_syncs_from_many_phones(app, use
 
 
 def test_voiding_the_middle_visit_relinks_the_chain(app, sync_api, users):
+    from outreach.encounters import voids
     from outreach.models import User
-    from outreach.reports import services
 
     now = datetime.now(UTC)
     visits = [
@@ -125,7 +125,7 @@ def test_voiding_the_middle_visit_relinks_the_chain(app, sync_api, users):
     sync_api.post(visits)
     with app.test_request_context():
         actor = db.session.scalar(sa.select(User).where(User.username == users.supervisor))
-        services.void_encounter(uuid.UUID(visits[1]["id"]), "wrong_day", actor)
+        voids.void_encounter(uuid.UUID(visits[1]["id"]), "wrong_day", actor)
     kept, rebuilt = _kept_and_rebuilt(app)
     assert kept == rebuilt
     with app.app_context():

@@ -243,13 +243,13 @@ def test_void_needs_a_reason_and_happens_once(app, supervisor_client, sync_api):
 
 
 def test_voiding_twice_at_the_service_counts_once(app, sync_api, users):
+    from outreach.encounters import voids
     from outreach.models import User
-    from outreach.reports import services
 
     record = make_encounter()
     _send(sync_api, [record])
     with app.test_request_context():
         actor = db.session.scalar(sa.select(User).where(User.username == users.supervisor))
-        services.void_encounter(uuid.UUID(record["id"]), "duplicate", actor)
-        with pytest.raises(services.VoidError):
-            services.void_encounter(uuid.UUID(record["id"]), "duplicate", actor)
+        voids.void_encounter(uuid.UUID(record["id"]), "duplicate", actor)
+        with pytest.raises(voids.VoidError):
+            voids.void_encounter(uuid.UUID(record["id"]), "duplicate", actor)

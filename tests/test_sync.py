@@ -306,14 +306,14 @@ def test_api_answers_json_404_and_405(worker_client):
 
 
 def test_sync_answers_503_json_when_the_database_is_unreachable(app, sync_api, monkeypatch):
-    from outreach.sync import services
+    from outreach.encounters import ingest
 
     sync_api.token  # noqa: B018 - fetch the token while the database is still there
 
     def unreachable(*_args, **_kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(services, "load_catalog_index", unreachable)
+    monkeypatch.setattr(ingest, "load_catalog_index", unreachable)
     response = sync_api.post([make_encounter()])
     assert response.status_code == 503
     assert response.get_json()["error"] == "database_unavailable"

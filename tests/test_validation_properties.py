@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from outreach.sync.validation import MAX_PEOPLE_SERVED
-from outreach.sync.validation import MAX_SUPPLY_QUANTITY
-from outreach.sync.validation import CatalogIndex
-from outreach.sync.validation import ValidationContext
-from outreach.sync.validation import validate_encounter
+from outreach.encounters.validation import MAX_PEOPLE_SERVED
+from outreach.encounters.validation import MAX_SUPPLY_QUANTITY
+from outreach.encounters.validation import CatalogIndex
+from outreach.encounters.validation import ValidationContext
+from outreach.encounters.validation import validate_encounter
 
 CATALOG = CatalogIndex(
     supplies={"syringe_1ml_27g": 1, "naloxone_nasal": 2},

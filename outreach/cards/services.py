@@ -9,9 +9,6 @@ from dataclasses import dataclass
 import bleach
 import segno
 import sqlalchemy as sa
-from flask import current_app
-from flask import has_request_context
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 
 from outreach.cards.content import ALLOWED_TAGS
@@ -107,13 +104,3 @@ def qr_svg(url: str, title: str) -> str:
     )
     # A standalone image needs its namespace; role and <title> name it for screen readers.
     return svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" role="img" ', 1)
-
-
-def public_path(endpoint: str, **values) -> str:
-    """A site-relative URL, inside or outside a request (for the service worker's list)."""
-    if has_request_context():
-        return url_for(endpoint, **values)
-    adapter = current_app.url_map.bind(
-        "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
-    )
-    return adapter.build(endpoint, values)

@@ -16,6 +16,7 @@ from outreach.directory.views import page_context
 from outreach.directory.views import service_entries
 from outreach.i18n import current_lang
 from outreach.pwa import offline_page
+from outreach.pwa import public_path
 
 bp = Blueprint("cards", __name__)
 
@@ -112,7 +113,7 @@ def referral_qr(key: str):
 def offline_urls() -> list[str]:
     """Public card URLs for the service worker to precache (fetch them signed out)."""
     languages = list(current_app.config["LANGUAGES"])
-    path = services.public_path
+    path = public_path
     urls = [path("cards.index")] + [path("cards.index", lang=lang) for lang in languages]
     for slug in services.card_slugs():
         urls += [path("cards.show", slug=slug, lang=lang) for lang in languages]

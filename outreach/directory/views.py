@@ -12,13 +12,13 @@ from flask import render_template
 from flask import request
 
 from outreach.auth import role_required
-from outreach.cards.services import public_path
 from outreach.directory import display
 from outreach.directory import hours
 from outreach.directory import services
 from outreach.i18n import current_lang
 from outreach.models import Role
 from outreach.pwa import offline_page
+from outreach.pwa import public_path
 
 bp = Blueprint("directory", __name__)
 

@@ -11,9 +11,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 from wtforms.validators import Optional
 
+from outreach.encounters.voids import VOID_REASONS
 from outreach.reports.periods import DEFAULT_PRESET
 from outreach.reports.periods import PRESETS
-from outreach.reports.services import VOID_REASONS
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -1,80 +1,21 @@
-"""Writes made from the reports area: voiding an encounter entered by mistake."""
+"""The reports area's exports (voids are written by ``outreach.encounters.voids``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from outreach.auth.services import record_audit
-from outreach.database import write_session
 from outreach.extensions import db
 from outreach.models import NO_ZONE
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
-from outreach.models import User
-from outreach.models import Zone
-from outreach.models import utcnow
 from outreach.reports import export
 from outreach.reports import queries
-from outreach.reports import rollups
-
-# Reasons are chosen from a list: a free-text box would invite notes about participants.
-VOID_REASONS = {
-    "duplicate": _l("Logged twice"),
-    "test": _l("Test or practice record"),
-    "wrong_details": _l("Wrong details (logged again correctly)"),
-    "wrong_day": _l("Wrong day or time"),
-    "other": _l("Other mistake"),
-}
-
-
-class VoidError(Exception):
-    """The encounter cannot be voided (missing or voided already)."""
-
-
-def void_encounter(encounter_id: uuid.UUID, reason: str, actor: User) -> None:
-    """Void one encounter: it stays stored, leaves every report, and is audited."""
-    if reason not in VOID_REASONS:
-        raise ValueError(f"unknown reason {reason!r}")
-    table = Encounter.__table__
-    with write_session():
-        connection = db.session.connection()
-        # The guard on voided_at makes a second, concurrent void change nothing.
-        changed = connection.execute(
-            sa.update(table)
-            .where(table.c.id == encounter_id, table.c.voided_at.is_(None))
-            .values(voided_at=utcnow(), voided_by_id=actor.id, void_reason=reason)
-        ).rowcount
-        if changed != 1:
-            raise VoidError("not found or voided already")
-        contribution = rollups.contribution_of(connection, encounter_id)
-        rollups.apply(connection, [contribution], -1)
-        row = connection.execute(
-            sa.select(table.c.worker_id, table.c.received_at).where(table.c.id == encounter_id)
-        ).one()
-        worker = db.session.get(User, row.worker_id) if row.worker_id else None
-        zone = db.session.get(Zone, contribution.zone_id) if contribution.zone_id else None
-        record_audit(
-            actor,
-            "encounter.void",
-            "encounter",
-            encounter_id,
-            {
-                "reason": reason,
-                "local_date": contribution.local_date.isoformat(),
-                "zone": zone.key if zone else None,
-                "worker": worker.username if worker else None,
-            },
-        )
-    db.session.expire_all()
-
 
 # --- exports -------------------------------------------------------------------------------
 

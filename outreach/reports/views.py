@@ -27,6 +27,8 @@ from flask_login import current_user
 
 from outreach.auth import role_required
 from outreach.database import write_transaction
+from outreach.encounters import rollups
+from outreach.encounters import voids
 from outreach.extensions import db
 from outreach.i18n import current_lang
 from outreach.models import NO_ZONE
@@ -36,7 +38,6 @@ from outreach.models import User
 from outreach.reports import dashboard
 from outreach.reports import periods
 from outreach.reports import queries
-from outreach.reports import rollups
 from outreach.reports import services
 from outreach.reports.forms import EncounterListForm
 from outreach.reports.forms import ExportForm
@@ -274,7 +275,7 @@ def encounters():
             has_more=len(rows) > ENCOUNTERS_PER_PAGE,
             args=args,
             catalog=catalog,
-            reasons=services.VOID_REASONS,
+            reasons=voids.VOID_REASONS,
             timezone=current_app.config["PROGRAM_TIMEZONE"],
         ),
         status,
@@ -292,8 +293,8 @@ def void(encounter_id: uuid.UUID):
     status = 200
     if encounter.voided_at is None and form.validate_on_submit():
         try:
-            services.void_encounter(encounter_id, form.reason.data, current_user)
-        except services.VoidError:
+            voids.void_encounter(encounter_id, form.reason.data, current_user)
+        except voids.VoidError:
             flash(_("That record was voided already."), "warning")
         else:
             flash(_("The record is voided. It no longer counts in any report."), "info")
@@ -306,7 +307,7 @@ def void(encounter_id: uuid.UUID):
             form=form,
             encounter=encounter,
             catalog=queries.load_catalog(),
-            reasons=services.VOID_REASONS,
+            reasons=voids.VOID_REASONS,
             back=url_for("reports.encounters", **_list_args()),
             timezone=current_app.config["PROGRAM_TIMEZONE"],
         ),

@@ -15,9 +15,12 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from outreach import ratelimit
+from outreach.database import manages_own_write_transaction
+from outreach.encounters.catalog import catalog_payload
+from outreach.encounters.catalog import load_catalog_index
+from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import csrf
 from outreach.i18n import current_lang
-from outreach.sync import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # CSRF is checked in require_session() below, after the sign-in check, not globally.
@@ -72,7 +75,7 @@ def openapi():
     """The OpenAPI description of this API (public: it holds no data)."""
     from outreach.sync.openapi import build_spec
 
-    catalog = services.load_catalog_index()
+    catalog = load_catalog_index()
     return jsonify(
         build_spec(list(catalog.supplies), list(catalog.referral_types), list(catalog.zones))
     )
@@ -90,10 +93,11 @@ def session_info():
 @bp.get("/catalog")
 def catalog():
     """The active supply catalogue, referral types and zones."""
-    return jsonify(services.catalog_payload(current_lang()))
+    return jsonify(catalog_payload(current_lang()))
 
 
 @bp.post("/sync")
+@manages_own_write_transaction
 def sync():
     """Store a batch of encounters; one result per record, in order."""
     config = current_app.config
@@ -121,5 +125,5 @@ def sync():
             _("Too many sync requests. Waiting before trying again."),
             {"Retry-After": str(verdict.retry_after)},
         )
-    outcome = services.ingest_batch(records, worker_id=current_user.id)
+    outcome = ingest_batch(records, worker_id=current_user.id)
     return jsonify(results=outcome.results)

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC
 from datetime import datetime
 
-from outreach.sync import validation as limits
+from outreach.encounters import validation as limits
 
 
 def _error_response(description: str) -> dict:

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from outreach.sync.services import catalog_payload
-from outreach.sync.validation import MAX_PEOPLE_SERVED
-from outreach.sync.validation import MAX_REVERSALS
-from outreach.sync.validation import MAX_SUPPLY_QUANTITY
-from outreach.sync.validation import MAX_SYRINGES_COLLECTED
+from outreach.encounters.catalog import catalog_payload
+from outreach.encounters.validation import MAX_PEOPLE_SERVED
+from outreach.encounters.validation import MAX_REVERSALS
+from outreach.encounters.validation import MAX_SUPPLY_QUANTITY
+from outreach.encounters.validation import MAX_SYRINGES_COLLECTED
 
 # Headings for the supply categories of the default catalogue; others show as "Other".
 CATEGORY_LABELS = {

@@ -1,9 +1,7 @@
-"""Store synced encounters exactly once, and describe the catalogue to phones."""
+"""Ingest: validate a batch of records from a phone and store each exactly once."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -16,21 +14,18 @@ from flask import current_app
 
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
+from outreach.encounters import rollups
+from outreach.encounters.catalog import load_catalog_index
+from outreach.encounters.records import CleanEncounter
+from outreach.encounters.validation import ValidationContext
+from outreach.encounters.validation import echo_id
+from outreach.encounters.validation import parse_record_id
+from outreach.encounters.validation import validate_encounter
 from outreach.extensions import db
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
-from outreach.models import ReferralType
-from outreach.models import SupplyItem
-from outreach.models import Zone
 from outreach.models import utcnow
-from outreach.reports import rollups
-from outreach.sync.validation import CatalogIndex
-from outreach.sync.validation import CleanEncounter
-from outreach.sync.validation import ValidationContext
-from outreach.sync.validation import echo_id
-from outreach.sync.validation import parse_record_id
-from outreach.sync.validation import validate_encounter
 
 log = logging.getLogger("outreach.sync")
 
@@ -45,17 +40,6 @@ class BatchOutcome:
 
     def count(self, status: str) -> int:
         return sum(1 for result in self.results if result["status"] == status)
-
-
-def load_catalog_index() -> CatalogIndex:
-    """Every catalogue key, active or not, with its id."""
-
-    def keys(model) -> dict[str, int]:
-        return {key: pk for key, pk in db.session.execute(sa.select(model.key, model.id))}
-
-    return CatalogIndex(
-        supplies=keys(SupplyItem), referral_types=keys(ReferralType), zones=keys(Zone)
-    )
 
 
 def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
@@ -121,21 +105,7 @@ def _existing_ids(candidates: set[uuid.UUID]) -> set[uuid.UUID]:
 def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.UUID]:
     """Insert the encounters and their lines in one transaction; return the ids inserted."""
     received_at = utcnow()
-    rows = [
-        {
-            "id": e.id,
-            "occurred_at": e.occurred_at,
-            "local_date": e.local_date,
-            "zone_id": e.zone_id,
-            "participant_hash": e.participant_hash,
-            "people_served": e.people_served,
-            "syringes_collected": e.syringes_collected,
-            "naloxone_reversals_reported": e.naloxone_reversals_reported,
-            "worker_id": worker_id,
-            "received_at": received_at,
-        }
-        for e in encounters
-    ]
+    rows = [e.row(worker_id, received_at) for e in encounters]
     with write_transaction() as connection:
         statement = (
             dialect_insert(connection, Encounter.__table__)
@@ -143,47 +113,13 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
             .returning(Encounter.__table__.c.id)
         )
         inserted = set(connection.execute(statement, rows).scalars())
-        supply_rows = [
-            {"encounter_id": e.id, "item_id": item_id, "quantity": quantity}
-            for e in encounters
-            if e.id in inserted
-            for item_id, quantity in e.supplies.items()
-        ]
-        referral_rows = [
-            {"encounter_id": e.id, "referral_type_id": referral_id}
-            for e in encounters
-            if e.id in inserted
-            for referral_id in e.referral_type_ids
-        ]
+        stored = [e for e in encounters if e.id in inserted]
+        supply_rows = [row for e in stored for row in e.supply_rows()]
+        referral_rows = [row for e in stored for row in e.referral_rows()]
         if supply_rows:
             connection.execute(sa.insert(EncounterSupply.__table__), supply_rows)
         if referral_rows:
             connection.execute(sa.insert(EncounterReferral.__table__), referral_rows)
         # Reports read daily roll-ups; they change in this same transaction.
-        rollups.apply(connection, [e for e in encounters if e.id in inserted], +1)
+        rollups.apply(connection, stored, +1)
     return inserted
-
-
-def catalog_payload(lang: str) -> dict:
-    """The active catalogue for phones, with a version that changes when it changes."""
-
-    def active(model):
-        return db.session.scalars(
-            sa.select(model).where(model.active).order_by(model.sort_order, model.name)
-        ).all()
-
-    supplies = [
-        {
-            "key": item.key,
-            "name": item.display_name(lang),
-            "unit": item.unit,
-            "category": item.category,
-            "quick_amounts": [int(n) for n in item.quick_amounts.split() if n.isdigit()],
-        }
-        for item in active(SupplyItem)
-    ]
-    referral_types = [{"key": r.key, "name": r.display_name(lang)} for r in active(ReferralType)]
-    zones = [{"key": z.key, "name": z.display_name(lang)} for z in active(Zone)]
-    body = {"supplies": supplies, "referral_types": referral_types, "zones": zones}
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-    return {"version": digest, "lang": lang, **body}

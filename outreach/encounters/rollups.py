@@ -1,4 +1,4 @@
-"""Daily roll-ups: kept in step with sync ingest and voids, in the same transaction.
+"""Daily roll-ups: kept in step with ingest and voids, in the same transaction.
 
 Reports read these small tables instead of scanning every encounter (see bench/README.md).
 Everything here works on a SQLAlchemy Core connection that is already inside the writing
@@ -12,16 +12,13 @@ from collections import Counter
 from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Mapping
-from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import date
-from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from outreach.database import dialect_insert
+from outreach.encounters.records import CleanEncounter
 from outreach.models import ALL_ZONES
 from outreach.models import FIRST_VISIT
 from outreach.models import NO_ZONE
@@ -50,42 +47,16 @@ report_day_referral = ReportDayReferral.__table__
 report_participant_day = ReportParticipantDay.__table__
 
 
-class Contribution(Protocol):
-    """What one encounter adds to (or, when voided, takes from) the roll-ups. A validated
-    record (``outreach.sync.validation.CleanEncounter``) is one as it stands."""
-
-    local_date: date
-    zone_id: int | None
-    participant_hash: str | None
-    people_served: int
-    syringes_collected: int
-    naloxone_reversals_reported: int
-    supplies: Mapping[int, int]
-    referral_type_ids: Sequence[int]
-
-
-@dataclass(frozen=True)
-class StoredContribution:
-    """The contribution of an encounter read back from the database (to void it)."""
-
-    local_date: date
-    zone_id: int | None
-    participant_hash: str | None
-    people_served: int
-    syringes_collected: int
-    naloxone_reversals_reported: int
-    supplies: Mapping[int, int] = field(default_factory=dict)
-    referral_type_ids: Sequence[int] = ()
-
-
-def _zone_key(c: Contribution) -> int:
+def _zone_key(c: CleanEncounter) -> int:
     return NO_ZONE if c.zone_id is None else c.zone_id
 
 
-def contribution_of(connection: sa.Connection, encounter_id: uuid.UUID) -> StoredContribution:
-    """The stored encounter's contribution, read through ``connection``."""
+def read_encounter(connection: sa.Connection, encounter_id: uuid.UUID) -> CleanEncounter:
+    """The stored encounter with its lines, read through ``connection`` (to void it)."""
     row = connection.execute(
         sa.select(
+            encounter.c.id,
+            encounter.c.occurred_at,
             encounter.c.local_date,
             encounter.c.zone_id,
             encounter.c.participant_hash,
@@ -108,10 +79,10 @@ def contribution_of(connection: sa.Connection, encounter_id: uuid.UUID) -> Store
             )
         )
     )
-    return StoredContribution(*row, supplies=supplies, referral_type_ids=referrals)
+    return CleanEncounter(*row, supplies=supplies, referral_type_ids=referrals)
 
 
-def apply(connection: sa.Connection, contributions: Iterable[Contribution], sign: int) -> None:
+def apply(connection: sa.Connection, contributions: Iterable[CleanEncounter], sign: int) -> None:
     """Add (sign=+1, after inserting) or remove (sign=-1, after voiding) encounters.
 
     Call it after the encounter rows themselves changed, inside the same transaction.
@@ -134,7 +105,7 @@ def apply(connection: sa.Connection, contributions: Iterable[Contribution], sign
         _delete_empty(connection, report_participant_day, chain_deltas, "participants")
 
 
-def _counter_deltas(contributions: list[Contribution], sign: int):
+def _counter_deltas(contributions: list[CleanEncounter], sign: int):
     day: dict[tuple, Counter] = defaultdict(Counter)
     supply: dict[tuple, Counter] = defaultdict(Counter)
     referral: dict[tuple, Counter] = defaultdict(Counter)
@@ -154,7 +125,7 @@ def _counter_deltas(contributions: list[Contribution], sign: int):
 
 
 def _participant_chain_deltas(
-    connection: sa.Connection, contributions: list[Contribution], sign: int
+    connection: sa.Connection, contributions: list[CleanEncounter], sign: int
 ) -> dict[tuple, Counter]:
     """How the participant visit chains change, by comparing them before and after."""
     changed: dict[tuple[str, int], Counter] = defaultdict(Counter)

@@ -1,4 +1,4 @@
-"""Check one encounter record from a phone against the data contract in DESIGN.md.
+"""Check one encounter record from a phone against the data contract (docs/api.md).
 
 Every problem is reported per field with a message a worker can act on. Messages never
 repeat the participant code.
@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import UTC
-from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -20,6 +18,8 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from outreach.encounters.catalog import CatalogIndex
+from outreach.encounters.records import CleanEncounter
 from outreach.privacy import MAX_CODE_LENGTH
 from outreach.privacy import normalise_participant_code
 from outreach.privacy import participant_hash
@@ -35,32 +35,6 @@ MAX_KEY_IN_MESSAGE = 64
 _CANONICAL_UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
-
-
-@dataclass(frozen=True)
-class CatalogIndex:
-    """Catalogue keys → database ids, loaded once per batch. Deactivated keys still count:
-    a phone with an older catalogue may send them, and the record is still true."""
-
-    supplies: dict[str, int]
-    referral_types: dict[str, int]
-    zones: dict[str, int]
-
-
-@dataclass
-class CleanEncounter:
-    """A record that passed every check, ready to store."""
-
-    id: uuid.UUID
-    occurred_at: datetime  # naive UTC
-    local_date: date
-    zone_id: int | None
-    participant_hash: str | None
-    people_served: int
-    syringes_collected: int
-    naloxone_reversals_reported: int
-    supplies: dict[int, int] = field(default_factory=dict)
-    referral_type_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
