@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from outreach.encounters.catalog import CatalogIndex
 from outreach.encounters.validation import MAX_PEOPLE_SERVED
 from outreach.encounters.validation import MAX_SUPPLY_QUANTITY
-from outreach.encounters.validation import CatalogIndex
 from outreach.encounters.validation import ValidationContext
 from outreach.encounters.validation import validate_encounter
 

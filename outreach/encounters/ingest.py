@@ -1,4 +1,15 @@
-"""Ingest: validate a batch of records from a phone and store each exactly once."""
+"""Ingest: check a batch of records from a phone and store each exactly once.
+
+The steps, in order, for one batch (``ingest_batch``):
+
+1. context: the catalogue, the clock, the program's time zone and the participant-code key,
+   read once per batch (``IngestContext.for_batch``);
+2. idempotency: ids already stored, or repeated in the batch, answer ``duplicate``;
+3. check each record (``validation.validate_encounter``): the contract's shape, then resolve
+   catalogue keys and the participant code's hash (``validation.resolve_participant``);
+4. store the good ones in one transaction: the rows, their lines, the daily roll-ups and the
+   audit note for back-dated records (``_store``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -22,6 +34,7 @@ from outreach.encounters.validation import echo_id
 from outreach.encounters.validation import parse_record_id
 from outreach.encounters.validation import validate_encounter
 from outreach.extensions import db
+from outreach.models import AuditEvent
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
@@ -32,6 +45,10 @@ log = logging.getLogger("outreach.sync")
 CREATED = "created"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
+# A record that happened more than this many days before it arrived is noted in the audit
+# log with who sent it: back-dating is how someone could probe whether a code was seen.
+DEFAULT_BACKDATED_AUDIT_DAYS = 3
+BACKDATED_ACTION = "encounter.backdated"
 
 
 @dataclass
@@ -42,6 +59,17 @@ class BatchOutcome:
         return sum(1 for result in self.results if result["status"] == status)
 
 
+def validation_context() -> ValidationContext:
+    """The catalogue, clock, time zone and participant-code key for one batch."""
+    config = current_app.config
+    return ValidationContext(
+        catalog=load_catalog_index(),
+        now=datetime.now(UTC),
+        timezone=ZoneInfo(config["PROGRAM_TIMEZONE"]),
+        code_key=config["PARTICIPANT_CODE_KEY"],
+    )
+
+
 def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
     """Validate and store a batch; answer one result per record, in order.
 
@@ -49,15 +77,8 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
     two copies of the batch arrive at once (the insert ignores a conflicting id at the
     database, so the loser of a race sees ``duplicate``, never an error).
     """
-    config = current_app.config
-    context = ValidationContext(
-        catalog=load_catalog_index(),
-        now=datetime.now(UTC),
-        timezone=ZoneInfo(config["PROGRAM_TIMEZONE"]),
-        code_key=config["PARTICIPANT_CODE_KEY"],
-    )
-    parsed_ids = [parse_record_id(raw) for raw in records]
-    ids = [record_id for record_id, _error in parsed_ids]
+    context = validation_context()
+    ids = [parse_record_id(raw) for raw in records]
     already_stored = _existing_ids({record_id for record_id in ids if record_id})
     # End the read transaction before writing, so the write can take SQLite's lock cleanly.
     db.session.rollback()
@@ -65,12 +86,11 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
     results: list[dict] = []
     to_store: list[CleanEncounter] = []
     slot_of: dict[uuid.UUID, int] = {}
-    for raw, parsed in zip(records, parsed_ids, strict=True):
-        record_id = parsed[0]
+    for raw, record_id in zip(records, ids, strict=True):
         if record_id is not None and (record_id in already_stored or record_id in slot_of):
             results.append({"id": str(record_id), "status": DUPLICATE})
             continue
-        clean, errors = validate_encounter(raw, context, parsed)
+        clean, errors = validate_encounter(raw, context)
         if clean is None:
             results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
             continue
@@ -122,4 +142,31 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
             connection.execute(sa.insert(EncounterReferral.__table__), referral_rows)
         # Reports read daily roll-ups; they change in this same transaction.
         rollups.apply(connection, stored, +1)
+        _note_backdated(connection, stored, worker_id, received_at)
     return inserted
+
+
+def _note_backdated(
+    connection: sa.Connection,
+    stored: list[CleanEncounter],
+    worker_id: int | None,
+    received_at: datetime,
+) -> None:
+    """One audit entry per batch naming who sent records dated long before they arrived."""
+    days = int(current_app.config.get("BACKDATED_AUDIT_DAYS", DEFAULT_BACKDATED_AUDIT_DAYS))
+    cutoff = received_at - timedelta(days=days)
+    backdated = sorted(str(e.id) for e in stored if e.occurred_at < cutoff)
+    if not backdated:
+        return
+    connection.execute(
+        sa.insert(AuditEvent.__table__),
+        {
+            "at": received_at,
+            "actor_id": worker_id,
+            "action": BACKDATED_ACTION,
+            "target_type": "encounter",
+            "target_id": None,
+            # Ids and a count only: never a code, a zone or anything about a participant.
+            "details": {"records": len(backdated), "older_than_days": days, "ids": backdated},
+        },
+    )

@@ -1,60 +1,62 @@
-"""Check one encounter record from a phone against the data contract (docs/api.md).
+"""Check one encounter record from a phone: the contract's shape, then this server's data.
 
-Every problem is reported per field with a message a worker can act on. Messages never
-repeat the participant code.
+Two steps, each reporting problems per field with a message a worker can act on (messages
+never repeat the participant code):
+
+1. ``EncounterPayload`` (contract.py) checks types, limits and the participant code's form.
+2. ``resolve`` turns the payload into a ``CleanEncounter``: catalogue keys to ids, the time
+   to UTC and the program's local day, and the participant code to its keyed hash.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import LazyString
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from pydantic import ValidationError
 
 from outreach.encounters.catalog import CatalogIndex
+from outreach.encounters.contract import FIELD_MESSAGES
+from outreach.encounters.contract import MAX_PEOPLE_SERVED as MAX_PEOPLE_SERVED
+from outreach.encounters.contract import MAX_REVERSALS as MAX_REVERSALS
+from outreach.encounters.contract import MAX_SUPPLY_QUANTITY as MAX_SUPPLY_QUANTITY
+from outreach.encounters.contract import MAX_SYRINGES_COLLECTED as MAX_SYRINGES_COLLECTED
+from outreach.encounters.contract import EncounterPayload
 from outreach.encounters.records import CleanEncounter
-from outreach.privacy import MAX_CODE_LENGTH
-from outreach.privacy import normalise_participant_code
-from outreach.privacy import participant_hash
+from outreach.privacy import hash_normalised_code
 
-MAX_SUPPLY_QUANTITY = 10_000
-MAX_PEOPLE_SERVED = 100
-MAX_SYRINGES_COLLECTED = 100_000
-MAX_REVERSALS = 50
-MAX_FUTURE = timedelta(hours=24)
-MAX_AGE = timedelta(days=366)
 MAX_KEY_IN_MESSAGE = 64
-
-_CANONICAL_UUID = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 
 @dataclass(frozen=True)
 class ValidationContext:
+    """What checking a batch needs from the server: its catalogue, clock, zone and key."""
+
     catalog: CatalogIndex
     now: datetime  # aware UTC
     timezone: ZoneInfo
     code_key: str
 
 
-def parse_record_id(raw: object) -> tuple[uuid.UUID | None, str | None]:
-    """The record's UUID, or an error message."""
+def parse_record_id(raw: object) -> uuid.UUID | None:
+    """The record's id when it is a canonical UUID string, else None (checked later)."""
     if not isinstance(raw, dict):
-        return None, None
+        return None
     value = raw.get("id")
-    if value is None:
-        return None, _("The record has no id. Discard it and log the encounter again.")
-    if not isinstance(value, str) or not _CANONICAL_UUID.match(value):
-        return None, _("The id must be a UUID like 6f1c2a8e-3b7d-4c1e-9a55-2f0c7d9e8b10.")
-    return uuid.UUID(value), None
+    # Exactly 36 characters: "uuid\n" or "{uuid}" are not ids (UUID() would accept some).
+    if (
+        isinstance(value, str)
+        and len(value) == 36
+        and value[8] == value[13] == value[18] == value[23] == "-"
+        and _HEX_DIGITS.issuperset(value.replace("-", ""))
+    ):
+        return uuid.UUID(value)
+    return None
 
 
 def echo_id(raw: object) -> str | None:
@@ -62,64 +64,70 @@ def echo_id(raw: object) -> str | None:
     if isinstance(raw, dict):
         value = raw.get("id")
         if isinstance(value, str) and len(value) <= 64:
-            return value
+            return _printable(value)
     return None
 
 
 def validate_encounter(
-    raw: object,
-    context: ValidationContext,
-    parsed_id: tuple[uuid.UUID | None, str | None] | None = None,
+    raw: object, context: ValidationContext
 ) -> tuple[CleanEncounter | None, dict[str, str]]:
-    """Check one record; return the clean record or the errors by field.
-
-    ``parsed_id`` is ``parse_record_id(raw)`` when the caller has it already.
-    """
+    """Check one record; return the clean record or the errors by field."""
     if not isinstance(raw, dict):
         return None, {"record": _("Each record must be a JSON object.")}
+    try:
+        payload = EncounterPayload.model_validate(raw, context={"now": context.now})
+    except ValidationError as error:
+        errors = contract_errors(error)
+        # Also name unknown catalogue keys in the fields that had the right shape.
+        _resolve_keys(raw, context.catalog, errors, skip=errors)
+        return None, errors
+    except RecursionError:
+        return None, {"record": _("Each record must be a JSON object.")}
+    return resolve(payload, context)
+
+
+def contract_errors(error: ValidationError) -> dict[str, str]:
+    """Pydantic's errors as ``{field or field.key: translated message}``."""
     errors: dict[str, str] = {}
+    for problem in error.errors(include_url=False, include_context=False, include_input=False):
+        location = problem["loc"]
+        name = str(location[0]) if location else "record"
+        messages = FIELD_MESSAGES.get(name)
+        if messages is None:
+            errors.setdefault("record", _("Each record must be a JSON object."))
+            continue
+        if len(location) > 1 and isinstance(location[1], str):
+            # A value inside an object field: named by its key (supplies.<item>).
+            key = f"{name}.{_short(location[1])}"
+            errors.setdefault(key, (messages.items or messages).message(problem["type"]))
+        else:
+            errors.setdefault(name, messages.message(problem["type"]))
+    return errors
 
-    record_id, id_error = parsed_id or parse_record_id(raw)
-    if id_error:
-        errors["id"] = id_error
 
-    occurred_at = _check_occurred_at(raw.get("occurred_at"), context.now, errors)
-    # Lazy: the message is only looked up when the key is unknown (this runs per record).
-    zone_id = _check_key(
-        raw.get("zone"), context.catalog.zones, "zone", _l("unknown zone"), errors, optional=True
-    )
-    code_hash = _check_participant_code(raw.get("participant_code"), context.code_key, errors)
-    people_served = _check_int(
-        raw.get("people_served", 1), "people_served", 1, MAX_PEOPLE_SERVED, errors
-    )
-    collected = _check_int(
-        raw.get("syringes_collected", 0), "syringes_collected", 0, MAX_SYRINGES_COLLECTED, errors
-    )
-    reversals = _check_int(
-        raw.get("naloxone_reversals_reported", 0),
-        "naloxone_reversals_reported",
-        0,
-        MAX_REVERSALS,
+def resolve(
+    payload: EncounterPayload, context: ValidationContext
+) -> tuple[CleanEncounter | None, dict[str, str]]:
+    """A payload that has the contract's shape, resolved against this server's data."""
+    errors: dict[str, str] = {}
+    zone_id, supplies, referral_ids = _resolve_keys(
+        {"zone": payload.zone, "supplies": payload.supplies, "referrals": payload.referrals},
+        context.catalog,
         errors,
     )
-    supplies = _check_supplies(raw.get("supplies", {}), context.catalog.supplies, errors)
-    referral_ids = _check_referrals(
-        raw.get("referrals", []), context.catalog.referral_types, errors
-    )
-
     if errors:
         return None, errors
-    assert record_id is not None and occurred_at is not None
+    occurred_at = payload.occurred_at
     return (
         CleanEncounter(
-            id=record_id,
+            id=uuid.UUID(payload.id),
             occurred_at=occurred_at.astimezone(UTC).replace(tzinfo=None),
             local_date=occurred_at.astimezone(context.timezone).date(),
             zone_id=zone_id,
-            participant_hash=code_hash,
-            people_served=people_served,
-            syringes_collected=collected,
-            naloxone_reversals_reported=reversals,
+            participant_hash=resolve_participant(payload, context),
+            people_served=payload.people_served,
+            syringes_collected=payload.syringes_collected,
+            naloxone_reversals_reported=payload.naloxone_reversals_reported,
             supplies=supplies,
             referral_type_ids=referral_ids,
         ),
@@ -127,125 +135,54 @@ def validate_encounter(
     )
 
 
-def _is_json_integer(value: object) -> bool:
-    # bool is a subclass of int in Python; JSON true is not a count.
-    return type(value) is int
-
-
-def _check_int(value: object, name: str, low: int, high: int, errors: dict) -> int:
-    if not _is_json_integer(value):
-        errors[name] = _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high)
-        return low
-    if not low <= value <= high:
-        errors[name] = _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high)
-        return low
-    return value
-
-
-def _check_occurred_at(value: object, now: datetime, errors: dict) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        errors["occurred_at"] = _("The date and time are missing.")
+def resolve_participant(payload: EncounterPayload, context: ValidationContext) -> str | None:
+    """The keyed hash of the record's participant code (already normalised), or None."""
+    if payload.participant_code is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        errors["occurred_at"] = _(
-            "The date and time could not be read; use a form like 2026-11-21T22:15:00-05:00."
-        )
-        return None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        errors["occurred_at"] = _(
-            "The date and time need a UTC offset, like 2026-11-21T22:15:00-05:00."
-        )
-        return None
-    if parsed > now + MAX_FUTURE:
-        errors["occurred_at"] = _(
-            "The date is in the future. Check the phone's date and time, then fix the record."
-        )
-        return None
-    if parsed < now - MAX_AGE:
-        errors["occurred_at"] = _("The date is more than a year ago. Check it and fix the record.")
-        return None
-    return parsed
+    return hash_normalised_code(payload.participant_code, context.code_key)
 
 
 def _short(key: str) -> str:
-    return key[:MAX_KEY_IN_MESSAGE]
+    return _printable(key[:MAX_KEY_IN_MESSAGE])
 
 
-def _check_key(
-    value: object,
-    known: dict[str, int],
-    name: str,
-    unknown_message: LazyString,
-    errors: dict,
-    *,
-    optional: bool,
-) -> int | None:
-    if value is None or (optional and value == ""):
-        return None
-    if not isinstance(value, str):
-        errors[name] = _("This must be a key from the catalogue.")
-        return None
-    if value not in known:
-        errors[name] = str(unknown_message)
-        return None
-    return known[value]
+def _printable(text: str) -> str:
+    # A lone surrogate cannot be encoded: answer with a replacement character instead.
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
-def _check_participant_code(value: object, key: str, errors: dict) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors["participant_code"] = _("The participant code must be text.")
-        return None
-    trimmed = value.strip()
-    if not trimmed:
-        return None
-    if len(trimmed) > MAX_CODE_LENGTH:
-        errors["participant_code"] = _(
-            "The participant code is too long (at most %(max)d characters).", max=MAX_CODE_LENGTH
-        )
-        return None
-    if not normalise_participant_code(trimmed):
-        errors["participant_code"] = _("The participant code needs letters or digits.")
-        return None
-    return participant_hash(trimmed, key)
-
-
-def _check_supplies(value: object, known: dict[str, int], errors: dict) -> dict[int, int]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        errors["supplies"] = _("Supplies must map item keys to quantities.")
-        return {}
-    clean: dict[int, int] = {}
-    for key, quantity in value.items():
-        path = f"supplies.{_short(key)}"
-        if key not in known:
-            errors[path] = _("unknown item")
-            continue
-        if not _is_json_integer(quantity) or not 1 <= quantity <= MAX_SUPPLY_QUANTITY:
-            errors[path] = _("Enter a whole number from 1 to %(max)d.", max=MAX_SUPPLY_QUANTITY)
-            continue
-        clean[known[key]] = quantity
-    return clean
-
-
-def _check_referrals(value: object, known: dict[str, int], errors: dict) -> list[int]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errors["referrals"] = _("Referrals must be a list of referral type keys.")
-        return []
-    clean: list[int] = []
-    for key in value:
-        if not isinstance(key, str):
-            errors["referrals"] = _("Referrals must be a list of referral type keys.")
-            continue
-        if key not in known:
-            errors[f"referrals.{_short(key)}"] = _("unknown referral type")
-            continue
-        if known[key] not in clean:
-            clean.append(known[key])
-    return clean
+def _resolve_keys(
+    raw: dict, catalog: CatalogIndex, errors: dict[str, str], skip: dict | None = None
+) -> tuple[int | None, dict[int, int], list[int]]:
+    """Catalogue keys to ids; unknown keys are errors. Tolerates values of the wrong type
+    (they were reported by the contract), so it can also run on a rejected record."""
+    skip = skip or {}
+    zone_id = None
+    zone = raw.get("zone")
+    if isinstance(zone, str) and zone and "zone" not in skip:
+        zone_id = catalog.zones.get(zone)
+        if zone_id is None:
+            errors["zone"] = _("unknown zone")
+    supplies: dict[int, int] = {}
+    given = raw.get("supplies")
+    if isinstance(given, dict) and "supplies" not in skip:
+        for key, quantity in given.items():
+            item_id = catalog.supplies.get(key)
+            if item_id is None:
+                path = f"supplies.{_short(key)}"
+                if path not in skip:
+                    errors[path] = _("unknown item")
+            else:
+                supplies[item_id] = quantity
+    referral_ids: list[int] = []
+    listed = raw.get("referrals")
+    if isinstance(listed, list) and "referrals" not in skip:
+        for key in listed:
+            if not isinstance(key, str):
+                continue
+            referral_id = catalog.referral_types.get(key)
+            if referral_id is None:
+                errors[f"referrals.{_short(key)}"] = _("unknown referral type")
+            elif referral_id not in referral_ids:
+                referral_ids.append(referral_id)
+    return zone_id, supplies, referral_ids

@@ -6,6 +6,8 @@ Every answer is JSON and nothing redirects. Checks run in the documented order: 
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint
 from flask import current_app
 from flask import jsonify
@@ -23,6 +25,8 @@ from outreach.extensions import csrf
 from outreach.i18n import current_lang
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Records are a few levels deep; anything much deeper is an attack or a bug.
+MAX_JSON_DEPTH = 32
 # CSRF is checked in require_session() below, after the sign-in check, not globally.
 csrf.exempt(bp)
 
@@ -70,6 +74,40 @@ def _no_store(response):
     return response
 
 
+def _read_json_body():
+    """The body as JSON (whatever its Content-Type), no deeper than MAX_JSON_DEPTH."""
+    unreadable = ApiError(400, "bad_request", _("The request body is not readable JSON."))
+    try:
+        body = json.loads(request.get_data())
+    except (ValueError, RecursionError):
+        raise unreadable from None
+    if _deeper_than(body, MAX_JSON_DEPTH):
+        raise ApiError(
+            400,
+            "bad_request",
+            _("The request body is nested too deeply (at most %(n)d levels).", n=MAX_JSON_DEPTH),
+        )
+    return body
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether ``value`` nests objects and arrays more than ``limit`` levels deep."""
+    level, frontier = 1, [value]
+    while frontier:
+        frontier = [
+            child
+            for container in frontier
+            if isinstance(container, (dict, list))
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, (dict, list))
+        ]
+        if frontier:
+            level += 1
+            if level > limit:
+                return True
+    return False
+
+
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI description of this API (public: it holds no data)."""
@@ -77,7 +115,12 @@ def openapi():
 
     catalog = load_catalog_index()
     return jsonify(
-        build_spec(list(catalog.supplies), list(catalog.referral_types), list(catalog.zones))
+        build_spec(
+            list(catalog.supplies),
+            list(catalog.referral_types),
+            list(catalog.zones),
+            current_app.config["SYNC_MAX_RECORDS"],
+        )
     )
 
 
@@ -101,9 +144,7 @@ def catalog():
 def sync():
     """Store a batch of encounters; one result per record, in order."""
     config = current_app.config
-    body = request.get_json(force=True, silent=True)
-    if body is None:
-        raise ApiError(400, "bad_request", _("The request body is not readable JSON."))
+    body = _read_json_body()
     if not isinstance(body, dict) or not isinstance(body.get("encounters"), list):
         raise ApiError(
             400, "bad_request", _('The body must be an object with an "encounters" list.')

@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+
+The encounter schema is generated from the contract (``outreach.encounters.contract``);
+this module adds the HTTP surface around it: paths, statuses and errors.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import uuid
 from datetime import UTC
 from datetime import datetime
 
-from outreach.encounters import validation as limits
+from outreach.encounters import contract
 
 
 def _error_response(description: str) -> dict:
@@ -16,50 +20,6 @@ def _error_response(description: str) -> dict:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 
-
-ENCOUNTER = {
-    "type": "object",
-    "description": (
-        "One anonymous encounter as logged on a phone. Unknown extra fields are ignored. "
-        "A record breaking these rules does not fail the request: it is answered "
-        "'rejected' with field-level errors."
-    ),
-    "required": ["id", "occurred_at"],
-    "properties": {
-        "id": {"type": "string", "format": "uuid", "description": "Made on the phone."},
-        "occurred_at": {
-            "type": "string",
-            "format": "date-time",
-            "description": "With a UTC offset; at most 24 h ahead, at most 366 days old.",
-        },
-        "zone": {"type": ["string", "null"], "maxLength": 64},
-        "participant_code": {
-            "type": ["string", "null"],
-            "maxLength": limits.MAX_CODE_LENGTH,
-            "description": "Hashed with a server key; never stored or returned.",
-        },
-        "people_served": {"type": "integer", "minimum": 1, "maximum": limits.MAX_PEOPLE_SERVED},
-        "supplies": {
-            "type": "object",
-            "additionalProperties": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": limits.MAX_SUPPLY_QUANTITY,
-            },
-        },
-        "syringes_collected": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": limits.MAX_SYRINGES_COLLECTED,
-        },
-        "naloxone_reversals_reported": {
-            "type": "integer",
-            "minimum": 0,
-            "maximum": limits.MAX_REVERSALS,
-        },
-        "referrals": {"type": "array", "items": {"type": "string", "maxLength": 64}},
-    },
-}
 
 NAMED_KEY = {
     "type": "object",
@@ -95,7 +55,7 @@ SPEC = {
                 "required": ["error", "message"],
                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
             },
-            "Encounter": ENCOUNTER,
+            "Encounter": contract.json_schema(),
             "SyncResult": {
                 "type": "object",
                 "required": ["id", "status"],
@@ -225,7 +185,7 @@ SPEC = {
                     "400": _error_response("Unreadable body"),
                     "401": _error_response("Signed out (checked before CSRF)"),
                     "403": _error_response("Missing or stale CSRF token, or forbidden"),
-                    "413": _error_response("More than 500 records or over 1 MiB"),
+                    "413": _error_response("Over SYNC_MAX_RECORDS records (500) or 1 MiB"),
                     "429": _error_response("Too many requests; see Retry-After"),
                     "503": _error_response("Database unavailable; retry later"),
                 },
@@ -235,16 +195,19 @@ SPEC = {
 }
 
 
-def build_spec(supply_keys: list[str], referral_keys: list[str], zone_keys: list[str]) -> dict:
+def build_spec(
+    supply_keys: list[str], referral_keys: list[str], zone_keys: list[str], max_records: int
+) -> dict:
     """The description with this server's catalogue keys and a valid example batch."""
     spec = copy.deepcopy(SPEC)
     encounter = spec["components"]["schemas"]["Encounter"]["properties"]
+    # The catalogue keys this server knows (active or not), so generated examples use them.
     if zone_keys:
-        encounter["zone"] = {"enum": [*zone_keys, None]}
+        encounter["zone"]["anyOf"] = [{"enum": [*zone_keys, "", None]}]
     if supply_keys:
-        encounter["supplies"]["propertyNames"] = {"enum": supply_keys}
+        encounter["supplies"]["anyOf"][0]["propertyNames"] = {"enum": supply_keys}
     if referral_keys:
-        encounter["referrals"]["items"] = {"enum": referral_keys}
+        encounter["referrals"]["anyOf"][0]["items"] = {"enum": referral_keys}
     example = {
         "id": str(uuid.uuid4()),
         "occurred_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -256,5 +219,6 @@ def build_spec(supply_keys: list[str], referral_keys: list[str], zone_keys: list
         "referrals": referral_keys[:1],
     }
     body = spec["paths"]["/sync"]["post"]["requestBody"]["content"]["application/json"]
+    body["schema"]["properties"]["encounters"]["maxItems"] = max_records
     body["example"] = {"encounters": [example]}
     return spec
