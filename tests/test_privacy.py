@@ -6,7 +6,11 @@ import logging
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from outreach.extensions import db
 from outreach.models import Encounter
@@ -94,3 +98,72 @@ def test_schema_has_no_columns_for_identifying_data(app):
         for column in columns:
             words = column.split("_")
             assert not any(word in forbidden for word in words), (table_name, column)
+
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\ufe0f"]
+
+
+def test_invisible_and_formatting_characters_hash_as_if_absent():
+    plain = participant_hash("M-KRTZ-1987", "k1")
+    for character in INVISIBLE:
+        typed = f"M{character}-KRTZ{character}1987{character}"
+        assert participant_hash(typed, "k1") == plain, repr(character)
+    # A no-break space is a space; a right-to-left mark is a format character.
+    assert participant_hash("M\u00a0KRTZ\u202f1987", "k1") == plain
+    assert participant_hash("\u200fM-KRTZ-1987\u200e", "k1") == plain
+
+
+def test_removing_an_invisible_character_lets_a_mark_join_its_letter():
+    assert normalise_participant_code("jose\u200b\u0301") == normalise_participant_code("josé")
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    code=st.text(st.characters(codec="utf-8", categories=["L", "N"]), min_size=1, max_size=12),
+    noise=st.lists(st.sampled_from(INVISIBLE), max_size=4),
+    position=st.integers(min_value=0, max_value=12),
+)
+def test_invisible_characters_never_change_a_code(code, noise, position):
+    typed = code[:position] + "".join(noise) + code[position:]
+    assert participant_hash(typed, "k") == participant_hash(code, "k")
+
+
+@pytest.mark.parametrize(
+    ("code", "field_message"),
+    [
+        ("\u200b\u200b", "letters or digits"),
+        ("!!!", "letters or digits"),
+        ("--- ...", "letters or digits"),
+        ("maria.k@example.org", "email address"),
+        ("mk at x@y.co", "email address"),
+        ("555-123-4567", "phone number"),
+        ("MK (555) 123 4567", "phone number"),
+        ("+1 555 123 45 67", "phone number"),
+        ("KR 1987 0315", "phone number"),
+        ("MK-\ud800", "cannot be read"),
+    ],
+)
+def test_codes_that_cannot_be_used_are_rejected_with_the_reason(app, sync_api, code, field_message):
+    record = make_encounter(participant_code=code)
+    result = sync_api.post([record]).get_json()["results"][0]
+    assert result["status"] == "rejected"
+    assert field_message in result["errors"]["participant_code"]
+    # The message says why, in the worker's language, without repeating the code.
+    assert code not in result["errors"]["participant_code"]
+
+
+@pytest.mark.parametrize("code", ["M-KRTZ-1987", "mkrtz 1987", "AB-123456", "Zq-7-4471", "X"])
+def test_ordinary_codes_still_pass(app, sync_api, code):
+    record = make_encounter(participant_code=code)
+    assert sync_api.post([record]).get_json()["results"][0]["status"] == "created"
+
+
+def test_the_reason_is_translated(app, sync_api):
+    record = make_encounter(participant_code="555 123 4567")
+    response = sync_api.client.post(
+        "/api/v1/sync?lang=es",
+        json={"encounters": [record]},
+        headers={"X-CSRFToken": sync_api.token},
+    )
+    message = response.get_json()["results"][0]["errors"]["participant_code"]
+    assert "número de teléfono" in message

@@ -332,3 +332,51 @@ def test_sync_rows_keep_their_supply_and_referral_lines_together(app, sync_api):
         )
         assert orphans == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(EncounterReferral)) == 20
+
+
+def test_backdated_records_are_noted_in_the_audit_log_with_who_sent_them(app, sync_api, users):
+    from outreach.models import AuditEvent
+    from outreach.models import User
+
+    recent = make_encounter(occurred_at=iso(NOW - timedelta(days=2)))
+    old = [make_encounter(occurred_at=iso(NOW - timedelta(days=d))) for d in (4, 30)]
+    coded = make_encounter(occurred_at=iso(NOW - timedelta(days=5)), participant_code="QX-881")
+    sync_api.post([recent, *old, coded])
+    with app.app_context():
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "encounter.backdated")
+        ).all()
+        assert len(events) == 1
+        event = events[0]
+        sender = db.session.scalar(sa.select(User).where(User.username == users.worker))
+        assert event.actor_id == sender.id
+        assert event.details["records"] == 3
+        assert sorted(event.details["ids"]) == sorted(r["id"] for r in [*old, coded])
+        assert event.details["older_than_days"] == 3
+        # Ids and a count, nothing about the participant.
+        assert "QX" not in json.dumps(event.details)
+    # A batch with nothing back-dated, or resent, adds no entry.
+    sync_api.post([make_encounter(), *old])
+    with app.app_context():
+        count = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "encounter.backdated")
+        )
+        assert count == 1
+
+
+def test_the_backdating_threshold_is_a_setting(make_app, users):
+    from outreach.models import AuditEvent
+    from tests.conftest import SyncApi
+    from tests.conftest import _signed_in_client
+
+    app = make_app(BACKDATED_AUDIT_DAYS=10)
+    api = SyncApi(_signed_in_client(app, users.worker))
+    api.post([make_encounter(occurred_at=iso(NOW - timedelta(days=5)))])
+    backdated = sa.select(sa.func.count()).where(AuditEvent.action == "encounter.backdated")
+    with app.app_context():
+        assert db.session.scalar(backdated) == 0
+    api.post([make_encounter(occurred_at=iso(NOW - timedelta(days=11)))])
+    with app.app_context():
+        assert db.session.scalar(backdated) == 1
