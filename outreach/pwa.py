@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from flask import Blueprint
 from flask import Flask
 from flask import abort
@@ -24,6 +27,7 @@ from flask import has_request_context
 from flask import jsonify
 from flask import request
 from flask import url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.test import EnvironBuilder
@@ -39,6 +43,7 @@ NEVER_OFFLINE = ("/reports", "/admin", "/api", "/login", "/logout")
 THEME_COLOR = "#0f5c4d"
 BACKGROUND_COLOR = "#f7f8f6"
 _EXTENSION_KEY = "outreach_offline_pages"
+_REVISIONS_KEY = "outreach_offline_page_revisions"
 _INDENTATION = re.compile(r"\n\s+")
 
 OfflinePagesProvider = Callable[[], Iterable[str]]
@@ -47,6 +52,7 @@ OfflinePagesProvider = Callable[[], Iterable[str]]
 def init_app(app: Flask) -> None:
     """Set up the registry and the template flag for offline copies."""
     app.extensions.setdefault(_EXTENSION_KEY, [])
+    app.extensions.setdefault(_REVISIONS_KEY, RevisionCache())
 
     @app.context_processor
     def _offline_copy_flag() -> dict:
@@ -165,14 +171,79 @@ def _render_as_visitor(url: str) -> tuple[int, bytes]:
     return int(status.split(" ", 1)[0]), content
 
 
+class RevisionCache:
+    """Page revisions already computed, valid while the content they depend on is unchanged.
+
+    Rendering some thirty pages to hash them on every request was most of the cost of
+    /offline-pages.json. A revision depends on the page's URL, who asks (account and role)
+    and the language; and on the content: cards, the directory, the catalogue and the
+    deployed build. ``content_stamp()`` reads a fingerprint of those (one small query), so
+    a change made through any app process or server empties the cache at the next request.
+    """
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._lock = threading.Lock()
+        self._stamp: tuple | None = None
+        self._revisions: OrderedDict[tuple, str | None] = OrderedDict()
+
+    def get(self, stamp: tuple, key: tuple, compute: Callable[[], str | None]) -> str | None:
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._revisions = stamp, OrderedDict()
+            elif key in self._revisions:
+                self._revisions.move_to_end(key)
+                return self._revisions[key]
+        revision = compute()
+        with self._lock:
+            if stamp == self._stamp:
+                self._revisions[key] = revision
+                while len(self._revisions) > self.size:
+                    self._revisions.popitem(last=False)
+        return revision
+
+
+def content_stamp() -> tuple:
+    """A fingerprint of everything kept pages show: cards, directory, catalogue, build."""
+    from outreach.extensions import db
+    from outreach.models import Card
+    from outreach.models import DirectoryService
+    from outreach.models import ReferralType
+    from outreach.models import SupplyItem
+    from outreach.models import Zone
+    from outreach.models import directory_service_referral
+
+    models = (Card, DirectoryService, SupplyItem, ReferralType, Zone)
+    counts = db.session.execute(
+        sa.select(
+            *(sa.select(sa.func.count()).select_from(m).scalar_subquery() for m in models),
+            *(sa.select(sa.func.max(m.updated_at)).scalar_subquery() for m in models),
+            # A service's referral types can change without its own row changing.
+            sa.select(sa.func.count()).select_from(directory_service_referral).scalar_subquery(),
+        )
+    ).one()
+    return (build_id(), *counts)
+
+
+def _page_revision(url: str) -> str | None:
+    status, content = _render_as_visitor(url)
+    return hashlib.sha256(content).hexdigest()[:20] if status == 200 else None
+
+
 @bp.get("/offline-pages.json")
 def offline_pages():
     """The pages this visitor can keep offline, each with a revision that changes with it."""
+    cache: RevisionCache = current_app.extensions[_REVISIONS_KEY]
+    stamp = content_stamp()
+    visitor = (
+        (current_user.get_id(), current_user.role_level) if current_user.is_authenticated else None
+    )
+    lang = str(get_locale() or "")
     pages = []
     for url in offline_page_urls():
-        status, content = _render_as_visitor(url)
-        if status == 200:
-            pages.append({"url": url, "revision": hashlib.sha256(content).hexdigest()[:20]})
+        revision = cache.get(stamp, (url, visitor, lang), lambda url=url: _page_revision(url))
+        if revision is not None:
+            pages.append({"url": url, "revision": revision})
     response = jsonify(build=build_id(), signed_in=bool(current_user.is_authenticated), pages=pages)
     # The list depends on who asks; never shared or stored by a cache.
     response.headers["Cache-Control"] = "no-store"
