@@ -83,7 +83,7 @@ def test_validator_accepts_only_values_within_the_contract(field, value):
     if clean is None:
         assert errors
         return
-    # Whatever got through honours every limit of DESIGN.md.
+    # Whatever got through honours every limit of the contract (docs/api.md).
     assert 1 <= clean.people_served <= MAX_PEOPLE_SERVED
     assert clean.syringes_collected >= 0
     assert 0 <= clean.naloxone_reversals_reported <= 50

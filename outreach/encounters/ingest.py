@@ -90,7 +90,7 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
         if record_id is not None and (record_id in already_stored or record_id in slot_of):
             results.append({"id": str(record_id), "status": DUPLICATE})
             continue
-        clean, errors = validate_encounter(raw, context)
+        clean, errors = validate_encounter(raw, context, record_id)
         if clean is None:
             results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
             continue

@@ -69,9 +69,12 @@ def echo_id(raw: object) -> str | None:
 
 
 def validate_encounter(
-    raw: object, context: ValidationContext
+    raw: object, context: ValidationContext, record_id: uuid.UUID | None = None
 ) -> tuple[CleanEncounter | None, dict[str, str]]:
-    """Check one record; return the clean record or the errors by field."""
+    """Check one record; return the clean record or the errors by field.
+
+    ``record_id`` is ``parse_record_id(raw)`` when the caller has it already.
+    """
     if not isinstance(raw, dict):
         return None, {"record": _("Each record must be a JSON object.")}
     try:
@@ -83,7 +86,7 @@ def validate_encounter(
         return None, errors
     except RecursionError:
         return None, {"record": _("Each record must be a JSON object.")}
-    return resolve(payload, context)
+    return resolve(payload, context, record_id)
 
 
 def contract_errors(error: ValidationError) -> dict[str, str]:
@@ -106,7 +109,7 @@ def contract_errors(error: ValidationError) -> dict[str, str]:
 
 
 def resolve(
-    payload: EncounterPayload, context: ValidationContext
+    payload: EncounterPayload, context: ValidationContext, record_id: uuid.UUID | None = None
 ) -> tuple[CleanEncounter | None, dict[str, str]]:
     """A payload that has the contract's shape, resolved against this server's data."""
     errors: dict[str, str] = {}
@@ -120,7 +123,7 @@ def resolve(
     occurred_at = payload.occurred_at
     return (
         CleanEncounter(
-            id=uuid.UUID(payload.id),
+            id=record_id or uuid.UUID(payload.id),
             occurred_at=occurred_at.astimezone(UTC).replace(tzinfo=None),
             local_date=occurred_at.astimezone(context.timezone).date(),
             zone_id=zone_id,
