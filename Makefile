@@ -38,9 +38,11 @@ $(STAMPS)/python: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# `npm ci` installs exactly the committed lock and never rewrites it (the lock lists every
+# platform's optional packages, so no machine adds its own), so `git pull` is never blocked.
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS)
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 assets: $(STAMPS)/node
