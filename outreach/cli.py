@@ -1,4 +1,4 @@
-"""Command-line tasks: seed, user create, demo-users, demo-data, demo-directory."""
+"""Command-line tasks: upgrade, seed, user create, backup, restore, demo-users, demo-data…"""
 
 from __future__ import annotations
 
@@ -22,13 +22,33 @@ user_cli = AppGroup("user", help="Manage staff accounts.")
 ROLE_CHOICES = click.Choice([role.key for role in Role])
 
 
+def _report_seed(counts: dict[str, int]) -> None:
+    if counts["supply items"] or counts["referral types"] or counts["zones"]:
+        click.echo(
+            f"Defaults for a new program: {counts['supply items']} supply items, "
+            f"{counts['referral types']} referral types, {counts['zones']} zones."
+        )
+    else:
+        click.echo("Defaults: already set up (the catalogue stays as the admins keep it).")
+    click.echo(f"Cards: {counts['cards']} added or revised, {counts['cards removed']} removed.")
+
+
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Load the default catalogue, referral types, example zones and cards (idempotent)."""
-    counts = seeding.seed_all()
-    for name, added in counts.items():
-        click.echo(f"{name}: {added} added or updated")
+    """Defaults for a new program (once only) and the shipped cards (always); safe to rerun."""
+    _report_seed(seeding.seed_all())
+
+
+@click.command("upgrade")
+@with_appcontext
+def upgrade_command() -> None:
+    """After installing a new version: apply migrations, then the shipped content."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    _report_seed(seeding.seed_all())
+    click.echo(f"Database at migration {_head_revision()}, content up to date.")
 
 
 @user_cli.command("create")
@@ -194,6 +214,7 @@ def demo_directory_command() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
+    app.cli.add_command(upgrade_command)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_users_command)
     app.cli.add_command(demo_data_command)
