@@ -11,7 +11,7 @@ TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup assets translations messages db audit lint format clean
+.PHONY: run test setup assets translations messages db audit lint format clean release
 
 run: setup db
 	@$(FLASK) demo-directory
@@ -60,6 +60,12 @@ db: $(STAMPS)/python
 	$(FLASK) db upgrade
 	$(FLASK) seed
 
+# A release a server installs with Python only (no Node, no build tools): dist/outreach-*.tar.gz
+# with the app's wheel (front end, translations, templates, migrations and content inside)
+# and every dependency as a wheel. See docs/deploy.md.
+release: setup
+	$(BIN)/python scripts/build_release.py
+
 # Chromium drives the browser tests; Playwright's own browser download is not used.
 $(STAMPS)/chromium:
 	@mkdir -p $(STAMPS)
@@ -83,4 +89,4 @@ format: $(STAMPS)/python
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules static/dist $(STAMPS)
+	rm -rf $(VENV) node_modules static/dist $(STAMPS) dist

@@ -24,8 +24,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         __name__,
         instance_path=environ.get("OUTREACH_INSTANCE_PATH") or None,
         instance_relative_config=True,
-        static_folder=str(settings_module.PROJECT_DIR / "static"),
-        template_folder=str(settings_module.PROJECT_DIR / "templates"),
+        static_folder=str(settings_module.resource_dir("static")),
+        template_folder=str(settings_module.resource_dir("templates")),
     )
     instance_path = Path(app.instance_path)
     settings = settings_module.default_settings(instance_path)
@@ -61,7 +61,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(
         app,
         db,
-        directory=str(settings_module.PROJECT_DIR / "migrations"),
+        directory=str(settings_module.resource_dir("migrations")),
         render_as_batch=True,
         compare_type=True,
     )

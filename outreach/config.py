@@ -21,6 +21,14 @@ import click
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 
+
+def resource_dir(name: str) -> Path:
+    """A top-level folder of the source tree (templates, static, migrations), or its copy
+    inside an installed release (``outreach/_bundled/<name>``, see scripts/build_release.py)."""
+    bundled = PACKAGE_DIR / "_bundled" / name
+    return bundled if bundled.is_dir() else PROJECT_DIR / name
+
+
 # Settings read from the environment when set (string values, converted below).
 ENVIRONMENT_SETTINGS = (
     "OUTREACH_ENV",
