@@ -89,8 +89,10 @@ def build(out: Path) -> Path:
         runtime_constraints = release / "constraints.txt"
         shutil.copy(ROOT / "constraints.txt", runtime_constraints)
         subprocess.run(  # noqa: S603 (this interpreter's pip, fixed arguments)
-            [*pip, "wheel", "--quiet", "--wheel-dir", str(wheels)]
-            + ["--constraint", str(runtime_constraints), str(app_wheel)],  # noqa: RUF005
+            [
+                *(*pip, "wheel", "--quiet", "--wheel-dir", str(wheels)),
+                *("--constraint", str(runtime_constraints), str(app_wheel)),
+            ],
             check=True,
         )
         (wheels / app_wheel.name).unlink(missing_ok=True)
