@@ -332,3 +332,22 @@ def test_the_documented_production_path_end_to_end(installed, tmp_path):
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_the_service_unit_runs_what_this_file_tests():
+    unit = (PROJECT / "deploy" / "outreach.service").read_text()
+    assert "ExecStartPre=/opt/outreach/venv/bin/flask --app outreach upgrade\n" in unit
+    assert "ExecStart=/opt/outreach/venv/bin/gunicorn -c python:outreach.gunicorn_conf\n" in unit
+
+
+def test_the_example_settings_file_is_refused_until_its_secrets_are_replaced(tmp_path):
+    from outreach.config import ConfigurationError
+    from outreach.config import check_settings
+    from outreach.config import read_settings_file
+
+    example = PROJECT / "deploy" / "outreach.env.example"
+    values = read_settings_file(example)
+    assert values["OUTREACH_ENV"] == "production"
+    environ = {"OUTREACH_SETTINGS": str(example), "OUTREACH_INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(ConfigurationError, match=r"SECRET_KEY is weak.*PARTICIPANT_CODE_KEY is"):
+        check_settings(environ)
