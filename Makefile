@@ -57,8 +57,7 @@ messages: $(STAMPS)/python
 	$(BIN)/pybabel update -N -i outreach/translations/messages.pot -d outreach/translations
 
 db: $(STAMPS)/python
-	$(FLASK) db upgrade
-	$(FLASK) seed
+	$(FLASK) upgrade
 
 # A release a server installs with Python only (no Node, no build tools): dist/outreach-*.tar.gz
 # with the app's wheel (front end, translations, templates, migrations and content inside)
