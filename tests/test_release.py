@@ -351,3 +351,19 @@ def test_the_example_settings_file_is_refused_until_its_secrets_are_replaced(tmp
     environ = {"OUTREACH_SETTINGS": str(example), "OUTREACH_INSTANCE_PATH": str(tmp_path)}
     with pytest.raises(ConfigurationError, match=r"SECRET_KEY is weak.*PARTICIPANT_CODE_KEY is"):
         check_settings(environ)
+
+
+def test_the_npm_lock_lists_every_optional_platform_package():
+    """`npm ci` installs exactly the lock; a lock missing some platform's optional package
+    would be rewritten by `npm install` on that platform and block `git pull`."""
+    lock = json.loads((PROJECT / "package-lock.json").read_text())
+    packages = lock["packages"]
+    missing = [
+        f"{name} (optional for {path})"
+        for path, package in packages.items()
+        for name in package.get("optionalDependencies", {})
+        if f"node_modules/{name}" not in packages and f"{path}/node_modules/{name}" not in packages
+    ]
+    assert missing == []
+    makefile = (PROJECT / "Makefile").read_text()
+    assert "npm ci " in makefile and "npm install" not in makefile
