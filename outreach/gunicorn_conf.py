@@ -19,13 +19,22 @@ try:
 except ConfigurationError as _error:
     sys.exit(f"Error: {_error.message}")
 
+
+def _whole_number(name: str, default: int) -> int:
+    value = _settings.get(name) or default
+    try:
+        return int(value)
+    except ValueError:
+        sys.exit(f"Error: {name} must be a whole number, not {value!r}")
+
+
 bind = _settings.get("OUTREACH_BIND", "127.0.0.1:8000")
 # Sync work is short and mostly waits on the database: a few workers per core, threads each.
-workers = int(_settings.get("OUTREACH_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 12)))
-threads = int(_settings.get("OUTREACH_THREADS", 4))
+workers = _whole_number("OUTREACH_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 12))
+threads = _whole_number("OUTREACH_THREADS", 4)
 worker_class = "gthread"
 # A 500-record batch on a slow disk stays well inside this.
-timeout = int(_settings.get("OUTREACH_TIMEOUT", 60))
+timeout = _whole_number("OUTREACH_TIMEOUT", 60)
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak can never take the service down.
