@@ -11,7 +11,7 @@ TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup assets translations messages db audit lint format clean
+.PHONY: run test setup assets translations messages db audit lint format clean release
 
 run: setup db
 	@$(FLASK) demo-directory
@@ -38,9 +38,11 @@ $(STAMPS)/python: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
+# `npm ci` installs exactly the committed lock and never rewrites it (the lock lists every
+# platform's optional packages, so no machine adds its own), so `git pull` is never blocked.
 $(STAMPS)/node: package.json package-lock.json
 	@mkdir -p $(STAMPS)
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 assets: $(STAMPS)/node
@@ -55,8 +57,13 @@ messages: $(STAMPS)/python
 	$(BIN)/pybabel update -N -i outreach/translations/messages.pot -d outreach/translations
 
 db: $(STAMPS)/python
-	$(FLASK) db upgrade
-	$(FLASK) seed
+	$(FLASK) upgrade
+
+# A release a server installs with Python only (no Node, no build tools): dist/outreach-*.tar.gz
+# with the app's wheel (front end, translations, templates, migrations and content inside)
+# and every dependency as a wheel. See docs/deploy.md.
+release: setup
+	$(BIN)/python scripts/build_release.py
 
 # Chromium drives the browser tests; Playwright's own browser download is not used.
 $(STAMPS)/chromium:
@@ -81,4 +88,4 @@ format: $(STAMPS)/python
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules static/dist $(STAMPS)
+	rm -rf $(VENV) node_modules static/dist $(STAMPS) dist

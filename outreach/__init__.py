@@ -18,20 +18,21 @@ __all__ = ["create_app"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: defaults, then environment variables, then ``test_config``."""
+    """Build the app: defaults, settings file, environment variables, then ``test_config``."""
+    environ = settings_module.effective_environment(os.environ)
     app = Flask(
         __name__,
-        instance_path=os.environ.get("OUTREACH_INSTANCE_PATH") or None,
+        instance_path=environ.get("OUTREACH_INSTANCE_PATH") or None,
         instance_relative_config=True,
-        static_folder=str(settings_module.PROJECT_DIR / "static"),
-        template_folder=str(settings_module.PROJECT_DIR / "templates"),
+        static_folder=str(settings_module.resource_dir("static")),
+        template_folder=str(settings_module.resource_dir("templates")),
     )
     instance_path = Path(app.instance_path)
     settings = settings_module.default_settings(instance_path)
-    settings.update(settings_module.read_environment(os.environ))
+    settings.update(settings_module.read_environment(environ))
     if test_config:
         settings.update(test_config)
-    app.config.update(settings_module.finalise(settings, instance_path))
+    app.config.update(settings_module.finalise(settings, instance_path, environ))
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -60,7 +61,7 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(
         app,
         db,
-        directory=str(settings_module.PROJECT_DIR / "migrations"),
+        directory=str(settings_module.resource_dir("migrations")),
         render_as_batch=True,
         compare_type=True,
     )

@@ -1,15 +1,74 @@
-"""Online backups and restores, for SQLite and PostgreSQL."""
+"""Online backups and checked restores, for SQLite and PostgreSQL.
+
+A backup is written readable by its owner only (it holds participant-code hashes) and is
+checked with the same tests a restore applies before it is given its final name. A restore
+first proves the file is a backup of this app (readable, of the live database's engine,
+intact, holding this app's tables at a migration this code knows, not empty unless asked),
+keeps a safety copy of the live database, and only then replaces it. Every refusal is a
+:class:`BackupError` with a one-line reason, and leaves the live database untouched.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+PG_DUMP_HEADER = b"PGDMP"
+# Tables every Outreach database has, whatever its migration.
+APP_TABLES = ("alembic_version", "user", "encounter", "supply_item", "zone", "audit_event")
+# A backup with no rows in any of these holds nothing worth restoring.
+CONTENT_TABLES = ("user", "encounter", "supply_item", "zone", "card")
+OWNER_ONLY = 0o600
+_COUNT_ROWS = {
+    "user": 'SELECT COUNT(*) FROM "user"',
+    "encounter": "SELECT COUNT(*) FROM encounter",
+    "supply_item": "SELECT COUNT(*) FROM supply_item",
+    "zone": "SELECT COUNT(*) FROM zone",
+    "card": "SELECT COUNT(*) FROM card",
+}
+
+
+class BackupError(ValueError):
+    """A backup or restore refused, with a one-line reason."""
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """What a checked backup holds."""
+
+    engine: str
+    revision: str
+    rows: dict[str, int]
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.rows.values())
+
+    def summary(self) -> str:
+        counted = ", ".join(f"{count} {table}" for table, count in self.rows.items())
+        return f"migration {self.revision}; rows: {counted}"
+
+
+def describe_database(database_url: str) -> str:
+    """Which database a URL names, in words (never the password)."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite database {url.database}"
+    where = f"{url.host or 'the local socket'}" + (f":{url.port}" if url.port else "")
+    user = f" as {url.username}" if url.username else ""
+    return f"the PostgreSQL database {url.database!r} on {where}{user}"
 
 
 def _libpq_environment(url: sa.URL) -> dict[str, str]:
@@ -32,42 +91,226 @@ def _tool(name: str) -> str:
     """The absolute path of a PostgreSQL client tool, or a clear error."""
     path = shutil.which(name)
     if path is None:
-        raise OSError(f"{name} is not installed (Debian: apt-get install postgresql-client)")
+        raise BackupError(f"{name} is not installed (Debian: apt-get install postgresql-client)")
     return path
 
 
-def backup(database_url: str, destination: Path) -> Path:
-    """Write a consistent copy of the live database to ``destination``."""
+def _owner_only_file(directory: Path, suffix: str) -> Path:
+    """A new empty file readable and writable by its owner only."""
+    fd, name = tempfile.mkstemp(prefix=".outreach-backup-", suffix=suffix, dir=directory)
+    os.close(fd)
+    os.chmod(name, OWNER_ONLY)
+    return Path(name)
+
+
+def backup(database_url: str, destination: Path, known_revisions: set[str]) -> BackupInfo:
+    """Write a consistent, checked copy of the live database to ``destination`` (mode 0600).
+
+    The copy is written beside ``destination`` and renamed into place only once it passed
+    the restore checks, so a failed backup never leaves a file that looks like one.
+    """
     url = sa.engine.make_url(database_url)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if url.get_backend_name() == "sqlite":
-        # SQLite's online backup API copies a consistent snapshot while phones keep syncing.
-        # Read-only: a wrong path is an error, never a new empty database backed up.
+    engine = url.get_backend_name()
+    if engine not in ("sqlite", "postgresql"):
+        raise BackupError(f"Backups are not supported for {engine}")
+    destination = destination.absolute()
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = _owner_only_file(destination.parent, destination.suffix)
+    except OSError as error:
+        raise BackupError(f"Cannot write to {destination.parent}: {error.strerror}") from None
+    try:
+        if engine == "sqlite":
+            _sqlite_backup(url, partial)
+        else:
+            _run(
+                [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)],
+                url,
+                "pg_dump",
+            )
+        os.chmod(partial, OWNER_ONLY)
+        try:
+            info = inspect_backup(partial, engine, known_revisions)
+        except BackupError as error:
+            raise BackupError(
+                f"The live database is not an Outreach database ready to back up ({error}); "
+                f"nothing was written"
+            ) from None
+        os.replace(partial, destination)
+    finally:
+        partial.unlink(missing_ok=True)
+    return info
+
+
+def _sqlite_backup(url: sa.URL, destination: Path) -> None:
+    # SQLite's online backup API copies a consistent snapshot while phones keep syncing.
+    # Read-only: a wrong path is an error, never a new empty database backed up.
+    try:
         live = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
         with contextlib.closing(live), contextlib.closing(sqlite3.connect(destination)) as copy:
             live.backup(copy)
-        return destination
-    if url.get_backend_name() == "postgresql":
-        subprocess.run(  # noqa: S603
-            [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(destination)],
-            env=_libpq_environment(url),
-            check=True,
+            # One self-contained file: the live database's WAL mode would leave -wal and
+            # -shm files beside the copy, under the temporary name.
+            copy.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as error:
+        raise BackupError(f"Cannot read {describe_database(str(url))}: {error}") from None
+
+
+def _run(command: list[str], url: sa.URL, what: str) -> str:
+    result = subprocess.run(  # noqa: S603
+        command, env=_libpq_environment(url), capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        raise BackupError(
+            f"{what} failed: {lines[-1] if lines else 'exit ' + str(result.returncode)}"
         )
-        return destination
-    raise ValueError(f"Backups are not supported for {url.get_backend_name()}")
+    return result.stdout
+
+
+def inspect_backup(source: Path, engine: str, known_revisions: set[str]) -> BackupInfo:
+    """Prove ``source`` is an intact backup of this app for ``engine``, or raise BackupError."""
+    try:
+        with open(source, "rb") as handle:
+            header = handle.read(16)
+    except IsADirectoryError:
+        raise BackupError(f"{source} is a folder, not a backup file") from None
+    except OSError as error:
+        raise BackupError(f"Cannot read {source}: {error.strerror}") from None
+    if not header:
+        raise BackupError(f"{source} is empty: not a backup")
+    if header.startswith(SQLITE_HEADER):
+        found = "sqlite"
+    elif header.startswith(PG_DUMP_HEADER):
+        found = "postgresql"
+    else:
+        raise BackupError(f"{source} is not a backup made by 'flask backup' (unknown format)")
+    if found != engine:
+        names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+        raise BackupError(
+            f"{source} is a {names[found]} backup; the live database is {names[engine]}"
+        )
+    if engine == "sqlite":
+        revision, rows = _inspect_sqlite(source)
+    else:
+        revision, rows = _inspect_pg_dump(source)
+    if revision not in known_revisions:
+        raise BackupError(
+            f"{source} is at migration {revision!r}, which this version of Outreach does not "
+            f"know (made by a newer version?)"
+        )
+    return BackupInfo(engine=engine, revision=revision, rows=rows)
+
+
+def _inspect_sqlite(source: Path) -> tuple[str, dict[str, int]]:
+    try:
+        connection = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        with contextlib.closing(connection):
+            check = connection.execute("PRAGMA integrity_check").fetchall()
+            if check != [("ok",)]:
+                raise BackupError(f"{source} is damaged (SQLite integrity check failed)")
+            tables = {
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'"
+                )
+            }
+            missing = [table for table in APP_TABLES if table not in tables]
+            if missing:
+                raise BackupError(
+                    f"{source} is not an Outreach backup (no {', '.join(missing)} table)"
+                )
+            versions = [v for (v,) in connection.execute("SELECT version_num FROM alembic_version")]
+            rows = {
+                table: connection.execute(_COUNT_ROWS[table]).fetchone()[0]
+                for table in CONTENT_TABLES
+                if table in tables
+            }
+    except sqlite3.Error as error:
+        raise BackupError(f"{source} is damaged or truncated ({error})") from None
+    if len(versions) != 1:
+        raise BackupError(f"{source} is not an Outreach backup (no single migration recorded)")
+    return versions[0], rows
+
+
+_COPY_START = re.compile(r'^COPY public\.("?)(?P<table>[a-z_]+)\1 ')
+
+
+def _inspect_pg_dump(source: Path) -> tuple[str, dict[str, int]]:
+    pg_restore = _tool("pg_restore")
+    listing = subprocess.run(  # noqa: S603
+        [pg_restore, "--list", str(source)], capture_output=True, text=True, check=False
+    )
+    if listing.returncode != 0:
+        raise BackupError(f"{source} is damaged or truncated (pg_restore cannot read it)")
+    tables = set(re.findall(r"\bTABLE public (\S+) ", listing.stdout))
+    missing = [table for table in APP_TABLES if table not in tables]
+    if missing:
+        raise BackupError(f"{source} is not an Outreach backup (no {', '.join(missing)} table)")
+    # Reading every data block finds a truncated or damaged file; rows are counted as they
+    # stream past, so a large backup is never held in memory.
+    counts: dict[str, int] = {}
+    versions: list[str] = []
+    current: str | None = None
+    with subprocess.Popen(  # noqa: S603
+        [pg_restore, "--data-only", "--file", "-", str(source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        errors="replace",
+    ) as script:
+        for line in script.stdout:
+            line = line.rstrip("\n")
+            if current is None:
+                match = _COPY_START.match(line)
+                if match:
+                    current = match["table"]
+                    counts.setdefault(current, 0)
+                continue
+            if line == "\\.":
+                current = None
+                continue
+            counts[current] += 1
+            if current == "alembic_version":
+                versions.append(line.strip())
+    if script.returncode != 0:
+        raise BackupError(f"{source} is damaged or truncated (pg_restore cannot read its data)")
+    if len(versions) != 1:
+        raise BackupError(f"{source} is not an Outreach backup (no single migration recorded)")
+    return versions[0], {table: counts.get(table, 0) for table in CONTENT_TABLES if table in tables}
+
+
+def safety_copy_path(directory: Path, engine: str) -> Path:
+    """Where the live database is copied before a restore replaces it."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    suffix = ".sqlite" if engine == "sqlite" else ".dump"
+    path = directory / f"before-restore-{stamp}{suffix}"
+    number = 1
+    # Never over an earlier copy (which may be the very backup being restored).
+    while path.exists():
+        number += 1
+        path = directory / f"before-restore-{stamp}-{number}{suffix}"
+    return path
 
 
 def restore(database_url: str, source: Path) -> None:
-    """Replace the database's contents with a backup made by :func:`backup`."""
-    if not source.exists():
-        raise FileNotFoundError(source)
+    """Replace the database's contents with a backup already checked by inspect_backup."""
     url = sa.engine.make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        with sqlite3.connect(source) as backup_db, sqlite3.connect(url.database) as target:
-            backup_db.backup(target)
+        try:
+            with (
+                contextlib.closing(
+                    sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+                ) as backup_db,
+                contextlib.closing(sqlite3.connect(url.database)) as target,
+            ):
+                # One step: the copy is one write transaction on the target, all or nothing.
+                backup_db.backup(target)
+        except sqlite3.Error as error:
+            raise BackupError(f"Restore failed, the live database is unchanged: {error}") from None
         return
     if url.get_backend_name() == "postgresql":
-        subprocess.run(  # noqa: S603
+        _run(
             [
                 _tool("pg_restore"),
                 "--clean",
@@ -79,8 +322,8 @@ def restore(database_url: str, source: Path) -> None:
                 url.database,
                 str(source),
             ],
-            env=_libpq_environment(url),
-            check=True,
+            url,
+            "pg_restore (the live database is unchanged)",
         )
         return
-    raise ValueError(f"Restores are not supported for {url.get_backend_name()}")
+    raise BackupError(f"Restores are not supported for {url.get_backend_name()}")

@@ -1,14 +1,14 @@
-"""Command-line tasks: seed, user create, demo-users, demo-data, demo-directory."""
+"""Command-line tasks: upgrade, seed, user create, backup, restore, demo-users, demo-data…"""
 
 from __future__ import annotations
 
 import secrets
-import subprocess
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask import current_app
 from flask.cli import AppGroup
 from flask.cli import with_appcontext
 
@@ -22,13 +22,33 @@ user_cli = AppGroup("user", help="Manage staff accounts.")
 ROLE_CHOICES = click.Choice([role.key for role in Role])
 
 
+def _report_seed(counts: dict[str, int]) -> None:
+    if counts["supply items"] or counts["referral types"] or counts["zones"]:
+        click.echo(
+            f"Defaults for a new program: {counts['supply items']} supply items, "
+            f"{counts['referral types']} referral types, {counts['zones']} zones."
+        )
+    else:
+        click.echo("Defaults: already set up (the catalogue stays as the admins keep it).")
+    click.echo(f"Cards: {counts['cards']} added or revised, {counts['cards removed']} removed.")
+
+
 @click.command("seed")
 @with_appcontext
 def seed_command() -> None:
-    """Load the default catalogue, referral types, example zones and cards (idempotent)."""
-    counts = seeding.seed_all()
-    for name, added in counts.items():
-        click.echo(f"{name}: {added} added or updated")
+    """Defaults for a new program (once only) and the shipped cards (always); safe to rerun."""
+    _report_seed(seeding.seed_all())
+
+
+@click.command("upgrade")
+@with_appcontext
+def upgrade_command() -> None:
+    """After installing a new version: apply migrations, then the shipped content."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    _report_seed(seeding.seed_all())
+    click.echo(f"Database at migration {_head_revision()}, content up to date.")
 
 
 @user_cli.command("create")
@@ -88,38 +108,96 @@ def _live_database_url() -> str:
     return db.engine.url.render_as_string(hide_password=False)
 
 
+def _known_revisions() -> set[str]:
+    """Every migration this code knows (a backup at any of them can be upgraded)."""
+    from alembic.script import ScriptDirectory
+
+    directory = current_app.extensions["migrate"].directory
+    return {script.revision for script in ScriptDirectory(directory).walk_revisions()}
+
+
 @click.command("backup")
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def backup_command(destination: Path) -> None:
-    """Copy the live database to DESTINATION (SQLite file, or pg_dump custom format)."""
+    """Copy the live database to DESTINATION (SQLite file, or pg_dump custom format), 0600."""
     from outreach import backup
 
     try:
-        backup.backup(_live_database_url(), destination)
-    except (OSError, subprocess.CalledProcessError, ValueError) as error:
-        raise click.ClickException(f"Backup failed: {error}") from error
-    click.echo(f"Backup written to {destination}")
+        info = backup.backup(_live_database_url(), destination, _known_revisions())
+    except backup.BackupError as error:
+        raise click.ClickException(f"Backup failed: {error}") from None
+    note = " (empty: no accounts, catalogue or records)" if info.empty else ""
+    click.echo(f"Backup written to {destination} ({info.summary()}){note}")
 
 
 @click.command("restore")
 @click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-empty", is_flag=True, help="Accept a backup holding no data.")
+@click.option(
+    "--safety-copy-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the live database is copied first (default: the instance folder).",
+)
+@click.option(
+    "--no-safety-copy", is_flag=True, help="Do not copy the live database first (damaged)."
+)
 @with_appcontext
-def restore_command(source: Path, yes: bool) -> None:
+def restore_command(
+    source: Path,
+    yes: bool,
+    allow_empty: bool,
+    safety_copy_dir: Path | None,
+    no_safety_copy: bool,
+) -> None:
     """Replace the database with the backup SOURCE. Stop the app servers first."""
     from outreach import backup
 
-    if not yes:
-        click.confirm(
-            "This replaces everything in the database with the backup. Continue?", abort=True
-        )
-    db.engine.dispose()
+    live_url = _live_database_url()
+    target = backup.describe_database(live_url)
+    engine = db.engine.url.get_backend_name()
+    known = _known_revisions()
     try:
-        backup.restore(_live_database_url(), source)
-    except (OSError, subprocess.CalledProcessError, ValueError) as error:
-        raise click.ClickException(f"Restore failed: {error}") from error
-    click.echo(f"Restored from {source}. Run 'flask --app outreach db upgrade' if it is older.")
+        info = backup.inspect_backup(source, engine, known)
+    except backup.BackupError as error:
+        raise click.ClickException(f"Restore refused: {error}") from None
+    if info.empty and not allow_empty:
+        raise click.ClickException(
+            f"Restore refused: {source} holds no accounts, catalogue or records "
+            f"(--allow-empty restores it anyway)"
+        )
+    click.echo(f"Backup: {source} ({info.summary()})")
+    click.echo(f"This replaces everything in {target} with the backup.")
+    if not yes:
+        click.confirm("Continue?", abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    safety_copy = None
+    if not no_safety_copy:
+        directory = safety_copy_dir or Path(current_app.instance_path) / "safety-copies"
+        safety_copy = backup.safety_copy_path(directory, engine)
+        try:
+            backup.backup(live_url, safety_copy, known)
+        except backup.BackupError as error:
+            raise click.ClickException(
+                f"Restore stopped before changing anything: the safety copy of {target} "
+                f"failed ({error}); --no-safety-copy skips it"
+            ) from None
+        click.echo(f"Safety copy of the current database: {safety_copy}")
+    try:
+        backup.restore(live_url, source)
+    except backup.BackupError as error:
+        raise click.ClickException(f"Restore failed: {error}") from None
+    click.echo(f"Restored {target} from {source}.")
+    if info.revision != _head_revision():
+        click.echo("The backup is from an older version: run 'flask --app outreach upgrade'.")
+
+
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(current_app.extensions["migrate"].directory).get_current_head()
 
 
 @click.command("demo-directory")
@@ -136,6 +214,7 @@ def demo_directory_command() -> None:
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
+    app.cli.add_command(upgrade_command)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_users_command)
     app.cli.add_command(demo_data_command)

@@ -1,16 +1,33 @@
-"""Settings: defaults, then environment variables, then the test mapping."""
+"""Settings: defaults, then the settings file, then environment variables, then the test mapping.
+
+The settings file is the one the service reads: the file named by ``OUTREACH_SETTINGS``, else
+``/etc/outreach/outreach.env`` when it exists. So ``flask …`` typed by any user sees the
+service's settings, and a file that cannot be read stops every command instead of letting it
+fall back to a development database.
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+import click
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
+
+
+def resource_dir(name: str) -> Path:
+    """A top-level folder of the source tree (templates, static, migrations), or its copy
+    inside an installed release (``outreach/_bundled/<name>``, see scripts/build_release.py)."""
+    bundled = PACKAGE_DIR / "_bundled" / name
+    return bundled if bundled.is_dir() else PROJECT_DIR / name
+
 
 # Settings read from the environment when set (string values, converted below).
 ENVIRONMENT_SETTINGS = (
@@ -23,15 +40,28 @@ ENVIRONMENT_SETTINGS = (
     "SUPPRESSION_THRESHOLD",
     "REDIS_URL",
     "SYNC_RATE_PER_MINUTE",
+    "PARTICIPANT_CODE_KEY_PREVIOUS",
+    "PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL",
 )
 INTEGER_SETTINGS = {"SUPPRESSION_THRESHOLD", "TRUSTED_PROXIES", "SYNC_RATE_PER_MINUTE"}
 # Secrets that must never protect a production instance.
 KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# Fewer different characters than this is not a random secret ("aaaa…", "abab…").
+MIN_SECRET_DISTINCT_CHARACTERS = 8
+MAKE_SECRET_COMMAND = 'python3 -c "import secrets; print(secrets.token_hex(32))"'  # noqa: S105
+# Where the service's settings live unless OUTREACH_SETTINGS names another file.
+DEFAULT_SETTINGS_FILE = Path("/etc/outreach/outreach.env")
+# The longest a rotation may keep the previous participant-code key.
+MAX_ROTATION_DAYS = 400
 
 
-class ConfigurationError(ValueError):
-    """Settings the app refuses to start with, with the reason."""
+class ConfigurationError(click.ClickException, ValueError):
+    """Settings the app refuses to start with, with the reason.
+
+    A ClickException so that every ``flask …`` command prints it as one line and exits 1
+    instead of a traceback; a ValueError for callers that catch bad values.
+    """
 
 
 def default_settings(instance_path: Path) -> dict:
@@ -71,6 +101,53 @@ def default_settings(instance_path: Path) -> dict:
     }
 
 
+def settings_file_path(environ) -> Path | None:
+    """The settings file to read: OUTREACH_SETTINGS, else the documented path if present."""
+    named = environ.get("OUTREACH_SETTINGS")
+    if named is not None:
+        return Path(named) if named.strip() else None
+    if DEFAULT_SETTINGS_FILE.exists():
+        return DEFAULT_SETTINGS_FILE
+    return None
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """NAME=value lines (the systemd EnvironmentFile format); # starts a comment line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except PermissionError:
+        raise ConfigurationError(
+            f"Cannot read the settings file {path} (permission denied): run the command as "
+            f"the service's user, for example sudo -u outreach"
+        ) from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigurationError(f"Cannot read the settings file {path} ({reason})") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, separator, value = line.partition("=")
+        name = name.strip()
+        if not separator or not name.isidentifier():
+            raise ConfigurationError(f"{path}, line {number}: expected NAME=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+def effective_environment(environ=None) -> dict[str, str]:
+    """The settings file's values, overridden by the process environment."""
+    environ = os.environ if environ is None else environ
+    path = settings_file_path(environ)
+    merged = read_settings_file(path) if path is not None else {}
+    merged.update(environ)
+    return merged
+
+
 def read_environment(environ: os._Environ | dict) -> dict:
     """Settings given as environment variables."""
     settings: dict = {}
@@ -102,30 +179,77 @@ def instance_secret(instance_path: Path, filename: str) -> str:
     return value
 
 
+def is_weak_secret(value: str) -> bool:
+    """Too short, a known placeholder, or plainly not random (few characters, a repeat)."""
+    if len(value.encode()) < MIN_PRODUCTION_SECRET_LENGTH:
+        return True
+    if value.lower() in KNOWN_DEVELOPMENT_SECRETS or value.lower().startswith("replace-with"):
+        return True
+    if len(set(value)) < MIN_SECRET_DISTINCT_CHARACTERS:
+        return True
+    # A short unit repeated ("0123456789abcdef0123456789abcdef").
+    return any(
+        value == (value[:size] * (len(value) // size + 1))[: len(value)]
+        for size in range(1, len(value) // 2 + 1)
+    )
+
+
 def check_production(settings: dict, environ) -> None:
     """Refuse to run in production with development settings."""
     problems = []
-    secret = settings.get("SECRET_KEY") or ""
-    if (
-        len(secret) < MIN_PRODUCTION_SECRET_LENGTH
-        or secret.lower() in KNOWN_DEVELOPMENT_SECRETS
-        or not environ.get("SECRET_KEY")
-    ):
-        problems.append(
-            f"SECRET_KEY must come from the environment, at least "
-            f"{MIN_PRODUCTION_SECRET_LENGTH} random characters"
-        )
-    if not settings.get("PARTICIPANT_CODE_KEY") or not environ.get("PARTICIPANT_CODE_KEY"):
-        problems.append("PARTICIPANT_CODE_KEY must come from the environment")
+    for name in ("SECRET_KEY", "PARTICIPANT_CODE_KEY"):
+        value = settings.get(name) or ""
+        if not environ.get(name):
+            problems.append(f"{name} must be set in the settings file or the environment")
+        elif is_weak_secret(value):
+            problems.append(
+                f"{name} is weak (at least {MIN_PRODUCTION_SECRET_LENGTH} random characters); "
+                f"make one with: {MAKE_SECRET_COMMAND}"
+            )
     if not environ.get("DATABASE_URL"):
-        problems.append("DATABASE_URL must come from the environment")
+        problems.append("DATABASE_URL must be set in the settings file or the environment")
     if settings.get("DEBUG") or environ.get("FLASK_DEBUG") not in (None, "", "0", "false"):
         problems.append("debug mode must be off")
     if problems:
         raise ConfigurationError("Refusing to start in production: " + "; ".join(problems))
 
 
-def finalise(settings: dict, instance_path: Path, environ=None) -> dict:
+def check_key_rotation(settings: dict, today: date | None = None) -> None:
+    """Validate the previous participant-code key and its end date; drop it once past."""
+    previous = settings.get("PARTICIPANT_CODE_KEY_PREVIOUS")
+    until = settings.get("PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL")
+    if not previous:
+        settings["PARTICIPANT_CODE_KEY_PREVIOUS"] = None
+        return
+    if not until:
+        raise ConfigurationError(
+            "PARTICIPANT_CODE_KEY_PREVIOUS needs PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL "
+            "(the last day of the rotation, YYYY-MM-DD)"
+        )
+    try:
+        last_day = until if isinstance(until, date) else date.fromisoformat(str(until))
+    except ValueError:
+        raise ConfigurationError(
+            f"PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL must be a date (YYYY-MM-DD), not {until!r}"
+        ) from None
+    if previous == settings.get("PARTICIPANT_CODE_KEY"):
+        raise ConfigurationError(
+            "PARTICIPANT_CODE_KEY_PREVIOUS is the same as PARTICIPANT_CODE_KEY: "
+            "set PARTICIPANT_CODE_KEY to the new key"
+        )
+    today = today or date.today()
+    if last_day > today + timedelta(days=MAX_ROTATION_DAYS):
+        raise ConfigurationError(
+            f"PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL is more than {MAX_ROTATION_DAYS} days away"
+        )
+    settings["PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL"] = last_day
+    # After the last day the previous key is dropped: codes seen only under it look new.
+    settings["PARTICIPANT_CODE_KEY_PREVIOUS"] = previous if today <= last_day else None
+
+
+def finalise(
+    settings: dict, instance_path: Path, environ=None, *, generate_secrets: bool = True
+) -> dict:
     """Fill generated secrets, normalise the database URL and check values."""
     environ = os.environ if environ is None else environ
     production = settings.get("OUTREACH_ENV") == "production"
@@ -138,20 +262,30 @@ def finalise(settings: dict, instance_path: Path, environ=None) -> dict:
         )
     elif settings.get("OUTREACH_ENV") != "development":
         raise ConfigurationError("OUTREACH_ENV must be 'development' or 'production'")
-    if not settings.get("SECRET_KEY"):
+    if generate_secrets and not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = instance_secret(instance_path, "secret_key")
-    if not settings.get("PARTICIPANT_CODE_KEY"):
+    if generate_secrets and not settings.get("PARTICIPANT_CODE_KEY"):
         settings["PARTICIPANT_CODE_KEY"] = instance_secret(instance_path, "participant_code_key")
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(settings["DATABASE_URL"])
+    check_key_rotation(settings)
     try:
         ZoneInfo(settings["PROGRAM_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
             f"PROGRAM_TIMEZONE {settings['PROGRAM_TIMEZONE']!r} is not a known time zone"
-        ) from error
+        ) from None
     if int(settings["SUPPRESSION_THRESHOLD"]) < 2:
-        raise ValueError("SUPPRESSION_THRESHOLD must be 2 or more")
+        raise ConfigurationError("SUPPRESSION_THRESHOLD must be 2 or more")
     return settings
+
+
+def check_settings(environ=None) -> None:
+    """Raise the ConfigurationError create_app() would, without building the app or writing."""
+    environ = effective_environment(environ)
+    instance_path = Path(environ.get("OUTREACH_INSTANCE_PATH") or PROJECT_DIR / "instance")
+    settings = default_settings(instance_path)
+    settings.update(read_environment(environ))
+    finalise(settings, instance_path, environ, generate_secrets=False)
 
 
 def normalise_database_url(url: str) -> str:

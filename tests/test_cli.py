@@ -18,7 +18,8 @@ def test_seed_is_idempotent(app, runner):
     assert before["card"] >= 22
     result = runner.invoke(args=["seed"])
     assert result.exit_code == 0, result.output
-    assert "supply items: 0 added" in result.output
+    assert "Defaults: already set up" in result.output
+    assert "Cards: 0 added or revised, 0 removed." in result.output
     assert {t: count_rows(app, t) for t in tables} == before
 
 
@@ -125,3 +126,81 @@ def test_demo_data_adds_plausible_encounters(app, runner):
             sa.select(sa.func.min(Encounter.local_date), sa.func.max(Encounter.local_date))
         ).one()
         assert (dates[1] - dates[0]).days <= 11
+
+
+def test_seed_never_undoes_what_an_admin_changed_or_removed(app, runner, admin_client):
+    """Re-keying, deactivating and reordering survive every later seed (and upgrade)."""
+    from outreach.models import Zone
+
+    with app.app_context():
+        zones = db.session.scalars(sa.select(Zone).order_by(Zone.sort_order)).all()
+        first, second = zones[0], zones[1]
+        first.key, first.name = "north_bridge", "North bridge"
+        second.active = False
+        first.sort_order, second.sort_order = 500, 5
+        db.session.commit()
+        before = {
+            (z.key, z.name, z.active, z.sort_order) for z in db.session.scalars(sa.select(Zone))
+        }
+        original_key = zones[0].key
+    for command in (["seed"], ["upgrade"]):
+        result = runner.invoke(args=command)
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        after = {
+            (z.key, z.name, z.active, z.sort_order) for z in db.session.scalars(sa.select(Zone))
+        }
+    assert after == before
+    assert original_key == "north_bridge"
+    # Phones see what the admin chose: the re-keyed zone, without the deactivated one.
+    keys = [z["key"] for z in admin_client.get("/api/v1/catalog").get_json()["zones"]]
+    assert "north_bridge" in keys and len(keys) == len(before) - 1
+
+
+def test_seed_sets_up_a_new_program_once(make_app, tmp_path):
+    from flask_migrate import upgrade
+
+    fresh = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/new-program.sqlite")
+    with fresh.app_context():
+        upgrade()
+        db.engine.dispose()
+    first = fresh.test_cli_runner().invoke(args=["seed"])
+    assert first.exit_code == 0, first.output
+    assert "Defaults for a new program:" in first.output
+    assert count_rows(fresh, "zone") > 0
+
+
+def test_upgrade_applies_migrations_and_brings_revised_cards(app, runner, tmp_path, monkeypatch):
+    """A revised card, a new card and a withdrawn card all follow the code on upgrade."""
+    import shutil
+
+    from flask_migrate import downgrade
+
+    from outreach import seeding
+    from outreach.cards.content import CONTENT_DIR
+    from outreach.cards.content import load_cards
+
+    content = tmp_path / "cards"
+    shutil.copytree(CONTENT_DIR, content)
+    revised = content / "en" / "naloxone.md"
+    revised.write_text(revised.read_text().replace("## ", "## Revised in this release: ", 1))
+    shutil.copy(content / "en" / "naloxone.md", content / "en" / "naloxone-new.md")
+    new = content / "en" / "naloxone-new.md"
+    new.write_text(new.read_text().replace("slug: naloxone", "slug: naloxone-new"))
+    withdrawn = sorted((content / "es").glob("*.md"))[0]
+    withdrawn.unlink()
+    monkeypatch.setattr(seeding, "load_cards", lambda: load_cards(content))
+    with app.app_context():
+        downgrade(revision="0001")
+        db.engine.dispose()
+
+    result = runner.invoke(args=["upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Cards: 2 added or revised, 1 removed." in result.output
+    assert app.test_client().get("/healthz").status_code == 200  # migrations current
+    page = app.test_client().get("/cards/naloxone?lang=en").get_data(as_text=True)
+    assert "Revised in this release: " in page
+    assert app.test_client().get("/cards/naloxone-new?lang=en").status_code == 200
+    with app.app_context():
+        slugs = set(db.session.scalars(sa.text("SELECT slug FROM card WHERE lang = 'es'")))
+    assert withdrawn.stem not in slugs

@@ -85,3 +85,149 @@ def test_a_setting_that_is_not_a_number_is_named_in_the_error():
 
     with pytest.raises(ConfigurationError, match="SUPPRESSION_THRESHOLD must be a whole number"):
         read_environment({"SUPPRESSION_THRESHOLD": "ten"})
+
+
+def test_every_configuration_error_is_one_type(tmp_path, monkeypatch):
+    """Bad values raise ConfigurationError (still a ValueError for older callers)."""
+    from outreach.config import ConfigurationError
+
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    for bad in ({"PROGRAM_TIMEZONE": "Mars/Olympus"}, {"SUPPRESSION_THRESHOLD": 1}):
+        with pytest.raises(ConfigurationError):
+            create_app(bad)
+
+
+def _settings_file(tmp_path, **values) -> str:
+    path = tmp_path / "outreach.env"
+    lines = ["# the service's settings", ""] + [f"{k}={v}" for k, v in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_the_settings_file_named_by_outreach_settings_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("PROGRAM_TIMEZONE", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    database = tmp_path / "from-file.sqlite"
+    monkeypatch.setenv(
+        "OUTREACH_SETTINGS",
+        _settings_file(
+            tmp_path, DATABASE_URL=f"sqlite:///{database}", PROGRAM_TIMEZONE='"America/Denver"'
+        ),
+    )
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{database}"
+    assert app.config["PROGRAM_TIMEZONE"] == "America/Denver"
+    # The environment still wins over the file.
+    monkeypatch.setenv("PROGRAM_TIMEZONE", "Europe/Madrid")
+    assert create_app().config["PROGRAM_TIMEZONE"] == "Europe/Madrid"
+
+
+def test_the_documented_settings_path_is_read_when_present(tmp_path, monkeypatch):
+    from outreach import config
+
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("OUTREACH_SETTINGS", raising=False)
+    monkeypatch.delenv("SUPPRESSION_THRESHOLD", raising=False)
+    monkeypatch.setattr(
+        config,
+        "DEFAULT_SETTINGS_FILE",
+        config.Path(_settings_file(tmp_path, SUPPRESSION_THRESHOLD=7)),
+    )
+    assert create_app().config["SUPPRESSION_THRESHOLD"] == 7
+
+
+@pytest.mark.parametrize("problem", ["missing", "unreadable", "malformed"])
+def test_a_settings_file_that_cannot_be_read_stops_every_command(tmp_path, problem):
+    """No quiet fallback to a development database: one line, exit 1, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "outreach.env"
+    if problem == "unreadable":
+        path.write_text("OUTREACH_ENV=production\n")
+        path.chmod(0o000)
+    elif problem == "malformed":
+        path.write_text("OUTREACH_ENV production\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "FLASK_"))}
+    env.update(OUTREACH_SETTINGS=str(path), OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"))
+    if problem == "unreadable" and os.geteuid() == 0:
+        # root reads any file: run the command as nobody, as another user would.
+        command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    else:
+        command = []
+    flask = [sys.executable, "-m", "flask", "--app", "outreach"]
+    for args in (["db", "upgrade"], ["seed"], ["backup", str(tmp_path / "b.sqlite")]):
+        result = subprocess.run(
+            [*command, *flask, *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert str(path) in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "instance").exists() or not any((tmp_path / "instance").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", "x" * 64),
+        ("SECRET_KEY", "ab" * 20),
+        ("SECRET_KEY", "0123456789abcdef" * 2),
+        ("SECRET_KEY", "short-but-random-9f3k"),
+        ("SECRET_KEY", "replace-with-64-hex-characters"),
+        ("PARTICIPANT_CODE_KEY", "k" * 40),
+        ("PARTICIPANT_CODE_KEY", "participant"),
+    ],
+)
+def test_production_refuses_a_weak_secret_and_says_how_to_make_one(
+    tmp_path, monkeypatch, name, value
+):
+    from outreach.config import ConfigurationError
+
+    monkeypatch.setenv("OUTREACH_ENV", "production")
+    monkeypatch.setenv("OUTREACH_SETTINGS", "")
+    monkeypatch.setenv("SECRET_KEY", "9c1f2e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d")
+    monkeypatch.setenv("PARTICIPANT_CODE_KEY", "f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    create_app()  # the strong pair starts
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as refused:
+        create_app()
+    assert f"{name} is weak" in refused.value.message
+    assert "secrets.token_hex(32)" in refused.value.message
+
+
+def test_production_without_database_url_refuses_every_command_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "FLASK_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(
+        OUTREACH_SETTINGS=_settings_file(
+            tmp_path,
+            OUTREACH_ENV="production",
+            SECRET_KEY="9c1f2e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d",
+            PARTICIPANT_CODE_KEY="f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d",
+        ),
+        OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"),
+    )
+    for args in (["db", "upgrade"], ["seed"], ["upgrade"], ["restore", "--yes", __file__]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "outreach", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "Error: Refusing to start in production: DATABASE_URL must be set in the settings "
+            "file or the environment"
+        ]
+    assert not (tmp_path / "instance" / "outreach.sqlite").exists()

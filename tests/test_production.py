@@ -235,10 +235,14 @@ def test_production_server_serves_health_and_a_sync_round_trip(app, users, datab
     finally:
         server.stop()
     log = "".join(server.output)
-    access_lines = [line for line in log.splitlines() if line.startswith('{"time"')]
-    assert any('"path":"/api/v1/sync"' in line for line in access_lines), log
-    for line in access_lines:
-        json.loads(line)  # structured
+    # Every line, gunicorn's own included, is one JSON object shaped like the app's.
+    entries = [json.loads(line) for line in log.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(entry) for entry in entries)
+    assert any("Listening at" in entry["message"] for entry in entries)
+    access = [entry for entry in entries if entry["logger"] == "gunicorn.access"]
+    sync = [entry for entry in access if entry["path"] == "/api/v1/sync"]
+    assert sync and sync[0]["method"] == "POST" and sync[0]["status"] == 200, log
+    assert {"method", "path", "status", "bytes", "duration_ms"} <= set(sync[0])
     assert "secret-query" not in log
     assert "PROD-CODE-7731" not in log
     assert "203.0.113.9" not in log

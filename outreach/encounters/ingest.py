@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from outreach import key_rotation
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters import rollups
@@ -98,6 +99,8 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
         results.append({"id": str(clean.id), "status": CREATED})
         to_store.append(clean)
 
+    # Key rotation: codes seen before under the previous key move to the current one first.
+    key_rotation.move_returning_codes(records, to_store)
     if to_store:
         inserted = _store(to_store, worker_id)
         for clean in to_store:

@@ -1,0 +1,267 @@
+"""`flask backup` and `flask restore`: private files, and a restore that proves its input first.
+
+Every refusal is one line, a non-zero exit, and leaves the live database as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import stat
+import subprocess
+
+import pytest
+import sqlalchemy as sa
+
+from outreach.extensions import db
+from outreach.seeding import seed_all
+from tests.conftest import TEST_PG_URL
+from tests.conftest import count_rows
+from tests.conftest import is_postgres
+from tests.conftest import make_encounter
+
+
+def _invoke(app, *args, input=None):
+    result = app.test_cli_runner().invoke(args=list(args), input=input)
+    # A ClickException is the one-line refusal; anything else would be a traceback.
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    return result
+
+
+def _backup(app, path):
+    result = _invoke(app, "backup", str(path))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def stored(app, sync_api):
+    assert sync_api.post([make_encounter() for _ in range(3)]).status_code == 200
+    return 3
+
+
+def test_backups_are_written_readable_by_their_owner_only(app, stored, tmp_path):
+    path = _backup(app, tmp_path / "backups" / "outreach.backup")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # No partial file is left beside it.
+    assert [p.name for p in path.parent.iterdir()] == ["outreach.backup"]
+
+
+def test_backup_of_a_database_that_is_not_outreach_writes_nothing(make_app, tmp_path):
+    """An unmigrated database (the old quiet fallback) is no backup: no "Backup written"."""
+    empty = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/never-migrated.sqlite")
+    with empty.app_context():
+        db.session.execute(sa.text("SELECT 1"))  # the file now exists, with no tables
+    result = _invoke(empty, "backup", str(tmp_path / "b.backup"))
+    assert result.exit_code == 1
+    assert "not an Outreach database" in result.output
+    assert "Backup written" not in result.output
+    assert not (tmp_path / "b.backup").exists()
+
+
+def test_restore_names_the_database_before_asking_and_a_no_changes_nothing(app, stored, tmp_path):
+    path = _backup(app, tmp_path / "outreach.backup")
+    result = _invoke(app, "restore", str(path), input="n\n")
+    assert result.exit_code != 0
+    target = db_description(app)
+    assert f"This replaces everything in {target} with the backup." in result.output
+    assert result.output.index(target) < result.output.index("Continue?")
+    assert count_rows(app, "encounter") == stored
+    assert not (tmp_path / "instance" / "safety-copies").exists()
+
+
+def db_description(app) -> str:
+    from outreach.backup import describe_database
+
+    with app.app_context():
+        return describe_database(db.engine.url.render_as_string(hide_password=False))
+
+
+def test_restore_keeps_a_safety_copy_and_says_where(app, stored, sync_api, tmp_path):
+    path = _backup(app, tmp_path / "outreach.backup")
+    sync_api.post([make_encounter() for _ in range(2)])
+    result = _invoke(app, "restore", "--yes", str(path))
+    assert result.exit_code == 0, result.output
+    assert count_rows(app, "encounter") == stored
+    copies = list((tmp_path / "instance" / "safety-copies").iterdir())
+    assert len(copies) == 1
+    assert f"Safety copy of the current database: {copies[0]}" in result.output
+    assert stat.S_IMODE(copies[0].stat().st_mode) == 0o600
+    # The safety copy is itself a good backup: it brings back the state before the restore.
+    back = _invoke(app, "restore", "--yes", str(copies[0]))
+    assert back.exit_code == 0, back.output
+    assert count_rows(app, "encounter") == stored + 2, back.output
+
+
+def _truncated(source, tmp_path):
+    data = source.read_bytes()
+    path = tmp_path / "truncated.backup"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _text_file(_source, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("this is a list of things to do\n" * 50)
+    return path
+
+
+def _empty_file(_source, tmp_path):
+    path = tmp_path / "empty.backup"
+    path.touch()
+    return path
+
+
+def _other_app(_source, tmp_path):
+    """Another application's database of the live engine."""
+    path = tmp_path / "other-app.backup"
+    if not is_postgres():
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+            other.execute("INSERT INTO invoices (total) VALUES (12.5)")
+            other.commit()
+        return path
+    name = f"other_app_{tmp_path.name[-12:].replace('-', '_').lower()}"
+    admin = sa.create_engine(TEST_PG_URL, isolation_level="AUTOCOMMIT")
+    url = sa.engine.make_url(TEST_PG_URL).set(database=name)
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        other = sa.create_engine(url)
+        with other.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE invoices (id serial PRIMARY KEY, total real)")
+            connection.exec_driver_sql("INSERT INTO invoices (total) VALUES (12.5)")
+        other.dispose()
+        subprocess.run(
+            ["pg_dump", "--format=custom", "--file", str(path), "--dbname", name],
+            env={"PGHOST": url.host or "", "PGPORT": str(url.port or 5432), "PATH": "/usr/bin"},
+            check=True,
+        )
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    return path
+
+
+def _other_engine(_source, tmp_path):
+    """A backup of the other engine: a pg_dump on SQLite, a SQLite file on PostgreSQL."""
+    path = tmp_path / "other-engine.backup"
+    if is_postgres():
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            other.execute("CREATE TABLE t (x)")
+    else:
+        path.write_bytes(b"PGDMP\x01\x0e\x00" + b"\x00" * 200)
+    return path
+
+
+def _unknown_migration(source, tmp_path, app=None):
+    path = tmp_path / "newer.backup"
+    if not is_postgres():
+        path.write_bytes(source.read_bytes())
+        with contextlib.closing(sqlite3.connect(path)) as copy:
+            copy.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+            copy.commit()
+        return path
+    raise NotImplementedError  # made in the test from the live database
+
+
+BAD_BACKUPS = {
+    "truncated": (_truncated, "damaged or truncated"),
+    "text": (_text_file, "not a backup made by 'flask backup'"),
+    "empty file": (_empty_file, "is empty"),
+    "another app": (_other_app, "not an Outreach backup"),
+    "other engine": (_other_engine, "backup; the live database is"),
+    "unknown migration": (_unknown_migration, "does not know"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_BACKUPS))
+def test_restore_refuses_what_is_not_a_backup_of_this_app(app, stored, tmp_path, kind):
+    make_bad, message = BAD_BACKUPS[kind]
+    good = _backup(app, tmp_path / "good.backup")
+    if kind == "unknown migration" and is_postgres():
+        with app.app_context():
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999_x'"))
+            bad = _backup_bypassing_checks(app, tmp_path / "newer.backup")
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+            db.engine.dispose()
+    else:
+        bad = make_bad(good, tmp_path)
+    result = _invoke(app, "restore", "--yes", str(bad))
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Restore refused:"), result.output
+    assert message in lines[0]
+    assert count_rows(app, "encounter") == stored
+    assert not (tmp_path / "instance" / "safety-copies").exists()
+
+
+def _backup_bypassing_checks(app, path):
+    url = sa.engine.make_url(db.engine.url.render_as_string(hide_password=False))
+    subprocess.run(
+        ["pg_dump", "--format=custom", "--file", str(path), "--dbname", url.database],
+        env={"PGHOST": url.host or "", "PGPORT": str(url.port or 5432), "PATH": "/usr/bin"},
+        check=True,
+    )
+    return path
+
+
+def test_restore_refuses_an_empty_backup_unless_allowed(app, stored, tmp_path):
+    with app.app_context():
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        saved = count_rows(app, "encounter")
+        with db.engine.begin() as connection:
+            snapshot = {t.name: connection.execute(sa.select(t)).mappings().all() for t in tables}
+            for table in tables:
+                connection.execute(sa.delete(table))
+        db.engine.dispose()
+    empty = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "empty.backup")])
+    assert empty.exit_code == 0 and "(empty:" in empty.output, empty.output
+    with app.app_context():
+        seed_all()
+        db.engine.dispose()
+    refused = _invoke(app, "restore", "--yes", str(tmp_path / "empty.backup"))
+    assert refused.exit_code == 1
+    assert "holds no accounts, catalogue or records (--allow-empty" in refused.output
+    assert count_rows(app, "supply_item") > 0
+    allowed = _invoke(app, "restore", "--yes", "--allow-empty", str(tmp_path / "empty.backup"))
+    assert allowed.exit_code == 0, allowed.output
+    assert count_rows(app, "supply_item") == 0
+    assert saved == stored and snapshot  # the live data was there before the empty restore
+
+
+def test_restore_without_a_traceback_from_the_command_line(app, stored, tmp_path):
+    """The operator's view: a real `flask restore` process on a text file."""
+    import os
+    import sys
+
+    from tests.live import PROJECT
+
+    text = _text_file(None, tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "FLASK_"))}
+    with app.app_context():
+        env.update(
+            DATABASE_URL=db.engine.url.render_as_string(hide_password=False),
+            OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"),
+            OUTREACH_SETTINGS="",
+        )
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "outreach", "restore", "--yes", str(text)],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: Restore refused: {text} is not a backup made by 'flask backup' (unknown format)"
+    ]
+    assert count_rows(app, "encounter") == stored
