@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from outreach.config import ConfigurationError
+from outreach.encounters import rollups
 from outreach.extensions import db
 from outreach.models import ALL_ZONES
 from outreach.models import Encounter
 from outreach.models import ReportParticipantDay
 from outreach.privacy import participant_hash
-from outreach.reports import rollups
 from tests.conftest import AuthActions
 from tests.conftest import SyncApi
 from tests.conftest import make_encounter
@@ -146,7 +146,7 @@ def test_a_voided_visit_moves_too_and_stays_out_of_the_counts(make_app, users, a
         first = connection.execute(
             sa.select(Encounter.id).order_by(Encounter.local_date).limit(1)
         ).scalar_one()
-        contribution = rollups.contribution_of(connection, first)
+        contribution = rollups.read_encounter(connection, first)
         connection.execute(
             sa.update(Encounter.__table__)
             .where(Encounter.__table__.c.id == first)

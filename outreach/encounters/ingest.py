@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from outreach import key_rotation
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
+from outreach.encounters import key_rotation
 from outreach.encounters import rollups
 from outreach.encounters.catalog import load_catalog_index
 from outreach.encounters.records import CleanEncounter
@@ -68,6 +68,7 @@ def validation_context() -> ValidationContext:
         now=datetime.now(UTC),
         timezone=ZoneInfo(config["PROGRAM_TIMEZONE"]),
         code_key=config["PARTICIPANT_CODE_KEY"],
+        previous_code_key=config.get("PARTICIPANT_CODE_KEY_PREVIOUS") or None,
     )
 
 
@@ -100,7 +101,7 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
         to_store.append(clean)
 
     # Key rotation: codes seen before under the previous key move to the current one first.
-    key_rotation.move_returning_codes(records, to_store)
+    key_rotation.move_returning_codes(to_store)
     if to_store:
         inserted = _store(to_store, worker_id)
         for clean in to_store:

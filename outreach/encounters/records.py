@@ -28,6 +28,9 @@ class CleanEncounter:
     naloxone_reversals_reported: int
     supplies: Mapping[int, int] = field(default_factory=dict)  # item id -> quantity
     referral_type_ids: Sequence[int] = ()
+    # During a key rotation: the same code's hash under the previous key, so the records
+    # stored under it can move to the current key. Never stored itself.
+    previous_participant_hash: str | None = None
 
     def row(self, worker_id: int | None, received_at: datetime) -> dict:
         """The ``encounter`` table row."""

@@ -41,6 +41,8 @@ class ValidationContext:
     now: datetime  # aware UTC
     timezone: ZoneInfo
     code_key: str
+    # Set only during a participant-code key rotation (see key_rotation.py).
+    previous_code_key: str | None = None
 
 
 def parse_record_id(raw: object) -> uuid.UUID | None:
@@ -121,28 +123,38 @@ def resolve(
     if errors:
         return None, errors
     occurred_at = payload.occurred_at
+    participant_hash, previous_participant_hash = resolve_participant(payload, context)
     return (
         CleanEncounter(
             id=record_id or uuid.UUID(payload.id),
             occurred_at=occurred_at.astimezone(UTC).replace(tzinfo=None),
             local_date=occurred_at.astimezone(context.timezone).date(),
             zone_id=zone_id,
-            participant_hash=resolve_participant(payload, context),
+            participant_hash=participant_hash,
             people_served=payload.people_served,
             syringes_collected=payload.syringes_collected,
             naloxone_reversals_reported=payload.naloxone_reversals_reported,
             supplies=supplies,
             referral_type_ids=referral_ids,
+            previous_participant_hash=previous_participant_hash,
         ),
         {},
     )
 
 
-def resolve_participant(payload: EncounterPayload, context: ValidationContext) -> str | None:
-    """The keyed hash of the record's participant code (already normalised), or None."""
-    if payload.participant_code is None:
-        return None
-    return hash_normalised_code(payload.participant_code, context.code_key)
+def resolve_participant(
+    payload: EncounterPayload, context: ValidationContext
+) -> tuple[str | None, str | None]:
+    """The keyed hash of the record's participant code (already normalised), or None; and,
+    during a key rotation, its hash under the previous key."""
+    code = payload.participant_code
+    if code is None:
+        return None, None
+    previous = context.previous_code_key
+    return (
+        hash_normalised_code(code, context.code_key),
+        hash_normalised_code(code, previous) if previous else None,
+    )
 
 
 def _short(key: str) -> str:

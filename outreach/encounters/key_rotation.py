@@ -8,7 +8,8 @@ transaction, and the roll-ups' participant visit chains are merged to match, so 
 participant counts once and is "returning" as before. After the last day the previous key
 is dropped (see ``config.check_key_rotation``): a code not seen during the rotation looks new.
 
-The raw code is used only here, in memory, to compute the two hashes; it goes no further.
+Both hashes are computed where validation turns the code into a hash
+(``validation.resolve_participant``); the raw code goes no further.
 """
 
 from __future__ import annotations
@@ -16,47 +17,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 
 from outreach.database import write_transaction
+from outreach.encounters import rollups
+from outreach.encounters.records import CleanEncounter
 from outreach.models import Encounter
-from outreach.privacy import participant_hash
-from outreach.reports import rollups
 
 encounter = Encounter.__table__
 
 
-def _raw_codes(records: Iterable) -> dict[uuid.UUID, str]:
-    """The participant code of every record with a readable id and a text code."""
-    codes: dict[uuid.UUID, str] = {}
-    for raw in records:
-        if not isinstance(raw, dict):
-            continue
-        code, record_id = raw.get("participant_code"), raw.get("id")
-        if not isinstance(code, str) or not isinstance(record_id, str):
-            continue
-        try:
-            codes[uuid.UUID(record_id)] = code.strip()
-        except ValueError:
-            continue
-    return codes
+def hash_moves(stored: Iterable[CleanEncounter]) -> dict[str, str]:
+    """Previous-key hash → current-key hash for each coded record about to be stored.
 
-
-def hash_moves(records: Sequence, stored: Iterable, current_key: str, previous_key: str):
-    """Previous-key hash → current-key hash for each coded record about to be stored."""
-    codes = _raw_codes(records)
-    moves: dict[str, str] = {}
-    for clean in stored:
-        code = codes.get(clean.id)
-        if clean.participant_hash is None or code is None:
-            continue
-        # Only a code the validator hashed exactly this way (never a guess).
-        if participant_hash(code, current_key) != clean.participant_hash:
-            continue
-        moves[participant_hash(code, previous_key)] = clean.participant_hash
-    return moves
+    Validation computed both hashes from the same normalised code (typed or sealed), so a
+    move is never a guess.
+    """
+    return {
+        clean.previous_participant_hash: clean.participant_hash
+        for clean in stored
+        if clean.participant_hash and clean.previous_participant_hash
+    }
 
 
 def move_to_current_key(connection: sa.Connection, moves: dict[str, str]) -> int:
@@ -95,8 +78,11 @@ def move_to_current_key(connection: sa.Connection, moves: dict[str, str]) -> int
     return moved
 
 
-def _visit(local_date, zone_id, hashed: str) -> rollups.StoredContribution:
-    return rollups.StoredContribution(
+def _visit(local_date, zone_id, hashed: str) -> CleanEncounter:
+    # Only the roll-up fields matter here; the id and time are placeholders.
+    return CleanEncounter(
+        id=uuid.UUID(int=0),
+        occurred_at=datetime(2000, 1, 1),
         local_date=local_date,
         zone_id=zone_id,
         participant_hash=hashed,
@@ -106,12 +92,9 @@ def _visit(local_date, zone_id, hashed: str) -> rollups.StoredContribution:
     )
 
 
-def move_returning_codes(records: Sequence, stored: Sequence) -> int:
+def move_returning_codes(stored: Sequence[CleanEncounter]) -> int:
     """During a rotation, move this batch's returning codes to the current key (ingest hook)."""
-    previous_key = current_app.config.get("PARTICIPANT_CODE_KEY_PREVIOUS")
-    if not previous_key or not stored:
-        return 0
-    moves = hash_moves(records, stored, current_app.config["PARTICIPANT_CODE_KEY"], previous_key)
+    moves = hash_moves(stored)
     if not moves:
         return 0
     with write_transaction() as connection:
