@@ -1,4 +1,4 @@
-"""Taps and scrolling on /log: five typical encounters logged in Chromium at 390×844.
+"""Taps and scrolling on /log: five typical encounters logged in Chromium at 390x844.
 
 Runs the app on a throwaway SQLite database with the default catalogue, signs a worker in with
 headless Chromium (/usr/bin/chromium) on a phone-sized touch screen, chooses a zone once (the
@@ -43,12 +43,22 @@ VIEWPORT = {"width": 390, "height": 844}
 # (name, steps): ("supply", key, amount), ("referral", key), ("count", name, amount),
 # ("code", text). Save ends every encounter.
 ENCOUNTERS = [
-    ("10 syringes and a naloxone kit", [("supply", "syringe_1ml_27g", 10), ("supply", "naloxone_nasal", 1)]),
+    (
+        "10 syringes and a naloxone kit",
+        [("supply", "syringe_1ml_27g", 10), ("supply", "naloxone_nasal", 1)],
+    ),
     (
         "syringes, cookers and cottons",
-        [("supply", "syringe_1ml_27g", 20), ("supply", "cooker", 10), ("supply", "cotton_filter", 10)],
+        [
+            ("supply", "syringe_1ml_27g", 20),
+            ("supply", "cooker", 10),
+            ("supply", "cotton_filter", 10),
+        ],
     ),
-    ("2 naloxone kits and a treatment referral", [("supply", "naloxone_nasal", 2), ("referral", "moud")]),
+    (
+        "2 naloxone kits and a treatment referral",
+        [("supply", "naloxone_nasal", 2), ("referral", "moud")],
+    ),
     (
         "syringes out, used syringes back",
         [("supply", "syringe_1ml_27g", 20), ("count", "syringes_collected", 50)],
@@ -185,7 +195,9 @@ def run() -> dict:
                 for name, steps in ENCOUNTERS:
                     phone = Phone(page)
                     log_one(phone, steps)
-                    rows.append({"encounter": name, "taps": phone.taps, "scroll_px": phone.scrolled})
+                    rows.append(
+                        {"encounter": name, "taps": phone.taps, "scroll_px": phone.scrolled}
+                    )
                 rounds[label] = rows
             browser.close()
     finally:
@@ -193,8 +205,10 @@ def run() -> dict:
         server.server_close()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
+        "viewport": f"{VIEWPORT['width']}x{VIEWPORT['height']}",
         "log_page_height_px": round(sizes["page"]),
         "header_height_px": round(sizes["header"]),
         "rounds": rounds,
@@ -204,7 +218,7 @@ def run() -> dict:
 def markdown(result: dict) -> str:
     lines = [
         f"Measured {result['date']} on {result['machine']}, Chromium at {result['viewport']}: "
-        f"/log is {result['log_page_height_px']:,} px tall (\"More supplies\" closed), the "
+        f'/log is {result["log_page_height_px"]:,} px tall ("More supplies" closed), the '
         f"signed-in header {result['header_height_px']} px.",
         "",
         "| encounter | taps (new phone) | scroll px (new phone) | taps (after learning) "
