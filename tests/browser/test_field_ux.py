@@ -280,3 +280,17 @@ def test_no_control_is_smaller_than_44_px(phone, users, role):
         if small := page.evaluate(SMALL_TARGETS):
             problems[path] = small
     assert not problems, problems
+
+
+def test_signed_out_directory_never_asks_for_staff_notes(phone, live_server):
+    from outreach.directory.demo import add_demo_services
+
+    with live_server.app.app_context():
+        add_demo_services()
+        db.session.commit()
+    page = phone.new_page()
+    page.goto("/directory")
+    wait_until(page, "document.readyState === 'complete'")
+    page.wait_for_timeout(500)
+    assert page.locator("[data-staff-notes]").count(), "no service on the page"
+    assert ("GET", "/directory/staff-notes.json") not in live_server.faults.requests
