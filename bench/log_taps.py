@@ -184,7 +184,7 @@ def run() -> dict:
             sizes = page.evaluate(
                 """() => ({
                   page: document.documentElement.scrollHeight,
-                  header: document.querySelector('.site-header').getBoundingClientRect().height,
+                  header: document.querySelector('body > header').getBoundingClientRect().height,
                 })"""
             )
             for label in ("new phone", "after learning"):

@@ -131,16 +131,9 @@ function showProblems(problems) {
   title.textContent =
     problems.length === 1 ? formError.dataset.one : formError.dataset.many.replace("{n}", String(problems.length));
   const list = document.createElement("ul");
-  for (const { input, message } of problems) {
+  for (const { message } of problems) {
     const item = document.createElement("li");
-    const link = document.createElement("a");
-    link.href = `#${input.id}`;
-    link.textContent = message;
-    link.addEventListener("click", (event) => {
-      event.preventDefault();
-      focusField(input);
-    });
-    item.append(link);
+    item.textContent = message;
     list.append(item);
   }
   formError.replaceChildren(title, list);
@@ -287,41 +280,21 @@ function warnAboutCode() {
   if (codeWarning.textContent !== text) codeWarning.textContent = text;
 }
 
-function rowsByKey() {
-  return new Map([...form.querySelectorAll("[data-supply]")].map((row) => [row.dataset.supply, row]));
-}
-
-// The supplies this phone gave most (most recent encounters first), shown above "More".
+// The supplies this phone gave most lately take the places above "More supplies"; the
+// ones they replace go back to the top of their category, where they came from.
 async function arrangeSupplies() {
-  const rows = rowsByKey();
-  const groups = [...more.querySelectorAll("[data-supply-group]")];
-  // Where each row goes back to, in the admin's order: the shown ones lead their category.
-  let rank = 0;
-  const home = new Map();
-  const order = new Map();
-  for (const [index, group] of groups.entries()) {
-    const first = common.children[index];
-    for (const row of [...(first ? [first] : []), ...group.querySelectorAll("[data-supply]")]) {
-      home.set(row, group);
-      order.set(row, (rank += 1));
-    }
-  }
   const history = (await getState("supplyUse").catch(() => null)) || [];
   if (history.length < LEARN_AFTER) return;
+  const rows = [...form.querySelectorAll("[data-supply]")];
+  const groups = [...more.querySelectorAll("[data-supply-group]")];
+  const shown = [...common.children];
   const counts = new Map();
   for (const keys of history) for (const key of keys) counts.set(key, (counts.get(key) || 0) + 1);
-  const learned = [...counts.keys()]
-    .filter((key) => rows.has(key))
-    .sort((a, b) => counts.get(b) - counts.get(a) || order.get(rows.get(a)) - order.get(rows.get(b)));
-  const keep = [...common.children].map((row) => row.dataset.supply);
-  const first = [...new Set([...learned, ...keep])].slice(0, keep.length);
-  for (const row of [...common.children]) {
-    if (first.includes(row.dataset.supply)) continue;
-    const group = home.get(row);
-    const after = [...group.querySelectorAll("[data-supply]")].find((other) => order.get(other) > order.get(row));
-    group.insertBefore(row, after || null);
-  }
-  common.append(...first.map((key) => rows.get(key)));
+  const first = [...rows]
+    .sort((a, b) => (counts.get(b.dataset.supply) || 0) - (counts.get(a.dataset.supply) || 0))
+    .slice(0, shown.length);
+  shown.forEach((row, index) => first.includes(row) || groups[index].firstElementChild.after(row));
+  common.append(...first);
   for (const group of groups) group.hidden = !group.querySelector("[data-supply]");
 }
 
@@ -361,6 +334,21 @@ async function checkCatalog() {
   }
 }
 
+// Each number's range, beside it and read with it. Built here rather than in the page,
+// which every phone keeps offline: the bounds are already on the inputs.
+function showRanges() {
+  const format = new Intl.NumberFormat(lang());
+  for (const input of numberInputs()) {
+    const range = document.createElement("span");
+    range.className = "range";
+    range.id = `${input.id}-range`;
+    range.textContent = `${format.format(Number(input.min))}–${format.format(Number(input.max))}`;
+    input.setAttribute("aria-describedby", range.id);
+    input.closest(".stepper-row").before(range);
+  }
+}
+
+showRanges();
 form.addEventListener("click", onControl);
 form.elements.participant_code.addEventListener("input", warnAboutCode);
 form.addEventListener("change", (event) => {
