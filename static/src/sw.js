@@ -35,7 +35,8 @@ const NETWORK_ONLY = [
 // The language chosen last with ?lang= (kept across builds). A kept page asked for without
 // ?lang= is served in it where a copy in it is kept (cards, directory), and the next refresh
 // tells the server, which then keeps every page in it (the worker pages too).
-const LANG_CACHE = "outreach-lang";
+// Named like the page caches, so that the kill switch clears it with them.
+const LANG_CACHE = `${PAGES_PREFIX}lang`;
 let languageChange = null;
 
 async function chosenLang() {
@@ -218,7 +219,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const key of await caches.keys()) {
-        if (key.startsWith(PAGES_PREFIX) && key !== PAGES) await caches.delete(key);
+        if (key.startsWith(PAGES_PREFIX) && key !== PAGES && key !== LANG_CACHE) await caches.delete(key);
       }
       await self.clients.claim();
     })(),
