@@ -35,6 +35,13 @@ def current_lang() -> str:
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _choose_language() -> None:
+        # Every ?lang= is remembered, even on answers that show no text (the service worker
+        # tells the server this way, through /offline-pages.json?lang=).
+        if "lang" in request.args:
+            get_locale()
+
     @app.after_request
     def _remember_language(response):
         lang = g.get("remember_lang")

@@ -146,6 +146,9 @@ def _render_as_visitor(url: str) -> tuple[int, bytes]:
     for name in ("Cookie", "Accept-Language", "User-Agent"):
         if name in request.headers:
             headers[name] = request.headers[name]
+    # A language chosen by this very request (its cookie comes with the answer) comes first.
+    if request.args.get("lang") in current_app.config["LANGUAGES"]:
+        headers["Cookie"] = f"lang={request.args['lang']}; {headers.get('Cookie', '')}"
     builder = EnvironBuilder(
         path=parts.path,
         query_string=parts.query,

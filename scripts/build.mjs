@@ -15,7 +15,8 @@ const outdir = path.join(root, "static", "dist");
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 
-const entryPoints = { app: path.join(src, "css", "app.css") };
+// admin.css: the reports and admin styles, not precached (see globIgnores below).
+const entryPoints = { app: path.join(src, "css", "app.css"), admin: path.join(src, "css", "admin.css") };
 const pages = await readdir(path.join(src, "pages")).catch(() => []);
 for (const file of pages.sort()) {
   if (file.endsWith(".js")) entryPoints[path.basename(file, ".js")] = path.join(src, "pages", file);

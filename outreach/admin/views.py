@@ -50,7 +50,19 @@ ACTION_LABELS = {
     "catalog.deactivate": _l("Catalogue entry deactivated"),
     "catalog.reactivate": _l("Catalogue entry reactivated"),
     "encounter.void": _l("Record voided"),
+    "directory.create": _l("Directory service added"),
+    "directory.update": _l("Directory service changed"),
+    "directory.deactivate": _l("Directory service removed"),
+    "directory.import": _l("Directory imported"),
+    "directory.export": _l("Directory exported"),
 }
+# An event this list does not know yet (a newer feature's) still reads as words.
+OTHER_ACTION = _l("Other change")
+
+
+def action_label(action: str) -> str:
+    """The audit event's name in words, in the page language."""
+    return str(ACTION_LABELS.get(action, OTHER_ACTION))
 
 
 @bp.before_request
@@ -299,7 +311,7 @@ def audit():
     """The audit log: who did what and when, newest first."""
     page = max(1, request.args.get("page", 1, type=int))
     action = request.args.get("action") or None
-    if action is not None and action not in ("user", "catalog", "encounter"):
+    if action is not None and action not in ("user", "catalog", "directory", "encounter"):
         action = None
     events, has_more = services.audit_page(page, action)
     return render_template(
@@ -308,5 +320,5 @@ def audit():
         page=page,
         has_more=has_more,
         action=action,
-        labels=ACTION_LABELS,
+        action_label=action_label,
     )

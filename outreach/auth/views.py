@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -18,6 +19,7 @@ from flask_login import logout_user
 
 from outreach.auth import services
 from outreach.auth.forms import LoginForm
+from outreach.models import Role
 
 bp = Blueprint("auth", __name__)
 
@@ -35,6 +37,10 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user) -> str:
+    """Where a sign-in lands: admins on /admin, supervisors on /reports, workers on /log."""
+    for role, endpoint in ((Role.ADMIN, "admin.index"), (Role.SUPERVISOR, "reports.index")):
+        if user.has_role(role) and endpoint in current_app.view_functions:
+            return url_for(endpoint)
     return url_for("main.index")
 
 

@@ -16,16 +16,22 @@ from flask_babel import format_decimal
 from markupsafe import Markup
 from markupsafe import escape
 
-WIDTH = 640
-HEIGHT = 240
-MARGIN_LEFT = 56
-MARGIN_RIGHT = 28
+# Drawn about as wide as a phone shows it, so that labels keep their size there (at least 12
+# px on a 390 px screen); wider screens cap the chart's width in reports.css.
+WIDTH = 360
+HEIGHT = 200
+FONT_SIZE = 14
+MARGIN_LEFT = 52
+MARGIN_RIGHT = 16
 MARGIN_TOP = 12
-MARGIN_BOTTOM = 36
-MAX_X_LABELS = 8
-BAR_ROW = 26
-BAR_LABEL_WIDTH = 320
-LABEL_CHARS = 38
+MARGIN_BOTTOM = 30
+MAX_X_LABELS = 5
+BAR_HEIGHT = 14
+LINE_HEIGHT = 17
+VALUE_SPACE = 64
+# Characters of a bar label per line at FONT_SIZE; a longer name wraps to a second line and,
+# past that, is cut with "…" (the full name is the row's tooltip and in the table).
+LABEL_CHARS = 42
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,8 @@ def _y_axis(maximum: int, plot_height: int) -> list[str]:
         parts.append(
             f'<line class="grid" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" '
             f'y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="axis-label" x="{MARGIN_LEFT - 6}" y="{y + 4:.1f}" '
-            f'text-anchor="end" font-size="12">{_number(value)}</text>'
+            f'<text class="axis-label" x="{MARGIN_LEFT - 6}" y="{y + 5:.1f}" '
+            f'text-anchor="end" font-size="{FONT_SIZE}">{_number(value)}</text>'
         )
     return parts
 
@@ -84,8 +90,8 @@ def _x_labels(points: Sequence[Point], x_of) -> list[str]:
         if index % every:
             continue
         parts.append(
-            f'<text class="axis-label" x="{x_of(index):.1f}" y="{HEIGHT - MARGIN_BOTTOM + 18}" '
-            f'text-anchor="middle" font-size="12">{escape(point.label)}</text>'
+            f'<text class="axis-label" x="{x_of(index):.1f}" y="{HEIGHT - MARGIN_BOTTOM + 20}" '
+            f'text-anchor="middle" font-size="{FONT_SIZE}">{escape(point.label)}</text>'
         )
     return parts
 
@@ -161,27 +167,52 @@ def line_chart(
     return Markup("".join(parts))  # noqa: S704  # nosec B704
 
 
+def wrap_label(label: str, width: int = LABEL_CHARS) -> list[str]:
+    """A name on at most two lines of ``width`` characters, cut with "…" past that."""
+    lines: list[str] = []
+    current = ""
+    for word in label.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    lines.append(current)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in lines]
+
+
 def bar_chart(
     rows: Sequence[tuple[str, int]], *, chart_id: str, title: str, description: str
 ) -> Markup:
-    """Horizontal bars, one per labelled row (referrals by type, supplies by item)."""
-    height = MARGIN_TOP * 2 + BAR_ROW * max(1, len(rows))
-    bar_space = WIDTH - BAR_LABEL_WIDTH - 70
+    """Horizontal bars, one per labelled row (referrals by type, supplies by item): the name
+    above its bar, so that long names stay readable on a phone."""
+    bar_space = WIDTH - VALUE_SPACE
     maximum = max((value for _label, value in rows), default=0) or 1
-    parts = _open_svg(chart_id, title, description, height)
-    for index, (label, value) in enumerate(rows):
-        y = MARGIN_TOP + index * BAR_ROW
-        short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
+    laid_out = [(label, value, wrap_label(label)) for label, value in rows]
+    height = MARGIN_TOP * 2 + sum(
+        LINE_HEIGHT * len(lines) + BAR_HEIGHT + 12 for _label, _value, lines in laid_out
+    )
+    parts = _open_svg(chart_id, title, description, max(height, MARGIN_TOP * 2 + 1))
+    y = MARGIN_TOP
+    for label, value, lines in laid_out:
         width = bar_space * value / maximum
-        parts.append(
-            f'<text class="bar-label" x="{BAR_LABEL_WIDTH - 8}" y="{y + 17}" '
-            f'text-anchor="end" font-size="13">{escape(short)}</text>'
-            f'<rect class="bar series-0" x="{BAR_LABEL_WIDTH}" y="{y + 4}" '
-            f'width="{max(width, 1):.1f}" height="{BAR_ROW - 8}">'
-            f"<title>{escape(label)}: {_number(value)}</title></rect>"
-            f'<text class="bar-value" x="{BAR_LABEL_WIDTH + width + 6:.1f}" y="{y + 17}" '
-            f'font-size="13">{_number(value)}</text>'
+        text = "".join(
+            f'<tspan x="0" dy="{LINE_HEIGHT if index else 0}">{escape(line)}</tspan>'
+            for index, line in enumerate(lines)
         )
+        bar_y = y + LINE_HEIGHT * len(lines) + 2
+        parts.append(
+            f"<g><title>{escape(label)}: {_number(value)}</title>"
+            f'<text class="bar-label" x="0" y="{y + LINE_HEIGHT - 4}" '
+            f'font-size="{FONT_SIZE}">{text}</text>'
+            f'<rect class="bar series-0" x="0" y="{bar_y}" '
+            f'width="{max(width, 1):.1f}" height="{BAR_HEIGHT}"/>'
+            f'<text class="bar-value" x="{width + 6:.1f}" y="{bar_y + BAR_HEIGHT - 2}" '
+            f'font-size="{FONT_SIZE}">{_number(value)}</text></g>'
+        )
+        y += LINE_HEIGHT * len(lines) + BAR_HEIGHT + 12
     parts.append("</svg>")
     # Every label and title above went through escape(); the rest is numbers we format.
     return Markup("".join(parts))  # noqa: S704  # nosec B704

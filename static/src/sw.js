@@ -32,6 +32,29 @@ const NETWORK_ONLY = [
   /^\/directory\/staff-notes\.json$/,
 ];
 
+// The language chosen last with ?lang= (kept across builds). A kept page asked for without
+// ?lang= is served in it where a copy in it is kept (cards, directory), and the next refresh
+// tells the server, which then keeps every page in it (the worker pages too).
+// Named like the page caches, so that the kill switch clears it with them.
+const LANG_CACHE = `${PAGES_PREFIX}lang`;
+let languageChange = null;
+
+async function chosenLang() {
+  const stored = await (await caches.open(LANG_CACHE)).match("/lang");
+  return stored ? stored.text() : "";
+}
+
+function chooseLang(lang, event) {
+  languageChange = (async () => {
+    await (await caches.open(LANG_CACHE)).put("/lang", new Response(lang));
+    await refreshPages({ force: true }).catch(() => null);
+  })().finally(() => {
+    languageChange = null;
+  });
+  event.waitUntil(languageChange);
+  return languageChange;
+}
+
 const sameOrigin = (url) => url.origin === self.location.origin;
 const neverCached = (url) => NETWORK_ONLY.some((pattern) => pattern.test(url.pathname));
 
@@ -82,10 +105,12 @@ function refreshPages({ force = false } = {}) {
   refreshing = (async () => {
     const cache = await caches.open(PAGES);
     const known = await readRevisions(cache);
-    if (!force && Date.now() - known.checkedAt < REFRESH_EVERY_MS) {
+    const lang = await chosenLang();
+    if (!force && (known.lang || "") === lang && Date.now() - known.checkedAt < REFRESH_EVERY_MS) {
       return { pages: Object.keys(known.pages).length, fresh: true };
     }
-    const response = await fetch("/offline-pages.json", { credentials: "same-origin", cache: "no-store" });
+    const query = lang ? `?lang=${encodeURIComponent(lang)}` : "";
+    const response = await fetch(`/offline-pages.json${query}`, { credentials: "same-origin", cache: "no-store" });
     if (!response.ok) throw new Error(`offline pages: ${response.status}`);
     const list = await response.json();
     if (list.build && BUILD && list.build !== BUILD) {
@@ -136,7 +161,7 @@ function refreshPages({ force = false } = {}) {
       if (!list.signed_in) next[url] = known.pages[url];
       else await cache.delete(url);
     }
-    const body = JSON.stringify({ checkedAt: Date.now(), pages: next });
+    const body = JSON.stringify({ checkedAt: Date.now(), lang, pages: next });
     await cache.put(REVISIONS_KEY, new Response(body, { headers: { "Content-Type": "application/json" } }));
     return { pages: Object.keys(next).length };
   })().finally(() => {
@@ -157,21 +182,27 @@ async function fallback() {
 // Kept pages first; then the network; offline, the app shell.
 async function pagesHandler({ url, request, event }) {
   const cache = await caches.open(PAGES);
-  const key = url.pathname + url.search;
-  const cached = await cache.match(key, { ignoreVary: true });
-  if (cached) return cached;
   const navigating = request.mode === "navigate";
+  const asked = url.searchParams.get("lang");
+  // ?lang= switched the language for this visitor: the kept pages follow.
+  if (navigating && asked && asked !== (await chosenLang())) chooseLang(asked, event);
+  const lang = navigating && !asked ? await chosenLang() : "";
+  // Chosen offline: back online, the kept pages catch up before one is shown.
+  if (lang && !languageChange && self.navigator.onLine && (await readRevisions(cache)).lang !== lang) {
+    chooseLang(lang, event);
+  }
+  // Kept pages in the language being chosen are on their way; offline this ends at once.
+  if (lang && languageChange) await Promise.race([languageChange, new Promise((done) => setTimeout(done, 4000))]);
+  const inLang = (path) => (lang ? `${path}${path.includes("?") ? "&" : "?"}lang=${lang}` : path);
+  const match = async (path) =>
+    (await cache.match(inLang(path), { ignoreVary: true })) || cache.match(path, { ignoreVary: true });
+  const cached = await match(url.pathname + url.search);
+  if (cached) return cached;
   try {
-    const response = await fetch(request);
-    // ?lang= switched the language for this visitor: the kept pages follow.
-    if (navigating && url.searchParams.has("lang") && response.ok) {
-      event.waitUntil(refreshPages({ force: true }).catch(() => null));
-    }
-    return response;
+    return await fetch(request);
   } catch (error) {
     if (!navigating) throw error;
-    const withoutQuery = await cache.match(url.pathname, { ignoreVary: true });
-    return withoutQuery || fallback();
+    return (await match(url.pathname)) || fallback();
   }
 }
 
@@ -188,7 +219,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const key of await caches.keys()) {
-        if (key.startsWith(PAGES_PREFIX) && key !== PAGES) await caches.delete(key);
+        if (key.startsWith(PAGES_PREFIX) && key !== PAGES && key !== LANG_CACHE) await caches.delete(key);
       }
       await self.clients.claim();
     })(),

@@ -238,6 +238,8 @@ def wait_count(page, expected: int, timeout: float = 20.0) -> None:
 
 def log_encounter(page, item: str = "syringe_1ml_27g", amount: int = 20, referral=None) -> None:
     """Log one encounter the way a worker does: a quick amount, a referral, save."""
+    if not page.locator(f'input[name="supply.{item}"]').is_visible():
+        page.click("[data-more-supplies] > summary")  # the item sits behind "More supplies"
     if amount == 1:
         page.click(f'button[data-step="1"][aria-controls="supply-{item}"]')
     else:

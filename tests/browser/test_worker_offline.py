@@ -240,6 +240,7 @@ def test_signing_out_with_records_waiting_warns_and_keeps_them(page, live_server
     live_server.faults.fail(SYNC_PATH, "503", times=1000)
     log_encounter(page, "cooker", 5)
     wait_count(page, 1)
+    page.click(".site-menu summary")  # sign-out sits in the header's menu
     page.click("form[data-sign-out] button")
     dialog = page.locator("[data-confirm-dialog]")
     dialog.wait_for(state="visible")

@@ -42,7 +42,9 @@ function refreshStatuses(data) {
 // itself is the public copy that the service worker keeps offline.
 async function showStaffNotes() {
   const slots = document.querySelectorAll("[data-staff-notes]");
-  if (!slots.length || typeof navigator === "undefined" || !navigator.onLine) return;
+  // Signed out (the header has no sign-out form), there is nothing to ask for.
+  const signedIn = Boolean(document.querySelector("form[data-sign-out]"));
+  if (!slots.length || !signedIn || typeof navigator === "undefined" || !navigator.onLine) return;
   let notes;
   try {
     const response = await fetch("/directory/staff-notes.json", {

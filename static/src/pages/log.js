@@ -1,6 +1,7 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { PENDING, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
+import { codeConcern } from "../lib/code-check.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { lang, show, t } from "../lib/ui.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
@@ -11,6 +12,12 @@ const toast = document.querySelector("[data-toast]");
 const toastText = document.querySelector("[data-toast-text]");
 const undoButton = document.querySelector("[data-undo]");
 const formError = document.querySelector("[data-form-error]");
+const common = document.querySelector("[data-common-supplies]");
+const more = document.querySelector("[data-more-supplies]");
+const codeWarning = document.getElementById("participant_code-warning");
+// Supplies shown first (as many as the page shows): the ones this phone gave most lately.
+const HISTORY = 30;
+const LEARN_AFTER = 3;
 let toastTimer = null;
 let lastSaved = null;
 let editing = null;
@@ -52,15 +59,48 @@ function readNumber(input) {
   return { value, ok };
 }
 
-function buildRecord() {
-  let valid = true;
-  for (const input of numberInputs()) {
-    const { ok } = readNumber(input);
-    input.setAttribute("aria-invalid", ok ? "false" : "true");
-    input.closest(".supply")?.classList.toggle("has-error", !ok);
-    valid = valid && ok;
+function labelOf(input) {
+  return form.querySelector(`label[for="${input.id}"]`)?.textContent.trim() || input.name;
+}
+
+function markField(input, message) {
+  const error = document.getElementById(`${input.id}-error`);
+  const describedBy = `${input.id}-range`;
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+  input.setAttribute("aria-describedby", message ? `${input.id}-error ${describedBy}` : describedBy);
+  input.closest(".supply")?.classList.toggle("has-error", Boolean(message));
+  if (!message) {
+    error?.remove();
+    return;
   }
-  if (!valid) return { error: t("checkNumbers") };
+  const line = error || document.createElement("p");
+  line.id = `${input.id}-error`;
+  line.className = "field-error";
+  line.textContent = message;
+  if (!error) input.closest(".stepper-row").after(line);
+}
+
+// Every number out of its bounds, each with the words that say what it accepts.
+function numberProblems() {
+  const problems = [];
+  const format = new Intl.NumberFormat(lang());
+  for (const input of numberInputs()) {
+    if (readNumber(input).ok) {
+      markField(input, "");
+      continue;
+    }
+    const message = formError.dataset.number
+      .replace("{min}", format.format(Number(input.min || 0)))
+      .replace("{max}", format.format(Number(input.max)));
+    markField(input, message);
+    problems.push({ input, message: `${labelOf(input)}: ${message}` });
+  }
+  return problems;
+}
+
+function buildRecord() {
+  const problems = numberProblems();
+  if (problems.length) return { problems };
   const supplies = {};
   for (const input of form.querySelectorAll('input[name^="supply."]')) {
     const { value } = readNumber(input);
@@ -81,8 +121,36 @@ function buildRecord() {
   };
   const empty =
     !Object.keys(supplies).length && !referrals.length && !record.syringes_collected && !record.naloxone_reversals_reported;
-  if (empty) return { error: t("empty") };
+  if (empty) return { problems: [{ input: form.querySelector('input[name^="supply."]'), message: t("empty") }] };
   return { record };
+}
+
+// Nothing is saved: a summary at the top (announced), and the first problem in focus.
+function showProblems(problems) {
+  const title = document.createElement("p");
+  title.textContent =
+    problems.length === 1 ? formError.dataset.one : formError.dataset.many.replace("{n}", String(problems.length));
+  const list = document.createElement("ul");
+  for (const { message } of problems) {
+    const item = document.createElement("li");
+    item.textContent = message;
+    list.append(item);
+  }
+  formError.replaceChildren(title, list);
+  show(formError, true);
+  focusField(problems[0].input);
+}
+
+function focusField(input) {
+  if (more.contains(input)) more.open = true;
+  input.focus({ preventScroll: true });
+  input.closest(".supply, .field")?.scrollIntoView({ block: "center" });
+}
+
+function clearProblems() {
+  show(formError, false);
+  formError.replaceChildren();
+  for (const input of numberInputs()) markField(input, "");
 }
 
 // Put a record's values back in the form (after "undo", or to fix a rejected one).
@@ -102,6 +170,8 @@ function fill(record) {
     ? String(record.naloxone_reversals_reported)
     : "";
   form.elements.participant_code.value = record.participant_code || "";
+  warnAboutCode();
+  if ([...more.querySelectorAll("input")].some((input) => input.value)) more.open = true;
   form.dispatchEvent(new Event("outreach:filled"));
 }
 
@@ -109,12 +179,10 @@ function resetForm() {
   const zone = form.elements.zone.value;
   form.reset();
   form.elements.zone.value = zone;
-  for (const input of numberInputs()) {
-    input.value = input.dataset.default || "";
-    input.setAttribute("aria-invalid", "false");
-    input.closest(".supply")?.classList.remove("has-error");
-  }
-  show(formError, false);
+  for (const input of numberInputs()) input.value = input.dataset.default || "";
+  clearProblems();
+  warnAboutCode();
+  more.open = false;
 }
 
 // ``until``: when the toast (and its Undo) goes; by default a few seconds from now.
@@ -129,18 +197,19 @@ function showToast(text, { undo = false, until = Date.now() + 3000 } = {}) {
 function showFormError(text) {
   formError.textContent = text;
   show(formError, true);
+  formError.focus();
 }
 
 async function save(event) {
   event.preventDefault();
   // A second tap while the first save is still writing would store the encounter twice.
   if (saving) return;
-  const { record, error } = buildRecord();
-  if (error) {
-    showFormError(error);
+  const { record, problems } = buildRecord();
+  if (problems) {
+    showProblems(problems);
     return;
   }
-  show(formError, false);
+  clearProblems();
   saving = true;
   try {
     if (editing) {
@@ -155,6 +224,7 @@ async function save(event) {
     }
     const entry = await addRecord(record, { holdMs: UNDO_MS });
     lastSaved = record;
+    learnFrom(record);
     resetForm();
     // Undo goes a moment before the hold ends, so it is never offered for a record sent.
     showToast(t("saved"), { undo: true, until: entry.holdUntil - 500 });
@@ -201,8 +271,39 @@ function onControl(event) {
   const next = button.dataset.set ? Number(button.dataset.set) : clamp(input, current + Number(button.dataset.step));
   // Zero means "none" for supplies: leave the field empty so it is not sent.
   input.value = next === 0 && Number(input.min || 0) === 0 ? "" : String(next);
-  input.setAttribute("aria-invalid", "false");
-  input.closest(".supply")?.classList.remove("has-error");
+  markField(input, "");
+}
+
+function warnAboutCode() {
+  const concern = codeConcern(form.elements.participant_code.value);
+  const text = concern ? codeWarning.dataset[concern] : "";
+  if (codeWarning.textContent !== text) codeWarning.textContent = text;
+}
+
+// The supplies this phone gave most lately take the places above "More supplies"; the
+// ones they replace go back to the top of their category, where they came from.
+async function arrangeSupplies() {
+  const history = (await getState("supplyUse").catch(() => null)) || [];
+  if (history.length < LEARN_AFTER) return;
+  const rows = [...form.querySelectorAll("[data-supply]")];
+  const groups = [...more.querySelectorAll("[data-supply-group]")];
+  const shown = [...common.children];
+  const counts = new Map();
+  for (const keys of history) for (const key of keys) counts.set(key, (counts.get(key) || 0) + 1);
+  const first = [...rows]
+    .sort((a, b) => (counts.get(b.dataset.supply) || 0) - (counts.get(a.dataset.supply) || 0))
+    .slice(0, shown.length);
+  shown.forEach((row, index) => first.includes(row) || groups[index].firstElementChild.after(row));
+  common.append(...first);
+  for (const group of groups) group.hidden = !group.querySelector("[data-supply]");
+}
+
+function learnFrom(record) {
+  const keys = Object.keys(record.supplies);
+  if (!keys.length) return;
+  getState("supplyUse")
+    .then((history) => setState("supplyUse", [keys, ...(history || [])].slice(0, HISTORY)))
+    .catch(() => null);
 }
 
 async function startEditing() {
@@ -233,13 +334,35 @@ async function checkCatalog() {
   }
 }
 
+// Each number's range, beside it and read with it. Built here rather than in the page,
+// which every phone keeps offline: the bounds are already on the inputs.
+function showRanges() {
+  const format = new Intl.NumberFormat(lang());
+  for (const input of numberInputs()) {
+    const range = document.createElement("span");
+    range.className = "range";
+    range.id = `${input.id}-range`;
+    range.textContent = `${format.format(Number(input.min))}–${format.format(Number(input.max))}`;
+    input.setAttribute("aria-describedby", range.id);
+    input.closest(".stepper-row").before(range);
+  }
+}
+
+showRanges();
 form.addEventListener("click", onControl);
+form.elements.participant_code.addEventListener("input", warnAboutCode);
+form.addEventListener("change", (event) => {
+  if (event.target.type === "number" && readNumber(event.target).ok) markField(event.target, "");
+});
 form.addEventListener("submit", save);
 setUpReferralServices(form);
 undoButton.addEventListener("click", undo);
 document.querySelector("[data-catalog-reload]")?.addEventListener("click", () => window.location.reload());
 initShell();
 rememberNames(namesFromForm(form));
-startEditing().then(rememberZone);
+arrangeSupplies()
+  .catch(() => null)
+  .then(startEditing)
+  .then(rememberZone);
 checkCatalog();
 document.documentElement.dataset.ready = "true";

@@ -1,0 +1,296 @@
+"""The log screen and the header as a worker lives them on a 390x844 phone, in Chromium:
+errors that are seen and announced, the participant-code warning, a one-row header, a
+language that holds online and offline, readable chart labels and 44 px targets."""
+
+from __future__ import annotations
+
+import pytest
+
+from outreach import demo
+from outreach.extensions import db
+from tests.browser.conftest import sign_in
+from tests.browser.conftest import wait_count
+from tests.browser.conftest import wait_offline_ready
+from tests.browser.conftest import wait_until
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+RANGE_SUPPLY, RANGE_PEOPLE = "0\u201310,000", "1\u2013100"  # en dash, as shown
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, service_workers="allow", **PHONE)
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+def _save(page) -> None:
+    page.click('#encounter-form button[type="submit"]')
+
+
+def _problem_state(page) -> dict:
+    return page.evaluate(
+        """() => {
+          const summary = document.querySelector('[data-form-error]');
+          const focused = document.activeElement;
+          const box = focused.getBoundingClientRect();
+          const ids = (focused.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+          return {
+            summaryShown: !summary.hidden,
+            summaryRole: summary.getAttribute('role'),
+            summary: summary.textContent,
+            focused: focused.id,
+            inView: box.top >= 0 && box.bottom <= innerHeight,
+            invalid: focused.getAttribute('aria-invalid'),
+            described: ids.map((id) => document.getElementById(id)?.textContent || ''),
+          };
+        }"""
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "range_text"),
+    [
+        ("supply-syringe_1ml_27g", "-5", RANGE_SUPPLY),
+        ("supply-syringe_1ml_27g", "99999", RANGE_SUPPLY),
+        ("supply-cooker", "2.5", RANGE_SUPPLY),
+        ("people_served", "0", RANGE_PEOPLE),
+        ("supply-condom", "99999", RANGE_SUPPLY),  # behind "More supplies"
+    ],
+)
+def test_a_bad_number_is_summarised_focused_described_and_nothing_is_queued(
+    phone, live_server, users, field, value, range_text
+):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    page.locator("html[data-ready=true]").wait_for(state="attached")
+    # A valid amount elsewhere, so the form is not empty: the bad number is the problem.
+    page.click('button[data-set="10"][aria-controls="supply-syringe_1ml_27g"]')
+    page.evaluate(
+        "([id, value]) => { const input = document.getElementById(id); input.value = value; }",
+        [field, value],
+    )
+    _save(page)
+    state = _problem_state(page)
+    assert state["summaryShown"] and state["summaryRole"] == "alert"
+    assert "1 thing to fix" in state["summary"] and "whole number from" in state["summary"]
+    assert state["focused"] == field and state["inView"]
+    assert state["invalid"] == "true"
+    assert any("whole number from" in text for text in state["described"])
+    assert range_text in state["described"]
+    # The range is printed next to the field, not only read out.
+    assert page.locator(f"#{field}-range").is_visible()
+    page.wait_for_timeout(300)
+    assert page.locator("[data-toast]").is_hidden()
+    page.reload()
+    wait_count(page, 0)
+
+
+def test_an_empty_form_says_so_at_the_top_and_focuses_the_first_supply(phone, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    page.locator("html[data-ready=true]").wait_for(state="attached")
+    page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    _save(page)
+    state = _problem_state(page)
+    assert state["summaryShown"] and "Add at least one supply" in state["summary"]
+    assert state["focused"].startswith("supply-") and state["inView"]
+    summary_top = page.locator("[data-form-error]").bounding_box()["y"]
+    assert 0 <= summary_top < 844
+    page.reload()
+    wait_count(page, 0)
+
+
+def test_participant_code_warns_on_personal_details_offline_in_both_languages(phone, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    phone.set_offline(True)
+    page.reload()
+    warning = page.locator("#participant_code-warning")
+    for text, words in [
+        ("Maria Lopez", "a name"),
+        ("555 213 0199", "phone number"),
+        ("maria@example.org", "email address"),
+        ("12/05/1987", "date of birth"),
+    ]:
+        page.fill("#participant_code", text)
+        assert words in warning.inner_text()
+    page.fill("#participant_code", "M-KR-1987")
+    assert warning.inner_text() == ""
+    phone.set_offline(False)
+    page.goto("/log?lang=es")
+    page.fill("#participant_code", "12 de mayo de 1987")
+    assert "fecha de nacimiento" in warning.inner_text()
+
+
+@pytest.mark.parametrize("role", ["visitor", "worker", "supervisor", "admin"])
+def test_the_header_is_one_row_at_390_px(phone, users, role):
+    page = phone.new_page()
+    if role == "visitor":
+        page.goto("/cards")
+    else:
+        sign_in(page, getattr(users, role), next_path="/cards")
+    for lang in ("en", "es"):
+        page.goto(f"/cards?lang={lang}")
+        height = page.locator("body > header").bounding_box()["height"]
+        assert height <= 56, f"{role} {lang}: header {height} px"
+
+
+@pytest.mark.parametrize(("role", "home"), [("supervisor", "/reports"), ("admin", "/admin")])
+def test_supervisors_and_admins_land_on_their_own_home(phone, users, role, home):
+    page = phone.new_page()
+    page.goto("/login")
+    page.fill('input[name="username"]', getattr(users, role))
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('form button[type="submit"]')
+    page.wait_for_url(f"**{home}")
+
+
+def _lang(page) -> str:
+    page.locator("html[lang]").wait_for(state="attached")
+    return page.locator("html").get_attribute("lang")
+
+
+def _menu_link(page, path: str) -> None:
+    page.click(".site-menu summary")
+    page.click(f'.site-menu a[href="{path}"]')
+    page.wait_for_url(f"**{path}")
+
+
+def test_the_chosen_language_holds_on_every_link_online_and_offline(phone, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    page.goto("/cards")
+    assert _lang(page) == "en"
+    page.click(".site-nav a[hreflang=es]")
+    page.wait_for_url("**/cards?lang=es")
+    assert _lang(page) == "es"
+    for path in ("/directory", "/cards", "/log", "/outbox"):
+        _menu_link(page, path)
+        assert _lang(page) == "es", f"online {path}"
+
+    phone.set_offline(True)
+    for path in ("/cards", "/directory", "/log"):
+        _menu_link(page, path)
+        assert _lang(page) == "es", f"offline {path}"
+    # Switching back offline holds too, on every page kept in both languages.
+    page.goto("/cards")
+    page.click(".site-nav a[hreflang=en]")
+    page.wait_for_url("**/cards?lang=en")
+    assert _lang(page) == "en"
+    _menu_link(page, "/directory")
+    assert _lang(page) == "en"
+
+    # Back online, the worker pages catch up with the choice made offline.
+    phone.set_offline(False)
+    for path in ("/log", "/cards", "/outbox"):
+        _menu_link(page, path)
+        assert _lang(page) == "en", f"online again {path}"
+
+
+def test_a_signed_out_visitor_keeps_the_language_too(phone):
+    page = phone.new_page()
+    page.goto("/cards")
+    wait_offline_ready(page)
+    page.click(".site-nav a[hreflang=es]")
+    page.wait_for_url("**/cards?lang=es")
+    page.click('.site-nav a[href="/directory"]')
+    page.wait_for_url("**/directory")
+    assert _lang(page) == "es"
+    phone.set_offline(True)
+    page.click('.site-nav a[href="/cards"]')
+    page.wait_for_url("**/cards")
+    assert _lang(page) == "es"
+
+
+def test_chart_labels_are_at_least_12_px_on_a_phone(phone, live_server, users):
+    with live_server.app.app_context():
+        demo.generate(30, 200, random_seed=3)
+        db.session.commit()
+    page = phone.new_page()
+    sign_in(page, users.supervisor, next_path="/reports")
+    sizes = page.evaluate(
+        """() => [...document.querySelectorAll('.chart-svg text')].map((text) => {
+          const svg = text.ownerSVGElement;
+          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+          const px = parseFloat(getComputedStyle(text).fontSize) * scale;
+          return { text: text.textContent, px };
+        })"""
+    )
+    assert sizes, "no chart on /reports"
+    small = [s for s in sizes if s["px"] < 12]
+    assert not small, small[:5]
+    # Long referral names wrap or are cut, with the whole name in the row's tooltip.
+    overflow = page.evaluate(
+        """() => [...document.querySelectorAll('.chart-svg')].flatMap((svg) => {
+          const right = svg.getBoundingClientRect().right + 1;
+          return [...svg.querySelectorAll('text')]
+            .filter((text) => text.getBoundingClientRect().right > right)
+            .map((text) => text.textContent);
+        })"""
+    )
+    assert not overflow, overflow
+    assert page.locator(".chart-svg g > title", has_text="Treatment / MOUD").count()
+
+
+# Controls, in the pages each role opens, whose box is smaller than 44 x 44 px. A link inside
+# a sentence is left out (WCAG's inline exception); a checkbox counts with its label.
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, summary, textarea')]
+  .filter((element) => {
+    const box = element.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= 0) return false;
+    if (element.closest('[hidden], details:not([open]) > :not(summary)')) return false;
+    if (element.tagName === 'A' && !element.classList.contains('button')) {
+      const parent = element.parentElement;
+      const inSentence = parent.textContent.trim().length > element.textContent.trim().length + 1;
+      if (inSentence && getComputedStyle(element).display === 'inline') return false;
+    }
+    const target = element.closest('label') || element;
+    const area = target.getBoundingClientRect();
+    return area.height < 43.5 || area.width < 43.5;
+  })
+  .map((element) => element.outerHTML.slice(0, 90))"""
+
+TARGET_PAGES = {
+    None: ["/login", "/cards", "/directory"],
+    "worker": ["/log", "/outbox", "/cards?lang=es"],
+    "supervisor": ["/reports"],
+    "admin": ["/admin", "/admin/users", "/admin/catalog/supplies", "/admin/audit"],
+}
+
+
+@pytest.mark.parametrize("role", list(TARGET_PAGES))
+def test_no_control_is_smaller_than_44_px(phone, users, role):
+    page = phone.new_page()
+    paths = TARGET_PAGES[role]
+    if role:
+        sign_in(page, getattr(users, role), next_path=paths[0])
+    problems = {}
+    for path in paths:
+        page.goto(path)
+        wait_until(page, "document.readyState === 'complete'")
+        if role:
+            page.click(".site-menu summary")  # the menu's links count too
+        if small := page.evaluate(SMALL_TARGETS):
+            problems[path] = small
+    assert not problems, problems
+
+
+def test_signed_out_directory_never_asks_for_staff_notes(phone, live_server):
+    from outreach.directory.demo import add_demo_services
+
+    with live_server.app.app_context():
+        add_demo_services()
+        db.session.commit()
+    page = phone.new_page()
+    page.goto("/directory")
+    wait_until(page, "document.readyState === 'complete'")
+    page.wait_for_timeout(500)
+    assert page.locator("[data-staff-notes]").count(), "no service on the page"
+    assert ("GET", "/directory/staff-notes.json") not in live_server.faults.requests
