@@ -39,10 +39,10 @@ from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.models import Zone
 from outreach.privacy import normalise_participant_code
-from outreach.reports import queries
+from outreach.reports import figures as queries
 from outreach.reports import rollups
 from outreach.reports import services
-from outreach.reports.queries import ReportFilter
+from outreach.reports.figures import ReportFilter
 from outreach.sync.services import ingest_batch
 
 ZONES = [None, "downtown", "riverside", "eastside"]
