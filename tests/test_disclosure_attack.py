@@ -114,6 +114,8 @@ def _requests(months: list[date]) -> list[tuple[date, date]]:
         (_month_end(first) - timedelta(days=3), _month_end(first)),
         (first, _month_end(third)),
         (second, _month_end(third)),
+        (date(first.year, 1, 1), date(first.year, 12, 31)),
+        (date(third.year, 1, 1), date(third.year, 12, 31)),
     ]
 
 
