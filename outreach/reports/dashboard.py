@@ -1,4 +1,4 @@
-"""What the dashboard and summary.json show, assembled from the queries (no request here)."""
+"""What the dashboard and summary.json show, assembled from the figures (no request here)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from outreach.models import NO_ZONE
 from outreach.reports import charts
 from outreach.reports import disclosure
-from outreach.reports import figures as queries
+from outreach.reports import figures as report_figures
 from outreach.reports.catalog import Catalog
 from outreach.reports.catalog import sum_ids
 from outreach.reports.figures import Figures
@@ -34,7 +34,7 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int) -> d
     beside it (the key is there only then): one record logged on purpose would otherwise
     tell whether its code was seen in the period.
     """
-    figures = queries.figures(report)
+    figures = report_figures.figures(report)
     participants = disclosure.hidden_count(figures.participants, threshold)
     item_keys = {item.id: item.key for item in catalog.items}
     referral_keys = {kind.id: kind.key for kind in catalog.referral_types}
@@ -117,7 +117,7 @@ def build(
     report: ReportFilter, catalog: Catalog, lang: str, today: date, threshold: int
 ) -> Dashboard:
     """Compute the dashboard for a report filter."""
-    figures, zones = queries.overview(report)
+    figures, zones = report_figures.overview(report)
     participants, new, returning = disclosure.participant_split(
         figures.participants, figures.returning_participants, threshold
     )
@@ -181,7 +181,7 @@ def _zone_rows(rows: dict, catalog: Catalog, lang: str, threshold: int) -> list[
 
 
 def _series(report: ReportFilter, catalog: Catalog, period: str, last_day: date):
-    days = queries.by_day(report, catalog.syringe_ids | catalog.naloxone_ids)
+    days = report_figures.by_day(report, catalog.syringe_ids | catalog.naloxone_ids)
     rows = []
     for start, end in buckets(report.start, last_day, period):
         encounters = distributed = collected = naloxone = 0
