@@ -103,13 +103,21 @@ def _measure_tables(
 
 
 def internal_export(
-    start: date, end: date, period: str, catalog: Catalog, lang: str
+    start: date, end: date, period: str, threshold: int, catalog: Catalog, lang: str
 ) -> tuple[date, date, str]:
-    """The exact aggregate CSV, not for sharing (whole weeks or months for those periods)."""
+    """The exact aggregate CSV, not for sharing (whole weeks or months for those periods).
+
+    Exact except for participant counts from 1 to threshold-1, which are blank here as on
+    every screen: with a record logged on purpose, they would tell whether a guessed code
+    was seen in the period (``disclosure``).
+    """
     start = period_rules.bucket_start(start, period)
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
     periods = period_rules.buckets(start, end, period)
     built, zone_ids, labels = _measure_tables(periods, catalog, lang)
+    for table in built:
+        if not table.additive:
+            disclosure.suppress(table, threshold)
     rows = table_rows(built, period, periods, zone_ids, labels, ALL_KEY, len(periods) > 1)
     return start, end, csvfile.write_csv(rows, HEADER)
 

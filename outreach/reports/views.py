@@ -215,8 +215,8 @@ def export():
     except PeriodError as error:
         return _bad_parameters(str(error))
     catalog, lang = load_catalog(), current_lang()
+    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
     if request.args.get("suppress") in ("1", "y", "true", "yes", "on"):
-        threshold = current_app.config["SUPPRESSION_THRESHOLD"]
         try:
             start, end, text = exports.shareable_export(
                 start, end, period, threshold, catalog, lang
@@ -224,7 +224,7 @@ def export():
         except exports.ExportError as error:
             return _bad_parameters(str(error))
         return _csv_response(text, f"outreach-shareable-{period}-{start}-{end}.csv")
-    start, end, text = exports.internal_export(start, end, period, catalog, lang)
+    start, end, text = exports.internal_export(start, end, period, threshold, catalog, lang)
     return _csv_response(text, f"outreach-internal-{period}-{start}-{end}.csv")
 
 
