@@ -44,31 +44,37 @@ class Cells:
 
 
 def export_cells(start: date, end: date) -> Cells:
-    """Every daily roll-up row in start..end."""
+    """Every daily roll-up row in start..end (read as plain rows: tens of thousands a year)."""
     cells = Cells()
-    for row in db.session.execute(
-        sa.select(ReportDay).where(ReportDay.local_date.between(start, end))
-    ).scalars():
-        if row.encounters:
-            cells.days[(row.local_date, row.zone_id)] = {
-                "encounters": row.encounters,
-                "people_served": row.people_served,
-                "syringes_collected": row.syringes_collected,
-                "naloxone_reversals_reported": row.naloxone_reversals_reported,
-            }
-    for row in db.session.execute(
-        sa.select(ReportDaySupply).where(ReportDaySupply.local_date.between(start, end))
-    ).scalars():
-        if row.encounters:
-            cells.supplies[(row.local_date, row.zone_id, row.item_id)] = (
-                row.encounters,
-                row.quantity,
-            )
-    for row in db.session.execute(
-        sa.select(ReportDayReferral).where(ReportDayReferral.local_date.between(start, end))
-    ).scalars():
-        if row.encounters:
-            cells.referrals[(row.local_date, row.zone_id, row.referral_type_id)] = row.encounters
+    day, supply, referral = ReportDay, ReportDaySupply, ReportDayReferral
+    for local_date, zone_id, encounters, people, collected, reversals in db.session.execute(
+        sa.select(
+            day.local_date,
+            day.zone_id,
+            day.encounters,
+            day.people_served,
+            day.syringes_collected,
+            day.naloxone_reversals_reported,
+        ).where(day.local_date.between(start, end), day.encounters > 0)
+    ):
+        cells.days[(local_date, zone_id)] = {
+            "encounters": encounters,
+            "people_served": people,
+            "syringes_collected": collected,
+            "naloxone_reversals_reported": reversals,
+        }
+    for local_date, zone_id, item_id, encounters, quantity in db.session.execute(
+        sa.select(
+            supply.local_date, supply.zone_id, supply.item_id, supply.encounters, supply.quantity
+        ).where(supply.local_date.between(start, end), supply.encounters > 0)
+    ):
+        cells.supplies[(local_date, zone_id, item_id)] = (encounters, quantity)
+    for local_date, zone_id, type_id, encounters in db.session.execute(
+        sa.select(
+            referral.local_date, referral.zone_id, referral.referral_type_id, referral.encounters
+        ).where(referral.local_date.between(start, end), referral.encounters > 0)
+    ):
+        cells.referrals[(local_date, zone_id, type_id)] = encounters
     return cells
 
 
@@ -138,7 +144,7 @@ def build_tables(
         i, j = period_of.get(local_date), zone_index.get(zone_id)
         if i is None or j is None:
             continue
-        grid = item_grids.setdefault(item_id, empty())
+        grid = item_grids.get(item_id) or item_grids.setdefault(item_id, empty())
         grid[i][j][0] += quantity
         grid[i][j][1] += encounters
     referral_grids: dict[int, list] = {}
@@ -146,7 +152,7 @@ def build_tables(
         i, j = period_of.get(local_date), zone_index.get(zone_id)
         if i is None or j is None:
             continue
-        grid = referral_grids.setdefault(type_id, empty())
+        grid = referral_grids.get(type_id) or referral_grids.setdefault(type_id, empty())
         grid[i][j][0] += encounters
         grid[i][j][1] += encounters
 
