@@ -14,7 +14,8 @@ the last 365 local days (median of ``--repeat`` runs after one warm-up):
   migrations create (the path worker and item filters use);
 - records + covering indexes: the same after adding indexes that cover those queries;
 - roll-ups: summary.json's figures and the dashboard's queries from the daily roll-ups,
-  and the whole /reports page and /reports/summary.json through the app;
+  and the whole /reports page, /reports/summary.json and the monthly CSV exports
+  (shareable and internal) through the app;
 - upkeep: a 500-record sync batch and one void, which maintain the roll-ups.
 """
 
@@ -53,8 +54,8 @@ from outreach.extensions import db
 from outreach.models import Encounter
 from outreach.models import Role
 from outreach.models import User
-from outreach.reports import queries
-from outreach.reports.queries import ReportFilter
+from outreach.reports import figures as queries
+from outreach.reports.figures import ReportFilter
 from outreach.seeding import seed_all
 
 PASSWORD = "bench password 123"
@@ -212,6 +213,12 @@ def run_engine(engine_name: str, args, workdir: Path) -> dict:
         assert client.get(summary_url).status_code == 200
         results["http_summary"] = median_ms(lambda: client.get(summary_url), repeat)
         results["http_dashboard"] = median_ms(lambda: client.get(page_url), repeat)
+        export_url = f"/reports/export.csv?period=month&start={start}&end={today}"
+        assert client.get(export_url + "&suppress=1").status_code == 200
+        results["http_export_shareable"] = median_ms(
+            lambda: client.get(export_url + "&suppress=1"), repeat
+        )
+        results["http_export_internal"] = median_ms(lambda: client.get(export_url), repeat)
 
         with app.test_request_context():
             worker = db.session.scalar(sa.select(User.id).where(User.username == "worker0"))
@@ -266,6 +273,8 @@ ROWS = [
     ("rollup_dashboard", "dashboard queries from the roll-ups"),
     ("http_summary", "GET /reports/summary.json (whole request)"),
     ("http_dashboard", "GET /reports (whole page, charts included)"),
+    ("http_export_shareable", "GET /reports/export.csv?suppress=1, by month (shareable)"),
+    ("http_export_internal", "GET /reports/export.csv, by month (internal)"),
     ("sync_500", "upkeep: sync batch of 500 records (incl. roll-ups)"),
     ("sync_500_bare", "  the same batch without roll-up upkeep (for comparison)"),
     ("void_one", "upkeep: void one record (incl. roll-ups)"),

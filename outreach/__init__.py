@@ -42,9 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
+    from outreach import formatting
     from outreach import logs
     from outreach import web
 
+    formatting.init_app(app)
     web.init_app(app)
     logs.init_app(app)
     return app

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from outreach.extensions import db
 from outreach.models import Zone
-from outreach.reports import export
+from outreach.reports import csvfile
+from outreach.reports import disclosure as export
+from outreach.reports import exports
 from tests.conftest import make_encounter
 
 THRESHOLD = 11
@@ -223,7 +225,7 @@ def test_participant_counts_get_primary_suppression_only():
     ],
 )
 def test_safe_text_keeps_formulas_from_running(text, safe):
-    assert export.safe_text(text) == safe
+    assert csvfile.safe_text(text) == safe
 
 
 # --- the export endpoints --------------------------------------------------------------------
@@ -270,7 +272,7 @@ def test_export_csv_is_valid_with_header_and_iso_dates(app, supervisor_client, s
     month = now.date().replace(day=1)
     response = supervisor_client.get(f"/reports/export.csv?period=week&start={month}")
     rows = _parse(response)
-    assert list(rows[0]) == export.HEADER
+    assert list(rows[0]) == exports.HEADER
     for row in rows:
         start, end = date.fromisoformat(row["period_start"]), date.fromisoformat(row["period_end"])
         assert start <= end
@@ -286,32 +288,117 @@ def test_export_csv_is_valid_with_header_and_iso_dates(app, supervisor_client, s
         ("all", "downtown"): "3",
         ("all", "all"): "17",
     }
-    assert {r["suppressed"] for r in rows} == {""}
+    # The internal file is exact, except participant counts under the threshold.
+    assert {r["suppressed"] for r in rows if r["measure"] != "participants"} == {""}
+    participants = {
+        (r["period"], r["zone"]): (r["value"], r["suppressed"])
+        for r in rows
+        if r["measure"] == "participants" and r["period"] == "all"
+    }
+    assert participants[("all", "riverside")] == ("", "yes")  # 7 codes
+    assert participants[("all", "all")] == ("", "yes") or int(participants[("all", "all")][0]) >= 11
+
+
+def _column_sums_match(rows: list[dict]) -> None:
+    """A plain sum of each additive measure's detail rows is its total row."""
+    by_measure: dict = {}
+    for row in rows:
+        by_measure.setdefault((row["measure"], row["key"]), []).append(row)
+    for (measure, key), measure_rows in by_measure.items():
+        kinds = {r["row"] for r in measure_rows}
+        if measure == "participants":
+            assert kinds <= {
+                "detail",
+                "distinct_total_zones",
+                "distinct_total_periods",
+                "distinct_total",
+            }
+            continue
+        total = [r for r in measure_rows if r["row"] == "total"]
+        assert len(total) == 1, (measure, key)
+        detail = sum(int(r["value"]) for r in measure_rows if r["row"] == "detail")
+        assert detail == int(total[0]["value"]), (measure, key)
+
+
+def test_a_one_month_export_lists_each_figure_once(app, supervisor_client, sync_api):
+    now = _local_now(app)
+    _send(sync_api, _month_records(app, {"riverside": 14, "downtown": 3}, now))
+    month = now.date().replace(day=1)
+    rows = _parse(supervisor_client.get(f"/reports/export.csv?period=month&start={month}"))
+    assert {r["period"] for r in rows} == {"month"}, "no second copy of the month as 'all'"
+    encounters = {r["zone"]: (r["value"], r["row"]) for r in rows if r["measure"] == "encounters"}
+    assert encounters == {
+        "riverside": ("14", "detail"),
+        "downtown": ("3", "detail"),
+        "all": ("17", "total"),
+    }
+    _column_sums_match(rows)
+    weekly = _parse(supervisor_client.get(f"/reports/export.csv?period=week&start={month}"))
+    _column_sums_match(weekly)
+    kinds = {r["row"] for r in weekly if r["measure"] == "encounters"}
+    assert kinds == {"detail", "total_zones", "total_periods", "total"}
+
+
+@pytest.mark.parametrize("period", ["week", "day"])
+def test_shareable_exports_are_by_month_only(supervisor_client, period):
+    response = supervisor_client.get(f"/reports/export.csv?suppress=1&period={period}")
+    assert response.status_code == 400
+    assert "month" in response.get_json()["message"]
+
+
+def test_shareable_months_read_the_same_however_they_are_asked_for(
+    app, supervisor_client, sync_api
+):
+    now = _local_now(app)
+    _send(sync_api, _month_records(app, {"riverside": 14, "downtown": 3, "eastside": 25}, now))
+    month = now.date().replace(day=1)
+    year = date(month.year, 1, 1)
+
+    def cells(query: str) -> dict:
+        rows = _parse(supervisor_client.get(f"/reports/export.csv?suppress=1&{query}"))
+        return {
+            (r["measure"], r["key"], r["period_start"], r["zone"]): (r["value"], r["suppressed"])
+            for r in rows
+            if r["period"] == "month"
+        }
+
+    alone = cells(f"start={month}&end={month}")
+    # A few days, from mid-month: answered in whole months, as the month alone.
+    assert cells(f"start={month + timedelta(days=3)}&end={month + timedelta(days=5)}") == alone
+    whole_year = cells(f"start={year}&end={date(month.year, 12, 31)}")
+    assert {k: v for k, v in whole_year.items() if k[2] == month.isoformat()} == alone
+    # Totals over months appear only for a whole calendar year.
+    partial = _parse(supervisor_client.get(f"/reports/export.csv?suppress=1&start={month}"))
+    assert {r["period"] for r in partial} == {"month"}
 
 
 def test_export_suppressed_cells_cannot_be_recovered(app, supervisor_client, sync_api):
     now = _local_now(app)
     _send(sync_api, _month_records(app, {"riverside": 14, "downtown": 3, "eastside": 25}, now))
     month = now.date().replace(day=1)
-    rows = _parse(supervisor_client.get(f"/reports/export.csv?suppress=1&start={month}"))
+    year_start, year_end = date(month.year, 1, 1), date(month.year, 12, 31)
+    rows = _parse(
+        supervisor_client.get(f"/reports/export.csv?suppress=1&start={year_start}&end={year_end}")
+    )
     by_measure: dict = {}
     for row in rows:
         by_measure.setdefault((row["measure"], row["key"]), []).append(row)
     downtown = [
         r
         for r in by_measure[("encounters", "")]
-        if r["zone"] == "downtown" and r["period"] == "month"
+        if r["zone"] == "downtown" and r["period_start"] == month.isoformat()
     ]
     assert downtown[0]["value"] == "" and downtown[0]["suppressed"] == "yes"
     for (measure, _key), table_rows in by_measure.items():
         if measure == "participants":
             continue
-        periods = sorted({(r["period"] == "all", r["period_start"]) for r in table_rows})
+        periods = sorted({(r["period"] == "year", r["period_start"]) for r in table_rows})
         zones = sorted({(r["zone"] == "all", r["zone"]) for r in table_rows})
+        assert len(periods) == 13, "twelve months and the year"
         hidden = set()
         for r in table_rows:
             cell = (
-                periods.index((r["period"] == "all", r["period_start"])),
+                periods.index((r["period"] == "year", r["period_start"])),
                 zones.index((r["zone"] == "all", r["zone"])),
             )
             value = r["value"]
@@ -365,7 +452,8 @@ def test_records_export_has_no_codes_and_no_hashes(app, admin_client, sync_api):
     assert len(rows) == 2
     by_zone = {r["zone"]: r for r in rows}
     assert by_zone["riverside"]["participant_code_given"] == "yes"
-    assert by_zone["riverside"]["participant_seen_before"] == "yes"
+    # Whether a participant was seen before would let a reader test a guessed code.
+    assert "participant_seen_before" not in rows[0]
     assert by_zone["none"]["participant_code_given"] == "no"
     assert by_zone["riverside"]["supply:syringe_1ml_27g"] == "20"
     assert by_zone["riverside"]["referral:wound_care"] == "1"

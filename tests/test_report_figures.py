@@ -42,8 +42,8 @@ from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.models import Zone
 from outreach.privacy import normalise_participant_code
-from outreach.reports import queries
-from outreach.reports.queries import ReportFilter
+from outreach.reports import figures as queries
+from outreach.reports.figures import ReportFilter
 
 ZONES = [None, "downtown", "riverside", "eastside"]
 ITEMS = ["syringe_1ml_27g", "naloxone_nasal", "condom"]

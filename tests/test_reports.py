@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from outreach import clock
 from outreach.extensions import db
 from outreach.models import AuditEvent
 from outreach.models import Encounter
@@ -70,14 +71,16 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
     )
     today = _today(app)
     body = supervisor_client.get(f"/reports/summary.json?start={today}&end={today}").get_json()
-    assert set(body) == set(SUMMARY_KEYS)
+    # One participant: fewer than the threshold, so the count is hidden (documented form).
+    assert set(body) == set(SUMMARY_KEYS) | {"participants_fewer_than"}
     for key, kind in SUMMARY_KEYS.items():
-        assert type(body[key]) is kind, key
+        assert key == "participants" or type(body[key]) is kind, key
     assert body == {
         "start": today.isoformat(),
         "end": today.isoformat(),
         "encounters": 3,
-        "participants": 1,
+        "participants": None,
+        "participants_fewer_than": 11,
         "people_served": 4,
         "supplies": {"syringe_1ml_27g": 40, "naloxone_nasal": 4},
         "syringes_collected": 20,
@@ -89,9 +92,21 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
     ).get_json()
     assert (zone["encounters"], zone["participants"], zone["referrals"]) == (
         1,
-        1,
+        None,
         {"moud": 1, "wound_care": 1},
     )
+
+
+def test_summary_json_keeps_the_design_shape_when_nothing_is_hidden(
+    app, supervisor_client, sync_api
+):
+    _send(sync_api, [make_encounter(participant_code=f"C-{n}") for n in range(12)])
+    today = _today(app)
+    body = supervisor_client.get(f"/reports/summary.json?start={today}&end={today}").get_json()
+    assert set(body) == set(SUMMARY_KEYS)
+    for key, kind in SUMMARY_KEYS.items():
+        assert type(body[key]) is kind, key
+    assert (body["encounters"], body["participants"]) == (12, 12)
 
 
 def test_summary_json_defaults_to_this_month(app, supervisor_client):
@@ -143,11 +158,52 @@ def test_dashboard_shows_figures_charts_and_tables(app, supervisor_client, sync_
     assert "Wound care" in html
 
 
-@pytest.mark.parametrize("preset", list(periods.PRESETS))
-def test_dashboard_presets_answer(supervisor_client, preset):
-    today = "2026-11-01"
-    response = supervisor_client.get(f"/reports?preset={preset}&start={today}&end={today}")
+@pytest.fixture
+def fixed_clock():
+    """Fix the app's clock for one test, then let it run again."""
+    yield clock.set_now
+    clock.set_now(None)
+
+
+@pytest.mark.parametrize(
+    ("preset", "first", "last"),
+    [
+        # Wednesday 18 November 2026, 21:30 in New York (02:30 UTC on the 19th).
+        ("this_week", "2026-11-16", "2026-11-22"),
+        ("last_week", "2026-11-09", "2026-11-15"),
+        ("this_month", "2026-11-01", "2026-11-30"),
+        ("last_month", "2026-10-01", "2026-10-31"),
+        ("last_90_days", "2026-08-21", "2026-11-18"),
+        ("custom", "2026-11-03", "2026-11-04"),
+    ],
+)
+def test_dashboard_presets_cover_their_dates(supervisor_client, fixed_clock, preset, first, last):
+    fixed_clock(datetime(2026, 11, 19, 2, 30, tzinfo=UTC))
+    response = supervisor_client.get(f"/reports?preset={preset}&start=2026-11-03&end=2026-11-04")
     assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    # The export forms carry the period the page shows.
+    assert f'name="start" value="{first}"' in html
+    assert f'name="end" value="{last}"' in html
+    assert set(SUMMARY_KEYS) <= set(supervisor_client.get("/reports/summary.json").get_json())
+
+
+def test_summary_defaults_follow_the_clock_across_a_year_end(supervisor_client, fixed_clock):
+    fixed_clock(datetime(2027, 1, 1, 3, 0, tzinfo=UTC))  # still 31 December in New York
+    body = supervisor_client.get("/reports/summary.json").get_json()
+    assert (body["start"], body["end"]) == ("2026-12-01", "2026-12-31")
+
+
+def test_a_reversed_custom_range_keeps_the_typed_dates_beside_the_message(supervisor_client):
+    response = supervisor_client.get("/reports?preset=custom&start=2026-11-10&end=2026-11-01")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'value="2026-11-10"' in html and 'value="2026-11-01"' in html
+    end_field = html[html.index('name="end"') - 600 : html.index('name="end"') + 600]
+    assert "The end date is before the start date." in end_field
+    # No figures for a period nobody asked for (such as this month's).
+    assert 'id="figures-heading"' not in html
+    assert "No figures are shown" in html
 
 
 def test_dashboard_worker_and_item_filters_narrow_the_figures(app, supervisor_client, sync_api):

@@ -1,4 +1,4 @@
-"""What the dashboard and summary.json show, assembled from the queries (no request here)."""
+"""What the dashboard and summary.json show, assembled from the figures (no request here)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,38 @@ from flask_babel import gettext as _
 
 from outreach.models import NO_ZONE
 from outreach.reports import charts
-from outreach.reports import queries
-from outreach.reports.queries import DAY
-from outreach.reports.queries import MONTH
-from outreach.reports.queries import WEEK
-from outreach.reports.queries import Catalog
-from outreach.reports.queries import Figures
-from outreach.reports.queries import ReportFilter
+from outreach.reports import disclosure
+from outreach.reports import figures as report_figures
+from outreach.reports.catalog import Catalog
+from outreach.reports.catalog import sum_ids
+from outreach.reports.figures import Figures
+from outreach.reports.figures import ReportFilter
+from outreach.reports.periods import DAY
+from outreach.reports.periods import MONTH
+from outreach.reports.periods import WEEK
+from outreach.reports.periods import buckets
 
 # Up to about two months a bar per day stays readable; then weeks, then months.
 DAILY_UP_TO_DAYS = 62
 WEEKLY_UP_TO_DAYS = 2 * 366
 
 
-def summary_payload(report: ReportFilter, catalog: Catalog) -> dict:
-    """GET /reports/summary.json, exactly as DESIGN.md gives it."""
-    figures = queries.figures(report)
+def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int) -> dict:
+    """GET /reports/summary.json in its documented shape.
+
+    A participant count from 1 to threshold-1 is ``null``, with ``participants_fewer_than``
+    beside it (the key is there only then): one record logged on purpose would otherwise
+    tell whether its code was seen in the period.
+    """
+    figures = report_figures.figures(report)
+    participants = disclosure.hidden_count(figures.participants, threshold)
     item_keys = {item.id: item.key for item in catalog.items}
     referral_keys = {kind.id: kind.key for kind in catalog.referral_types}
-    return {
+    payload = {
         "start": report.start.isoformat(),
         "end": report.end.isoformat(),
         "encounters": figures.encounters,
-        "participants": figures.participants,
+        "participants": participants,
         "people_served": figures.people_served,
         "supplies": {item_keys[k]: v for k, v in figures.supplies.items() if k in item_keys and v},
         "syringes_collected": figures.syringes_collected,
@@ -42,6 +51,9 @@ def summary_payload(report: ReportFilter, catalog: Catalog) -> dict:
             referral_keys[k]: v for k, v in figures.referrals.items() if k in referral_keys and v
         },
     }
+    if participants is None:
+        payload["participants_fewer_than"] = threshold
+    return payload
 
 
 def series_period(start: date, end: date) -> str:
@@ -71,7 +83,7 @@ class ZoneRow:
     zone_id: int
     name: str
     encounters: int
-    participants: int
+    participants: int | None  # None: fewer than the threshold
     people_served: int
     syringes_distributed: int
     syringes_collected: int
@@ -85,6 +97,11 @@ class Dashboard:
 
     report: ReportFilter
     figures: Figures
+    # Participant figures as they may be shown (None: "fewer than threshold"; disclosure).
+    participants: int | None
+    new_participants: int | None
+    returning_participants: int | None
+    threshold: int
     syringes_distributed: int
     naloxone_given: int
     return_ratio: float | None
@@ -96,12 +113,17 @@ class Dashboard:
     charts: dict
 
 
-def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Dashboard:
+def build(
+    report: ReportFilter, catalog: Catalog, lang: str, today: date, threshold: int
+) -> Dashboard:
     """Compute the dashboard for a report filter."""
-    figures, zones = queries.overview(report)
+    figures, zones = report_figures.overview(report)
+    participants, new, returning = disclosure.participant_split(
+        figures.participants, figures.returning_participants, threshold
+    )
     syringe_ids, naloxone_ids = catalog.syringe_ids, catalog.naloxone_ids
-    distributed = queries.sum_ids(figures.supplies, syringe_ids)
-    naloxone = queries.sum_ids(figures.supplies, naloxone_ids)
+    distributed = sum_ids(figures.supplies, syringe_ids)
+    naloxone = sum_ids(figures.supplies, naloxone_ids)
     supplies = [
         (item.key, item.display_name(lang), figures.supplies[item.id])
         for item in catalog.items
@@ -112,12 +134,16 @@ def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Das
         for kind in catalog.referral_types
         if figures.referrals.get(kind.id)
     ]
-    zone_rows = _zone_rows(zones, catalog, lang)
+    zone_rows = _zone_rows(zones, catalog, lang, threshold)
     period = series_period(report.start, report.end)
     series = _series(report, catalog, period, min(report.end, max(today, report.start)))
     dashboard = Dashboard(
         report=report,
         figures=figures,
+        participants=participants,
+        new_participants=new,
+        returning_participants=returning,
+        threshold=threshold,
         syringes_distributed=distributed,
         naloxone_given=naloxone,
         return_ratio=(figures.syringes_collected / distributed) if distributed else None,
@@ -132,7 +158,7 @@ def build(report: ReportFilter, catalog: Catalog, lang: str, today: date) -> Das
     return dashboard
 
 
-def _zone_rows(rows: dict, catalog: Catalog, lang: str) -> list[ZoneRow]:
+def _zone_rows(rows: dict, catalog: Catalog, lang: str, threshold: int) -> list[ZoneRow]:
     order = [zone.id for zone in catalog.zones] + [NO_ZONE]
     result = []
     for zone_id in sorted(rows, key=lambda z: order.index(z) if z in order else len(order)):
@@ -143,11 +169,11 @@ def _zone_rows(rows: dict, catalog: Catalog, lang: str) -> list[ZoneRow]:
                 zone_id=zone_id,
                 name=zone.display_name(lang) if zone else _("No zone"),
                 encounters=row.encounters,
-                participants=row.participants,
+                participants=disclosure.hidden_count(row.participants, threshold),
                 people_served=row.people_served,
-                syringes_distributed=queries.sum_ids(row.supplies, catalog.syringe_ids),
+                syringes_distributed=sum_ids(row.supplies, catalog.syringe_ids),
                 syringes_collected=row.syringes_collected,
-                naloxone=queries.sum_ids(row.supplies, catalog.naloxone_ids),
+                naloxone=sum_ids(row.supplies, catalog.naloxone_ids),
                 referrals=row.referrals,
             )
         )
@@ -155,9 +181,9 @@ def _zone_rows(rows: dict, catalog: Catalog, lang: str) -> list[ZoneRow]:
 
 
 def _series(report: ReportFilter, catalog: Catalog, period: str, last_day: date):
-    days = queries.by_day(report, catalog.syringe_ids | catalog.naloxone_ids)
+    days = report_figures.by_day(report, catalog.syringe_ids | catalog.naloxone_ids)
     rows = []
-    for start, end in queries.buckets(report.start, last_day, period):
+    for start, end in buckets(report.start, last_day, period):
         encounters = distributed = collected = naloxone = 0
         cursor = start
         while cursor <= end:
@@ -165,8 +191,8 @@ def _series(report: ReportFilter, catalog: Catalog, period: str, last_day: date)
             if day is not None:
                 encounters += day.encounters
                 collected += day.syringes_collected
-                distributed += queries.sum_ids(day.supplies, catalog.syringe_ids)
-                naloxone += queries.sum_ids(day.supplies, catalog.naloxone_ids)
+                distributed += sum_ids(day.supplies, catalog.syringe_ids)
+                naloxone += sum_ids(day.supplies, catalog.naloxone_ids)
             cursor += timedelta(days=1)
         rows.append(
             SeriesRow(

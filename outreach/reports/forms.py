@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
@@ -38,12 +37,13 @@ class ReportFilterForm(_GetForm):
 
 
 class ExportForm(_GetForm):
+    """The internal (exact) export; the shareable one is always by month."""
+
     period = SelectField(
         _l("One row per"),
         choices=choices([("month", _l("Month")), ("week", _l("Week")), ("day", _l("Day"))]),
         default="month",
     )
-    suppress = BooleanField(_l("Hide small counts (safe to share)"), default=True)
 
 
 class EncounterListForm(_GetForm):

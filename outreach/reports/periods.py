@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import date
-from datetime import datetime
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from outreach.reports.queries import MONTH
-from outreach.reports.queries import WEEK
-from outreach.reports.queries import bucket_end
-from outreach.reports.queries import bucket_start
+from outreach import clock
+
+DAY = "day"
+WEEK = "week"
+MONTH = "month"
 
 # Longer periods would only be slow and unreadable; three years covers every comparison.
 MAX_SPAN_DAYS = 3 * 366
@@ -36,8 +33,8 @@ class PeriodError(ValueError):
 
 
 def today() -> date:
-    """Today in PROGRAM_TIMEZONE."""
-    return datetime.now(UTC).astimezone(ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])).date()
+    """Today in PROGRAM_TIMEZONE (from the app's clock)."""
+    return clock.today()
 
 
 def preset_range(preset: str, on: date) -> tuple[date, date]:
@@ -82,3 +79,33 @@ def check(start: date, end: date) -> None:
         raise PeriodError(_("The end date is before the start date."))
     if (end - start).days + 1 > MAX_SPAN_DAYS:
         raise PeriodError(_("Choose a period of at most %(days)d days.", days=MAX_SPAN_DAYS))
+
+
+def bucket_start(day: date, period: str) -> date:
+    """The first day of the day's period (weeks start on Monday)."""
+    if period == WEEK:
+        return day - timedelta(days=day.weekday())
+    if period == MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def bucket_end(start: date, period: str) -> date:
+    """The last day of the period that begins on ``start``."""
+    if period == WEEK:
+        return start + timedelta(days=6)
+    if period == MONTH:
+        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return following - timedelta(days=1)
+    return start
+
+
+def buckets(start: date, end: date, period: str) -> list[tuple[date, date]]:
+    """Consecutive periods covering start..end, each clipped to the range."""
+    result = []
+    cursor = bucket_start(start, period)
+    while cursor <= end:
+        last = bucket_end(cursor, period)
+        result.append((max(cursor, start), min(last, end)))
+        cursor = last + timedelta(days=1)
+    return result

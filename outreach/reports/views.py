@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
-from zoneinfo import ZoneInfo
 
 import click
 import sqlalchemy as sa
@@ -19,9 +17,6 @@ from flask import render_template
 from flask import request
 from flask import stream_with_context
 from flask import url_for
-from flask_babel import format_datetime
-from flask_babel import format_decimal
-from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -36,37 +31,22 @@ from outreach.models import Encounter
 from outreach.models import Role
 from outreach.models import User
 from outreach.reports import dashboard
+from outreach.reports import exports
 from outreach.reports import periods
-from outreach.reports import queries
-from outreach.reports import services
+from outreach.reports.catalog import Catalog
+from outreach.reports.catalog import load_catalog
+from outreach.reports.encounter_list import recent_encounters
+from outreach.reports.figures import ReportFilter
 from outreach.reports.forms import EncounterListForm
 from outreach.reports.forms import ExportForm
 from outreach.reports.forms import ReportFilterForm
 from outreach.reports.forms import VoidForm
 from outreach.reports.forms import choices
 from outreach.reports.periods import PeriodError
-from outreach.reports.queries import ReportFilter
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 ENCOUNTERS_PER_PAGE = 50
-
-
-@bp.app_template_filter("number")
-def _number_filter(value) -> str:
-    return format_decimal(value)
-
-
-@bp.app_template_filter("program_time")
-def _program_time_filter(moment) -> str:
-    """A stored (naive UTC) time, shown on the program's clock."""
-    zone = ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])
-    return format_datetime(moment.replace(tzinfo=UTC).astimezone(zone), "medium", rebase=False)
-
-
-@bp.app_template_filter("percent")
-def _percent_filter(value) -> str:
-    return format_percent(value, "#,##0%")
 
 
 def _zone_choices(catalog, everything_label: str, with_none: bool = False) -> list:
@@ -104,61 +84,78 @@ def _zone_id(catalog, key: str | None) -> int | None:
 @role_required(Role.SUPERVISOR)
 def index():
     """The dashboard: figures, charts and tables for a period."""
-    catalog = queries.load_catalog()
+    catalog = load_catalog()
     lang = current_lang()
+    form = _filter_form(catalog, lang)
+    today = periods.today()
+    report, problem = _chosen_report(form, catalog, today)
+    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    if report is None:
+        # Keep what was typed, with the message beside it; show no figures for a period
+        # nobody asked for.
+        if problem:
+            form.end.errors = [*form.end.errors, problem]
+        view = None
+    else:
+        form.start.data = form.start.data or report.start
+        form.end.data = form.end.data or report.end
+        view = dashboard.build(report, catalog, lang, today, threshold)
+    return (
+        render_template(
+            "reports/index.html",
+            form=form,
+            export_form=ExportForm(formdata=None),
+            view=view,
+            report=report,
+            catalog=catalog,
+            threshold=threshold,
+            filtered_by=_filter_names(report, catalog, lang) if report else [],
+        ),
+        200 if report else 400,
+    )
+
+
+def _filter_form(catalog: Catalog, lang: str) -> ReportFilterForm:
     form = ReportFilterForm(formdata=request.args or None)
     form.zone.choices = _zone_choices(catalog, _("All zones"))
     form.worker.choices = _worker_choices()
     form.item.choices = choices(
         [("", _("All items"))] + [(item.key, item.display_name(lang)) for item in catalog.items]
     )
-    today = periods.today()
-    status = 200
-    start, end = periods.preset_range(periods.DEFAULT_PRESET, today)
-    filters = {}
-    if request.args and not form.validate():
-        status = 400
-    elif request.args:
-        try:
-            if form.preset.data == "custom":
-                if not form.start.data or not form.end.data:
-                    raise PeriodError(_("Choose both dates for a custom period."))
-                start, end = form.start.data, form.end.data
-                periods.check(start, end)
-            else:
-                start, end = periods.preset_range(form.preset.data, today)
-            filters = {
-                "zone_id": _zone_id(catalog, form.zone.data),
-                "worker_id": int(form.worker.data) if form.worker.data else None,
-                "item_id": next(
-                    (i.id for i in catalog.items if i.key == form.item.data and form.item.data),
-                    None,
-                ),
-            }
-        except PeriodError as error:
-            form.end.errors = [*form.end.errors, str(error)]
-            start, end = periods.preset_range(periods.DEFAULT_PRESET, today)
-            status = 400
-    report = ReportFilter(start, end, **filters)
-    if not form.start.data:
-        form.start.data = start
-    if not form.end.data:
-        form.end.data = end
-    export_form = ExportForm(formdata=None)
-    view = dashboard.build(report, catalog, lang, today)
-    return (
-        render_template(
-            "reports/index.html",
-            form=form,
-            export_form=export_form,
-            view=view,
-            report=report,
-            catalog=catalog,
-            threshold=current_app.config["SUPPRESSION_THRESHOLD"],
-            filtered_by=_filter_names(report, catalog, lang),
-        ),
-        status,
-    )
+    return form
+
+
+def _chosen_report(
+    form: ReportFilterForm, catalog: Catalog, today
+) -> tuple[ReportFilter | None, str | None]:
+    """The report the filters ask for, or (None, why not) when they cannot be used."""
+    if not request.args:
+        return ReportFilter(*periods.preset_range(periods.DEFAULT_PRESET, today)), None
+    if not form.validate():
+        return None, None
+    try:
+        if form.preset.data == "custom":
+            if not form.start.data or not form.end.data:
+                raise PeriodError(_("Choose both dates for a custom period."))
+            start, end = form.start.data, form.end.data
+            periods.check(start, end)
+        else:
+            start, end = periods.preset_range(form.preset.data, today)
+        item_id = next(
+            (i.id for i in catalog.items if form.item.data and i.key == form.item.data), None
+        )
+        return (
+            ReportFilter(
+                start,
+                end,
+                zone_id=_zone_id(catalog, form.zone.data),
+                worker_id=int(form.worker.data) if form.worker.data else None,
+                item_id=item_id,
+            ),
+            None,
+        )
+    except PeriodError as error:
+        return None, str(error)
 
 
 def _filter_names(report: ReportFilter, catalog, lang: str) -> list[str]:
@@ -185,7 +182,7 @@ def _bad_parameters(message: str):
 @role_required(Role.SUPERVISOR)
 def summary():
     """The period's figures as JSON (DESIGN.md)."""
-    catalog = queries.load_catalog()
+    catalog = load_catalog()
     try:
         start, end = periods.resolve(
             request.args.get("start"), request.args.get("end"), periods.today()
@@ -193,7 +190,8 @@ def summary():
         zone_id = _zone_id(catalog, request.args.get("zone"))
     except PeriodError as error:
         return _bad_parameters(str(error))
-    return jsonify(dashboard.summary_payload(ReportFilter(start, end, zone_id), catalog))
+    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    return jsonify(dashboard.summary_payload(ReportFilter(start, end, zone_id), catalog, threshold))
 
 
 def _csv_response(body, filename: str) -> Response:
@@ -206,9 +204,9 @@ def _csv_response(body, filename: str) -> Response:
 @bp.get("/export.csv")
 @role_required(Role.SUPERVISOR)
 def export():
-    """Aggregates by period, zone, item and referral type; suppress=1 to share."""
-    period = request.args.get("period", "month")
-    if period not in (queries.DAY, queries.WEEK, queries.MONTH):
+    """Aggregates by period and zone; suppress=1 for the shareable file (by month)."""
+    period = request.args.get("period", periods.MONTH)
+    if period not in (periods.DAY, periods.WEEK, periods.MONTH):
         return _bad_parameters(_("period must be day, week or month."))
     try:
         start, end = periods.resolve(
@@ -216,18 +214,18 @@ def export():
         )
     except PeriodError as error:
         return _bad_parameters(str(error))
-    suppress = request.args.get("suppress") in ("1", "y", "true", "yes", "on")
-    start, end, text = services.aggregate_export(
-        start,
-        end,
-        period,
-        suppress,
-        current_app.config["SUPPRESSION_THRESHOLD"],
-        queries.load_catalog(),
-        current_lang(),
-    )
-    kind = "shareable" if suppress else "internal"
-    return _csv_response(text, f"outreach-{kind}-{period}-{start}-{end}.csv")
+    catalog, lang = load_catalog(), current_lang()
+    threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    if request.args.get("suppress") in ("1", "y", "true", "yes", "on"):
+        try:
+            start, end, text = exports.shareable_export(
+                start, end, period, threshold, catalog, lang
+            )
+        except exports.ExportError as error:
+            return _bad_parameters(str(error))
+        return _csv_response(text, f"outreach-shareable-{period}-{start}-{end}.csv")
+    start, end, text = exports.internal_export(start, end, period, threshold, catalog, lang)
+    return _csv_response(text, f"outreach-internal-{period}-{start}-{end}.csv")
 
 
 @bp.get("/records.csv")
@@ -240,7 +238,7 @@ def records():
         )
     except PeriodError as error:
         return _bad_parameters(str(error))
-    body = stream_with_context(services.records_export(start, end, queries.load_catalog()))
+    body = stream_with_context(exports.records_export(start, end, load_catalog()))
     return _csv_response(body, f"outreach-records-{start}-{end}.csv")
 
 
@@ -248,7 +246,7 @@ def records():
 @role_required(Role.SUPERVISOR)
 def encounters():
     """Recent encounters to find one logged by mistake; no participant data is shown."""
-    catalog = queries.load_catalog()
+    catalog = load_catalog()
     form = EncounterListForm(formdata=request.args or None)
     form.zone.choices = _zone_choices(catalog, _("All zones"), with_none=True)
     form.worker.choices = _worker_choices()
@@ -258,7 +256,7 @@ def encounters():
     if request.args and not form.validate():
         status = 400
     else:
-        rows = queries.recent_encounters(
+        rows = recent_encounters(
             form.day.data,
             int(form.worker.data) if form.worker.data else None,
             _zone_id(catalog, form.zone.data),
@@ -306,7 +304,7 @@ def void(encounter_id: uuid.UUID):
             "reports/void.html",
             form=form,
             encounter=encounter,
-            catalog=queries.load_catalog(),
+            catalog=load_catalog(),
             reasons=voids.VOID_REASONS,
             back=url_for("reports.encounters", **_list_args()),
             timezone=current_app.config["PROGRAM_TIMEZONE"],

@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
-from datetime import timedelta
-from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy import orm as so
@@ -33,17 +31,10 @@ from outreach.models import NO_ZONE
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
-from outreach.models import ReferralType
 from outreach.models import ReportDay
 from outreach.models import ReportDayReferral
 from outreach.models import ReportDaySupply
 from outreach.models import ReportParticipantDay
-from outreach.models import SupplyItem
-from outreach.models import Zone
-
-DAY = "day"
-WEEK = "week"
-MONTH = "month"
 
 
 @dataclass(frozen=True)
@@ -107,43 +98,6 @@ class DayFigures:
     people_served: int = 0
     syringes_collected: int = 0
     supplies: Counter = field(default_factory=Counter)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """Every catalogue row, active or not (deactivated items stay in past reports)."""
-
-    items: list[SupplyItem]
-    referral_types: list[ReferralType]
-    zones: list[Zone]
-
-    @cached_property
-    def syringe_ids(self) -> frozenset[int]:
-        return frozenset(item.id for item in self.items if item.is_syringe)
-
-    @cached_property
-    def naloxone_ids(self) -> frozenset[int]:
-        return frozenset(item.id for item in self.items if item.is_naloxone)
-
-    def item(self, item_id: int) -> SupplyItem | None:
-        return next((i for i in self.items if i.id == item_id), None)
-
-    def zone(self, zone_id: int) -> Zone | None:
-        return next((z for z in self.zones if z.id == zone_id), None)
-
-
-def load_catalog() -> Catalog:
-    """All supply items, referral types and zones in their display order."""
-
-    def ordered(model):
-        return list(db.session.scalars(sa.select(model).order_by(model.sort_order, model.id)))
-
-    return Catalog(ordered(SupplyItem), ordered(ReferralType), ordered(Zone))
-
-
-def sum_ids(totals: dict[int, int], ids: frozenset[int]) -> int:
-    """The total of the given catalogue ids (e.g. every syringe size)."""
-    return sum(value for key, value in totals.items() if key in ids)
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -503,121 +457,3 @@ def _by_day(
         if quantity:
             days[local_date].supplies[item_id] += int(quantity)
     return dict(days)
-
-
-def bucket_start(day: date, period: str) -> date:
-    """The first day of the day's period (weeks start on Monday)."""
-    if period == WEEK:
-        return day - timedelta(days=day.weekday())
-    if period == MONTH:
-        return day.replace(day=1)
-    return day
-
-
-def bucket_end(start: date, period: str) -> date:
-    """The last day of the period that begins on ``start``."""
-    if period == WEEK:
-        return start + timedelta(days=6)
-    if period == MONTH:
-        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return following - timedelta(days=1)
-    return start
-
-
-def buckets(start: date, end: date, period: str) -> list[tuple[date, date]]:
-    """Consecutive periods covering start..end, each clipped to the range."""
-    result = []
-    cursor = bucket_start(start, period)
-    while cursor <= end:
-        last = bucket_end(cursor, period)
-        result.append((max(cursor, start), min(last, end)))
-        cursor = last + timedelta(days=1)
-    return result
-
-
-# --- export cells --------------------------------------------------------------------------
-
-
-@dataclass
-class Cells:
-    """Day-by-zone aggregates for the CSV export (additive, so periods are sums)."""
-
-    # (local_date, zone_id) → {"encounters", "people_served", ...}
-    days: dict[tuple[date, int], dict[str, int]] = field(default_factory=dict)
-    # (local_date, zone_id, item_id) → (encounters, quantity)
-    supplies: dict[tuple[date, int, int], tuple[int, int]] = field(default_factory=dict)
-    # (local_date, zone_id, referral_type_id) → encounters
-    referrals: dict[tuple[date, int, int], int] = field(default_factory=dict)
-
-
-def export_cells(start: date, end: date) -> Cells:
-    """Every daily roll-up row in start..end."""
-    cells = Cells()
-    for row in db.session.execute(
-        sa.select(ReportDay).where(ReportDay.local_date.between(start, end))
-    ).scalars():
-        if row.encounters:
-            cells.days[(row.local_date, row.zone_id)] = {
-                "encounters": row.encounters,
-                "people_served": row.people_served,
-                "syringes_collected": row.syringes_collected,
-                "naloxone_reversals_reported": row.naloxone_reversals_reported,
-            }
-    for row in db.session.execute(
-        sa.select(ReportDaySupply).where(ReportDaySupply.local_date.between(start, end))
-    ).scalars():
-        if row.encounters:
-            cells.supplies[(row.local_date, row.zone_id, row.item_id)] = (
-                row.encounters,
-                row.quantity,
-            )
-    for row in db.session.execute(
-        sa.select(ReportDayReferral).where(ReportDayReferral.local_date.between(start, end))
-    ).scalars():
-        if row.encounters:
-            cells.referrals[(row.local_date, row.zone_id, row.referral_type_id)] = row.encounters
-    return cells
-
-
-def participants_by_period(periods: list[tuple[date, date]]) -> dict[tuple[int, int], int]:
-    """Distinct participants per (period index, zone scope); scope ALL_ZONES is the total."""
-    chain = ReportParticipantDay
-    result: dict[tuple[int, int], int] = {}
-    for index, (start, end) in enumerate(periods):
-        for scope, participants in db.session.execute(
-            sa.select(chain.zone_id, sa.func.sum(chain.participants))
-            .where(chain.local_date.between(start, end), chain.prev_date < start)
-            .group_by(chain.zone_id)
-        ):
-            if participants:
-                result[(index, scope)] = int(participants)
-    return result
-
-
-# --- records for the void page --------------------------------------------------------------
-
-
-def recent_encounters(
-    local_date: date | None,
-    worker_id: int | None,
-    zone_id: int | None,
-    limit: int = 50,
-    offset: int = 0,
-) -> list[Encounter]:
-    """Encounters, newest first, for finding one entered by mistake (no participant data)."""
-    statement = sa.select(Encounter).options(
-        so.selectinload(Encounter.supplies),
-        so.selectinload(Encounter.referrals),
-        so.joinedload(Encounter.worker),
-        so.joinedload(Encounter.zone),
-    )
-    if local_date is not None:
-        statement = statement.where(Encounter.local_date == local_date)
-    if worker_id is not None:
-        statement = statement.where(Encounter.worker_id == worker_id)
-    if zone_id is not None:
-        statement = statement.where(
-            Encounter.zone_id.is_(None) if zone_id == NO_ZONE else Encounter.zone_id == zone_id
-        )
-    statement = statement.order_by(Encounter.occurred_at.desc(), Encounter.id).limit(limit)
-    return list(db.session.scalars(statement.offset(offset)).unique())

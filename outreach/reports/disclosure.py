@@ -1,8 +1,20 @@
-"""CSV exports and small-count suppression, as pure functions.
+"""Disclosure control: which figures may be shown or shared, as pure functions.
 
-Shareable exports hide small counts. The method, per measure (encounters, people served,
-each supply item, each referral type, ...), on its table of periods x zones with both
-margins (period totals over zones, zone totals over the whole range, the grand total):
+**Shareable exports** (``/reports/export.csv?suppress=1``) are published from fixed tables,
+so that no combination of them says more than one table does:
+
+- One *published table* per calendar year and measure (encounters, people served, each
+  supply item, each referral type, ...): the year's twelve calendar months by the zones that
+  had encounters that year, with both margins (month totals over zones, year totals per
+  zone, the year's grand total). Whatever dates are asked for, a shareable file holds whole
+  months copied from these tables, with the tables' own suppression pattern, and their year
+  totals only when the request covers the whole year. Weeks, days and totals over part of a
+  year are never shareable: a total over some months, or a week that overlaps a month, is a
+  new sum over the same records, and differences between overlapping sums give back hidden
+  cells (two weekly files, 2 to 15 and 2 to 22 November, subtracted, did exactly that). Different
+  years share no records and no published sum, so their tables are independent.
+
+Within a table:
 
 1. *Primary suppression*: a cell is hidden when its value is 1..threshold-1, or when fewer
    than ``threshold`` encounters make it up (a quantity of 200 syringes handed out in two
@@ -22,59 +34,49 @@ margins (period totals over zones, zone totals over the whole range, the grand t
 Participant counts are distinct counts: their totals are not sums of their cells, so no
 subtraction recovers a hidden one; they get primary suppression only.
 
-Suppression protects one export. Several exports of overlapping periods at different
-granularities could be combined; share one export per report.
+**Screens** (the dashboard, summary.json) are for staff, but a supervisor may also log: a
+participant figure that one record can change by one (a day, a worker, a zone) would tell
+whether a guessed code was seen before. Participant, new and returning counts from 1 to
+threshold-1 are therefore shown as "fewer than N" everywhere (``hidden_count``), and when
+either of new or returning is hidden, so is the other (their sum is published).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import deque
-from collections.abc import Iterable
 from collections.abc import Iterator
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import date
 
-from outreach.models import ALL_ZONES
-from outreach.models import NO_ZONE
-from outreach.reports.queries import Cells
-
-# Text cells starting with these would run as formulas in spreadsheet programs.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-CSV_BOM = "\ufeff"
-ALL_KEY = "all"
-NONE_KEY = "none"
-HEADER = [
-    "period",
-    "period_start",
-    "period_end",
-    "zone",
-    "zone_name",
-    "measure",
-    "key",
-    "name",
-    "value",
-    "suppressed",
-]
-ENCOUNTER_MEASURES = (
-    "encounters",
-    "people_served",
-    "syringes_collected",
-    "naloxone_reversals_reported",
-)
 # Cost tiers for complementary cells: hide interior cells first, the grand total last.
 MARGIN_COST = 10**6
 GRAND_TOTAL_COST = 10**9
 
 
-def safe_text(value: str) -> str:
-    """Text a spreadsheet shows as text, never runs as a formula."""
-    if value and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+def is_small(value: int, threshold: int) -> bool:
+    """Whether a count is too small to show (1..threshold-1; zero is shown)."""
+    return 1 <= value < threshold
+
+
+def hidden_count(value: int, threshold: int) -> int | None:
+    """The count as it may be shown: None when it must read "fewer than threshold"."""
+    return None if is_small(value, threshold) else value
+
+
+def participant_split(
+    participants: int, returning: int, threshold: int
+) -> tuple[int | None, int | None, int | None]:
+    """(participants, new, returning) as they may be shown (None: hidden).
+
+    New and returning go together: their sum is the participant count, so hiding only the
+    small one would let anyone subtract it back.
+    """
+    new = participants - returning
+    split_hidden = is_small(new, threshold) or is_small(returning, threshold)
+    shown_participants = hidden_count(participants, threshold)
+    if split_hidden or shown_participants is None:
+        return shown_participants, None, None
+    return shown_participants, new, returning
 
 
 @dataclass
@@ -345,163 +347,3 @@ def _rectangles(
     candidates.sort()
     for _cost_value, extra in candidates:
         yield set(extra)
-
-
-# --- tables from the roll-ups --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Names to print: measures, zones (by id) and catalogue entries (by id)."""
-
-    measures: dict[str, str]
-    zones: dict[int, tuple[str, str]]  # id → (key, name); NO_ZONE included
-    items: dict[int, tuple[str, str]]
-    referral_types: dict[int, tuple[str, str]]
-    all_zones: str
-    item_order: Sequence[int] = ()
-    referral_order: Sequence[int] = ()
-
-
-def build_tables(
-    cells: Cells,
-    periods: Sequence[tuple[date, date]],
-    zone_ids: Sequence[int],
-    participants: dict[tuple[int, int], int],
-    range_participants: dict[int, int],
-    labels: Labels,
-) -> list[Table]:
-    """One table per measure over the periods (rows) and zones (columns)."""
-    period_of = {}
-    for index, (start, end) in enumerate(periods):
-        for ordinal in range(start.toordinal(), end.toordinal() + 1):
-            period_of[date.fromordinal(ordinal)] = index
-    zone_index = {zone_id: j for j, zone_id in enumerate(zone_ids)}
-    shape = (len(periods), len(zone_ids))
-
-    def empty() -> list[list[list[int]]]:
-        return [[[0, 0] for _ in range(shape[1])] for _ in range(shape[0])]
-
-    def frozen(grid) -> list[list[tuple[int, int]]]:
-        return [[(v, c) for v, c in row] for row in grid]
-
-    encounter_grids = {measure: empty() for measure in ENCOUNTER_MEASURES}
-    for (local_date, zone_id), totals in cells.days.items():
-        i, j = period_of.get(local_date), zone_index.get(zone_id)
-        if i is None or j is None:
-            continue
-        for measure in ENCOUNTER_MEASURES:
-            encounter_grids[measure][i][j][0] += totals[measure]
-            encounter_grids[measure][i][j][1] += totals["encounters"]
-    item_grids: dict[int, list] = {}
-    for (local_date, zone_id, item_id), (encounters, quantity) in cells.supplies.items():
-        i, j = period_of.get(local_date), zone_index.get(zone_id)
-        if i is None or j is None:
-            continue
-        grid = item_grids.setdefault(item_id, empty())
-        grid[i][j][0] += quantity
-        grid[i][j][1] += encounters
-    referral_grids: dict[int, list] = {}
-    for (local_date, zone_id, type_id), encounters in cells.referrals.items():
-        i, j = period_of.get(local_date), zone_index.get(zone_id)
-        if i is None or j is None:
-            continue
-        grid = referral_grids.setdefault(type_id, empty())
-        grid[i][j][0] += encounters
-        grid[i][j][1] += encounters
-
-    tables = [
-        additive_table(
-            "encounters", "", labels.measures["encounters"], frozen(encounter_grids["encounters"])
-        ),
-        participants_table(shape, zone_ids, participants, range_participants, labels),
-    ]
-    for measure in ENCOUNTER_MEASURES[1:]:
-        tables.append(
-            additive_table(measure, "", labels.measures[measure], frozen(encounter_grids[measure]))
-        )
-    for item_id in _ordered(item_grids, labels.item_order):
-        key, name = labels.items[item_id]
-        tables.append(additive_table("supplies", key, name, frozen(item_grids[item_id])))
-    for type_id in _ordered(referral_grids, labels.referral_order):
-        key, name = labels.referral_types[type_id]
-        tables.append(additive_table("referrals", key, name, frozen(referral_grids[type_id])))
-    return tables
-
-
-def _ordered(grids: dict[int, list], order: Sequence[int]) -> list[int]:
-    known = [item_id for item_id in order if item_id in grids]
-    return known + sorted(set(grids) - set(known))
-
-
-def participants_table(
-    shape: tuple[int, int],
-    zone_ids: Sequence[int],
-    participants: dict[tuple[int, int], int],
-    range_participants: dict[int, int],
-    labels: Labels,
-) -> Table:
-    """Distinct participants per period and zone; totals are distinct counts too."""
-    rows = shape[0]
-    values = [
-        [participants.get((i, zone_id), 0) for zone_id in zone_ids]
-        + [participants.get((i, ALL_ZONES), 0)]
-        for i in range(rows)
-    ]
-    values.append(
-        [range_participants.get(zone_id, 0) for zone_id in zone_ids]
-        + [range_participants.get(ALL_ZONES, 0)]
-    )
-    return Table(
-        "participants",
-        "",
-        labels.measures["participants"],
-        values,
-        [list(row) for row in values],
-        additive=False,
-    )
-
-
-def table_rows(
-    tables: Iterable[Table],
-    period: str,
-    periods: Sequence[tuple[date, date]],
-    zone_ids: Sequence[int],
-    labels: Labels,
-) -> Iterator[list]:
-    """CSV rows (after the header) of every table, suppressed cells left blank."""
-    first, last = periods[0][0], periods[-1][1]
-    row_labels = [(period, start, end) for start, end in periods] + [("all", first, last)]
-    column_labels = [labels.zones[zone_id] for zone_id in zone_ids] + [(ALL_KEY, labels.all_zones)]
-    for table in tables:
-        for i, (period_name, start, end) in enumerate(row_labels):
-            for j, (zone_key, zone_name) in enumerate(column_labels):
-                hidden = (i, j) in table.suppressed
-                yield [
-                    period_name,
-                    start.isoformat(),
-                    end.isoformat(),
-                    zone_key,
-                    safe_text(zone_name),
-                    table.measure,
-                    table.key,
-                    safe_text(table.name),
-                    "" if hidden else table.values[i][j],
-                    "yes" if hidden else "",
-                ]
-
-
-def write_csv(rows: Iterable[Sequence], header: Sequence[str] = HEADER) -> str:
-    """RFC 4180 CSV with a UTF-8 byte order mark (so spreadsheets read accents right)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return CSV_BOM + buffer.getvalue()
-
-
-def zone_label(zone_id: int, zones: dict[int, tuple[str, str]], no_zone: str) -> tuple[str, str]:
-    """(key, name) of a zone id, NO_ZONE included."""
-    if zone_id == NO_ZONE:
-        return NONE_KEY, no_zone
-    return zones[zone_id]

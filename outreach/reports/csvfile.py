@@ -1,0 +1,31 @@
+"""CSV files that open cleanly in any spreadsheet and never run a formula."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from collections.abc import Sequence
+
+# Text cells starting with these would run as formulas in spreadsheet programs.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_BOM = "\ufeff"
+
+
+def safe_text(value: str) -> str:
+    """Text a spreadsheet shows as text, never runs as a formula."""
+    if value and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_rows(rows: Iterable[Sequence]) -> str:
+    """RFC 4180 lines (CRLF), with no header: the body of a file being streamed."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(rows: Iterable[Sequence], header: Sequence[str]) -> str:
+    """RFC 4180 CSV with a UTF-8 byte order mark (so spreadsheets read accents right)."""
+    return CSV_BOM + write_rows([header]) + write_rows(rows)

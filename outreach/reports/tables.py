@@ -1,0 +1,215 @@
+"""Export tables: one measure over periods x zones, from the daily roll-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+
+import sqlalchemy as sa
+
+from outreach.extensions import db
+from outreach.models import ALL_ZONES
+from outreach.models import NO_ZONE
+from outreach.models import ReportDay
+from outreach.models import ReportDayReferral
+from outreach.models import ReportDaySupply
+from outreach.models import ReportParticipantDay
+from outreach.reports.disclosure import Table
+from outreach.reports.disclosure import additive_table
+
+NONE_KEY = "none"
+ENCOUNTER_MEASURES = (
+    "encounters",
+    "people_served",
+    "syringes_collected",
+    "naloxone_reversals_reported",
+)
+
+
+# --- export cells --------------------------------------------------------------------------
+
+
+@dataclass
+class Cells:
+    """Day-by-zone aggregates for the CSV export (additive, so periods are sums)."""
+
+    # (local_date, zone_id) → {"encounters", "people_served", ...}
+    days: dict[tuple[date, int], dict[str, int]] = field(default_factory=dict)
+    # (local_date, zone_id, item_id) → (encounters, quantity)
+    supplies: dict[tuple[date, int, int], tuple[int, int]] = field(default_factory=dict)
+    # (local_date, zone_id, referral_type_id) → encounters
+    referrals: dict[tuple[date, int, int], int] = field(default_factory=dict)
+
+
+def export_cells(start: date, end: date) -> Cells:
+    """Every daily roll-up row in start..end (read as plain rows: tens of thousands a year)."""
+    cells = Cells()
+    day, supply, referral = ReportDay, ReportDaySupply, ReportDayReferral
+    for local_date, zone_id, encounters, people, collected, reversals in db.session.execute(
+        sa.select(
+            day.local_date,
+            day.zone_id,
+            day.encounters,
+            day.people_served,
+            day.syringes_collected,
+            day.naloxone_reversals_reported,
+        ).where(day.local_date.between(start, end), day.encounters > 0)
+    ):
+        cells.days[(local_date, zone_id)] = {
+            "encounters": encounters,
+            "people_served": people,
+            "syringes_collected": collected,
+            "naloxone_reversals_reported": reversals,
+        }
+    for local_date, zone_id, item_id, encounters, quantity in db.session.execute(
+        sa.select(
+            supply.local_date, supply.zone_id, supply.item_id, supply.encounters, supply.quantity
+        ).where(supply.local_date.between(start, end), supply.encounters > 0)
+    ):
+        cells.supplies[(local_date, zone_id, item_id)] = (encounters, quantity)
+    for local_date, zone_id, type_id, encounters in db.session.execute(
+        sa.select(
+            referral.local_date, referral.zone_id, referral.referral_type_id, referral.encounters
+        ).where(referral.local_date.between(start, end), referral.encounters > 0)
+    ):
+        cells.referrals[(local_date, zone_id, type_id)] = encounters
+    return cells
+
+
+def participants_by_period(periods: list[tuple[date, date]]) -> dict[tuple[int, int], int]:
+    """Distinct participants per (period index, zone scope); scope ALL_ZONES is the total."""
+    chain = ReportParticipantDay
+    result: dict[tuple[int, int], int] = {}
+    for index, (start, end) in enumerate(periods):
+        for scope, participants in db.session.execute(
+            sa.select(chain.zone_id, sa.func.sum(chain.participants))
+            .where(chain.local_date.between(start, end), chain.prev_date < start)
+            .group_by(chain.zone_id)
+        ):
+            if participants:
+                result[(index, scope)] = int(participants)
+    return result
+
+
+# --- tables from the roll-ups --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Names to print: measures, zones (by id) and catalogue entries (by id)."""
+
+    measures: dict[str, str]
+    zones: dict[int, tuple[str, str]]  # id → (key, name); NO_ZONE included
+    items: dict[int, tuple[str, str]]
+    referral_types: dict[int, tuple[str, str]]
+    all_zones: str
+    item_order: Sequence[int] = ()
+    referral_order: Sequence[int] = ()
+
+
+def build_tables(
+    cells: Cells,
+    periods: Sequence[tuple[date, date]],
+    zone_ids: Sequence[int],
+    participants: dict[tuple[int, int], int],
+    range_participants: dict[int, int],
+    labels: Labels,
+) -> list[Table]:
+    """One table per measure over the periods (rows) and zones (columns)."""
+    period_of = {}
+    for index, (start, end) in enumerate(periods):
+        for ordinal in range(start.toordinal(), end.toordinal() + 1):
+            period_of[date.fromordinal(ordinal)] = index
+    zone_index = {zone_id: j for j, zone_id in enumerate(zone_ids)}
+    shape = (len(periods), len(zone_ids))
+
+    def empty() -> list[list[list[int]]]:
+        return [[[0, 0] for _ in range(shape[1])] for _ in range(shape[0])]
+
+    def frozen(grid) -> list[list[tuple[int, int]]]:
+        return [[(v, c) for v, c in row] for row in grid]
+
+    encounter_grids = {measure: empty() for measure in ENCOUNTER_MEASURES}
+    for (local_date, zone_id), totals in cells.days.items():
+        i, j = period_of.get(local_date), zone_index.get(zone_id)
+        if i is None or j is None:
+            continue
+        for measure in ENCOUNTER_MEASURES:
+            encounter_grids[measure][i][j][0] += totals[measure]
+            encounter_grids[measure][i][j][1] += totals["encounters"]
+    item_grids: dict[int, list] = {}
+    for (local_date, zone_id, item_id), (encounters, quantity) in cells.supplies.items():
+        i, j = period_of.get(local_date), zone_index.get(zone_id)
+        if i is None or j is None:
+            continue
+        grid = item_grids.get(item_id) or item_grids.setdefault(item_id, empty())
+        grid[i][j][0] += quantity
+        grid[i][j][1] += encounters
+    referral_grids: dict[int, list] = {}
+    for (local_date, zone_id, type_id), encounters in cells.referrals.items():
+        i, j = period_of.get(local_date), zone_index.get(zone_id)
+        if i is None or j is None:
+            continue
+        grid = referral_grids.get(type_id) or referral_grids.setdefault(type_id, empty())
+        grid[i][j][0] += encounters
+        grid[i][j][1] += encounters
+
+    tables = [
+        additive_table(
+            "encounters", "", labels.measures["encounters"], frozen(encounter_grids["encounters"])
+        ),
+        participants_table(shape, zone_ids, participants, range_participants, labels),
+    ]
+    for measure in ENCOUNTER_MEASURES[1:]:
+        tables.append(
+            additive_table(measure, "", labels.measures[measure], frozen(encounter_grids[measure]))
+        )
+    for item_id in _ordered(item_grids, labels.item_order):
+        key, name = labels.items[item_id]
+        tables.append(additive_table("supplies", key, name, frozen(item_grids[item_id])))
+    for type_id in _ordered(referral_grids, labels.referral_order):
+        key, name = labels.referral_types[type_id]
+        tables.append(additive_table("referrals", key, name, frozen(referral_grids[type_id])))
+    return tables
+
+
+def _ordered(grids: dict[int, list], order: Sequence[int]) -> list[int]:
+    known = [item_id for item_id in order if item_id in grids]
+    return known + sorted(set(grids) - set(known))
+
+
+def participants_table(
+    shape: tuple[int, int],
+    zone_ids: Sequence[int],
+    participants: dict[tuple[int, int], int],
+    range_participants: dict[int, int],
+    labels: Labels,
+) -> Table:
+    """Distinct participants per period and zone; totals are distinct counts too."""
+    rows = shape[0]
+    values = [
+        [participants.get((i, zone_id), 0) for zone_id in zone_ids]
+        + [participants.get((i, ALL_ZONES), 0)]
+        for i in range(rows)
+    ]
+    values.append(
+        [range_participants.get(zone_id, 0) for zone_id in zone_ids]
+        + [range_participants.get(ALL_ZONES, 0)]
+    )
+    return Table(
+        "participants",
+        "",
+        labels.measures["participants"],
+        values,
+        [list(row) for row in values],
+        additive=False,
+    )
+
+
+def zone_label(zone_id: int, zones: dict[int, tuple[str, str]], no_zone: str) -> tuple[str, str]:
+    """(key, name) of a zone id, NO_ZONE included."""
+    if zone_id == NO_ZONE:
+        return NONE_KEY, no_zone
+    return zones[zone_id]

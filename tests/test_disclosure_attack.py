@@ -1,0 +1,261 @@
+"""An attacker with every shareable export cannot pin down a small count.
+
+The attacker downloads every shareable export the app answers over a spread of overlapping
+ranges and periods, then solves for each blank cell with linear programming over all of
+them at once. What the attacker knows:
+
+- every published number is the sum of the true (local day, zone) values it covers (an
+  "all" zone is the sum over every zone, a period the sum over its days);
+- a zone missing from a file had nothing in that file's range;
+- the app never hides a zero, so a blank is at least 1 (that covers both kinds of blank:
+  a small count, 1 to threshold - 1, and a larger one hidden to protect it);
+- true values are whole numbers of at least 0.
+
+For every blank whose true value is small (1 to threshold - 1), the smallest and largest
+values consistent with all of that are computed (two linear programs); the blank is pinned
+when only one whole number lies between them. No such blank may be pinned.
+
+Participant counts are distinct counts (a person seen in two weeks counts once in their
+sum), so no linear relation ties them together and they are left out of the attack.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+import random
+from collections import defaultdict
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy.optimize import linprog
+
+from tests.conftest import make_encounter
+
+THRESHOLD = 11
+REFERRALS = (("wound_care", 0.2), ("moud", 0.1))
+ZONE_RATES = {"downtown": 2.2, "riverside": 1.2, "eastside": 0.35, "southgate": 0.08}
+
+
+def _months_before(today: date, count: int) -> list[date]:
+    """The first days of the ``count`` whole calendar months before this one, oldest first."""
+    firsts = []
+    cursor = today.replace(day=1)
+    for _ in range(count):
+        cursor = (cursor - timedelta(days=1)).replace(day=1)
+        firsts.append(cursor)
+    return firsts[::-1]
+
+
+def _month_end(first: date) -> date:
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _poisson(rng: random.Random, rate: float) -> int:
+    threshold, count, product = math.exp(-rate), 0, rng.random()
+    while product > threshold:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def _records(first: date, last: date, timezone: str) -> list[dict]:
+    rng = random.Random(20261122)
+    zone_info = ZoneInfo(timezone)
+    records = []
+    day = first
+    while day <= last:
+        noon = datetime.combine(day, time(12), zone_info)
+        for zone, rate in ZONE_RATES.items():
+            for n in range(_poisson(rng, rate)):
+                supplies = {"syringe_1ml_27g": rng.choice((10, 20, 30))}
+                if rng.random() < 0.3:
+                    supplies["naloxone_nasal"] = rng.choice((1, 1, 2))
+                if rng.random() < 0.2:
+                    supplies["condom"] = rng.choice((5, 10))
+                referrals = [key for key, chance in REFERRALS if rng.random() < chance]
+                records.append(
+                    make_encounter(
+                        occurred_at=(noon + timedelta(minutes=n)).isoformat(),
+                        zone=zone,
+                        participant_code=f"P{rng.randrange(60)}",
+                        people_served=rng.choice((1, 1, 1, 2)),
+                        supplies=supplies,
+                        syringes_collected=rng.choice((0, 0, 5, 10)),
+                        naloxone_reversals_reported=1 if rng.random() < 0.03 else 0,
+                        referrals=referrals,
+                    )
+                )
+        day += timedelta(days=1)
+    return records
+
+
+def _rows(response) -> list[dict]:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
+
+
+def _requests(months: list[date]) -> list[tuple[date, date]]:
+    first, second, third = months
+    return [
+        (first + timedelta(days=1), first + timedelta(days=14)),
+        (first + timedelta(days=1), first + timedelta(days=21)),
+        (first, _month_end(first)),
+        (first + timedelta(days=7), first + timedelta(days=13)),
+        (second, _month_end(second)),
+        (first + timedelta(days=10), second + timedelta(days=10)),
+        (third, third + timedelta(days=6)),
+        (_month_end(first) - timedelta(days=3), _month_end(first)),
+        (first, _month_end(third)),
+        (second, _month_end(third)),
+        (date(first.year, 1, 1), date(first.year, 12, 31)),
+        (date(third.year, 1, 1), date(third.year, 12, 31)),
+    ]
+
+
+class Attack:
+    """The linear system of one measure over (day interval, zone) unknowns."""
+
+    def __init__(self, rows: list[tuple[date, date, str, str | None]], zones: set[str]):
+        # rows: (start, end, zone or "all", published value or None for a blank)
+        cuts = sorted({r[0] for r in rows} | {r[1] + timedelta(days=1) for r in rows})
+        self.atoms = list(itertools.pairwise(cuts))
+        self.zones = sorted(zones)
+        self.index = {
+            (a, z): k
+            for k, (a, z) in enumerate((a, z) for a in range(len(self.atoms)) for z in self.zones)
+        }
+        self.size = len(self.index)
+        self.equalities: dict[tuple, float] = {}
+        self.blanks: set[tuple] = set()
+        for start, end, zone, value in rows:
+            vector = self.vector(start, end, zone)
+            if value is None:
+                self.blanks.add(vector)
+            else:
+                self.equalities[vector] = float(value)
+
+    def vector(self, start: date, end: date, zone: str) -> tuple:
+        zones = self.zones if zone == "all" else [zone]
+        chosen = [
+            self.index[(a, z)]
+            for a, (lo, hi) in enumerate(self.atoms)
+            if lo >= start and hi <= end + timedelta(days=1)
+            for z in zones
+        ]
+        return tuple(sorted(chosen))
+
+    def bounds_of(self, target: tuple) -> tuple[float, float]:
+        """The least and greatest value of the sum over ``target`` the published files allow."""
+        a_eq = np.zeros((len(self.equalities), self.size))
+        b_eq = np.zeros(len(self.equalities))
+        for row, (vector, value) in enumerate(self.equalities.items()):
+            a_eq[row, list(vector)] = 1
+            b_eq[row] = value
+        a_ub = np.zeros((len(self.blanks), self.size))
+        for row, vector in enumerate(self.blanks):
+            a_ub[row, list(vector)] = -1
+        b_ub = -np.ones(len(self.blanks))
+        objective = np.zeros(self.size)
+        objective[list(target)] = 1
+        found = []
+        for sign in (1, -1):
+            result = linprog(
+                sign * objective,
+                A_ub=a_ub if len(self.blanks) else None,
+                b_ub=b_ub if len(self.blanks) else None,
+                A_eq=a_eq if len(self.equalities) else None,
+                b_eq=b_eq if len(self.equalities) else None,
+                bounds=(0, None),
+                method="highs",
+            )
+            if result.status == 3:  # unbounded: the blank can be as large as it likes
+                found.append(math.inf)
+                continue
+            assert result.status == 0, result.message
+            found.append(sign * result.fun)
+        return found[0], found[1]
+
+
+def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_client, sync_api):
+    timezone = app.config["PROGRAM_TIMEZONE"]
+    today = datetime.now(ZoneInfo(timezone)).date()
+    months = _months_before(today, 3)
+    records = _records(months[0], _month_end(months[-1]), timezone)
+    for index in range(0, len(records), 400):
+        results = sync_api.post(records[index : index + 400]).get_json()["results"]
+        assert {r["status"] for r in results} == {"created"}
+
+    # The truth, per local day and zone, from the internal (unsuppressed) daily export.
+    first, last = months[0], _month_end(months[-1])
+    truth: dict[tuple[str, str], dict[tuple[date, str], int]] = defaultdict(dict)
+    for row in _rows(
+        supervisor_client.get(f"/reports/export.csv?period=day&start={first}&end={last}")
+    ):
+        if row["period"] == "day" and row["zone"] != "all" and row["measure"] != "participants":
+            day = date.fromisoformat(row["period_start"])
+            truth[(row["measure"], row["key"])][(day, row["zone"])] = int(row["value"])
+
+    published: dict[tuple[str, str], set] = defaultdict(set)
+    files = 0
+    for start, end in _requests(months):
+        for period in ("day", "week", "month"):
+            response = supervisor_client.get(
+                f"/reports/export.csv?suppress=1&period={period}&start={start}&end={end}"
+            )
+            if response.status_code == 400:  # a shareable export the app does not offer
+                continue
+            files += 1
+            rows = _rows(response)
+            listed = {r["zone"] for r in rows if r["zone"] != "all"}
+            span_start = min(date.fromisoformat(r["period_start"]) for r in rows)
+            span_end = max(date.fromisoformat(r["period_end"]) for r in rows)
+            for row in rows:
+                key = (row["measure"], row["key"])
+                value = None if row["suppressed"] else row["value"]
+                published[key].add(
+                    (
+                        date.fromisoformat(row["period_start"]),
+                        date.fromisoformat(row["period_end"]),
+                        row["zone"],
+                        value,
+                    )
+                )
+                for zone in set(ZONE_RATES) - listed:
+                    published[key].add((span_start, span_end, zone, "0"))
+    assert files >= 3, "the attack needs several shareable files"
+
+    pinned, small_blanks = [], 0
+    for key, rows in published.items():
+        if key[0] == "participants":
+            continue
+        cells = truth[key]
+
+        def true_value(start, end, zone, cells=cells):
+            return sum(v for (d, z), v in cells.items() if start <= d <= end and zone in ("all", z))
+
+        for start, end, zone, value in rows:
+            if value is not None:
+                assert int(value) == true_value(start, end, zone), (key, start, end, zone)
+        attack = Attack(sorted(rows, key=str), set(ZONE_RATES))
+        checked: dict[tuple, tuple[float, float]] = {}
+        for start, end, zone, value in sorted(rows, key=str):
+            actual = true_value(start, end, zone)
+            if value is not None or not 1 <= actual < THRESHOLD:
+                continue
+            small_blanks += 1
+            target = attack.vector(start, end, zone)
+            if target not in checked:
+                checked[target] = attack.bounds_of(target)
+            low, high = checked[target]
+            assert low - 1e-6 <= actual <= high + 1e-6, (key, start, end, zone, actual, low, high)
+            if high < math.inf and math.ceil(low - 1e-6) == math.floor(high + 1e-6):
+                pinned.append((key, str(start), str(end), zone, actual))
+    assert small_blanks, "the data should give the attacker small blanks to look for"
+    assert not pinned, f"{len(pinned)} small counts pinned exactly, e.g. {pinned[:5]}"
