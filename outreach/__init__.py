@@ -76,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from outreach import pwa
     from outreach import worker
     from outreach.admin.views import bp as admin_bp
+    from outreach.auth.account import bp as account_bp
     from outreach.auth.views import bp as auth_bp
     from outreach.cards.views import bp as cards_bp
     from outreach.cards.views import offline_urls as cards_offline_urls
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(cards_bp)

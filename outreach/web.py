@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import render_template
@@ -42,6 +43,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+# Production is served over HTTPS only: browsers must never try plain HTTP again for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
 ERROR_MESSAGES = {
     400: _l("The request could not be read."),
@@ -102,6 +106,8 @@ def _security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    if current_app.config["OUTREACH_ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if request.endpoint != "static" and "Cache-Control" not in headers:
         # Pages can hold staff data; the service worker decides what to keep offline.
         if not _is_private():
@@ -148,12 +154,23 @@ def _http_error(error: HTTPException):
     return response
 
 
+def csrf_problem(error: CSRFError) -> str | None:
+    """What is really wrong when the CSRF check fails for a reason other than an old token."""
+    if current_app.config["OUTREACH_ENV"] == "production" and not request.is_secure:
+        # Secure cookies never come back over plain HTTP, so every form looks expired.
+        return _("This site needs a secure connection. Open it with an address starting https://.")
+    description = (error.description or "").lower()
+    if "referrer" in description:
+        return _(
+            "This request did not say it came from this site's own pages (the Referer header "
+            "was missing or named another site). Allow the browser to send it, then try again."
+        )
+    return None
+
+
 def _csrf_error(error: CSRFError):
-    return _error_response(
-        400 if not wants_json() else 403,
-        "csrf",
-        _("This form expired. Reload the page and try again."),
-    )
+    message = csrf_problem(error) or _("This form expired. Reload the page and try again.")
+    return _error_response(400 if not wants_json() else 403, "csrf", message)
 
 
 def _database_unavailable(error: Exception):
