@@ -299,9 +299,7 @@ class Throttle:
         now = clock()
         locked: dict[str, int] = {}
         for scope, counters in store().in_scopes(prefix, now).items():
-            wait = max(
-                math.ceil(c.last_at + self.delay_after(c.count) - now) for c in counters
-            )
+            wait = max(math.ceil(c.last_at + self.delay_after(c.count) - now) for c in counters)
             if wait > 0:
                 locked[scope] = wait
         return locked

@@ -197,10 +197,10 @@ def user_sign_out_everywhere(user_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     ended = auth_services.sign_out_everywhere(account, actor=current_user)
-    flash(
-        _("%(name)s is signed out on every device (%(count)d).", name=account.username, count=ended),
-        "info",
+    message = _(
+        "%(name)s is signed out on every device (%(count)d).", name=account.username, count=ended
     )
+    flash(message, "info")
     return redirect(url_for("admin.user", user_id=account.id))
 
 

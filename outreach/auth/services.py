@@ -155,9 +155,7 @@ def lift_lockout(user: User, actor: User) -> None:
 def sign_out_everywhere(user: User, actor: User) -> int:
     """End every session of ``user`` (audit-logged); how many were open."""
     ended = sessions.end_all(user)
-    record_audit(
-        actor, "user.sign_out_everywhere", "user", user.id, {"username": user.username}
-    )
+    record_audit(actor, "user.sign_out_everywhere", "user", user.id, {"username": user.username})
     db.session.commit()
     log.info(
         "signed out everywhere",

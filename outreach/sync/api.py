@@ -114,9 +114,7 @@ def sync():
             "too_many_records",
             _("Send at most %(max)d records at a time.", max=config["SYNC_MAX_RECORDS"]),
         )
-    verdict = ratelimit.hit(
-        f"sync-user:{current_user.id}", config["SYNC_RATE_PER_MINUTE"], 60
-    )
+    verdict = ratelimit.hit(f"sync-user:{current_user.id}", config["SYNC_RATE_PER_MINUTE"], 60)
     if not verdict.allowed:
         raise ApiError(
             429,
