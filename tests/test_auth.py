@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from outreach import ratelimit
-from outreach.auth.views import safe_next
 from outreach.auth import services as auth_services
+from outreach.auth.views import safe_next
 from outreach.extensions import db
 from outreach.models import AuditEvent
 from outreach.models import Role
