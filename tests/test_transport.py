@@ -1,4 +1,4 @@
-"""Production transport: HSTS on every answer, and errors that say HTTPS or Referer is the problem."""
+"""Production transport: HSTS, and errors that say when HTTPS or the Referer is the problem."""
 
 from __future__ import annotations
 
