@@ -39,10 +39,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_extensions(app)
+    from outreach import web
+
+    web.init_url_map(app)
     _register_blueprints(app)
     _register_cli(app)
     from outreach import logs
-    from outreach import web
 
     web.init_app(app)
     logs.init_app(app)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from flask import abort
 from flask import Response
 from flask import current_app
 from flask import g
@@ -20,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from outreach.auth import wants_json
 from outreach.extensions import db
@@ -60,7 +62,56 @@ ERROR_MESSAGES = {
 }
 
 
+# The largest id or page number a URL may carry: ids are 32-bit integers in both databases,
+# and no listing has more pages. Larger numbers answer 404 instead of overflowing the query.
+MAX_URL_INTEGER = 2**31 - 1
+MAX_PAGE = 1_000_000
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` that matches only ids the database can hold (others are 404)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_URL_INTEGER)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_url_map(app: Flask) -> None:
+    """Before any route is added: converters every blueprint's rules use."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
+
+
+def _refuse_impossible_pages() -> None:
+    """A ``?page=`` past any listing is 404 before a view turns it into an OFFSET."""
+    page = request.args.get("page")
+    if not page:
+        return
+    try:
+        number = int(page)
+    except ValueError:
+        return  # views read it as the first page
+    if number > MAX_PAGE:
+        abort(404)
+
+
+def _refuse_nul_characters() -> None:
+    """No real address or form holds U+0000; PostgreSQL cannot even compare it (400, not 500).
+
+    The JSON API checks its own bodies, after its sign-in check.
+    """
+    if wants_json():
+        return
+    if "\x00" in request.path:
+        abort(400)
+    for source in (request.args, request.form):
+        for name, values in source.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
+    app.before_request(_refuse_impossible_pages)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -70,6 +70,12 @@ def _user_or_404(user_id: int) -> User:
     return user
 
 
+@bp.get("/")
+def index_with_slash():
+    """``/admin/`` (as links and bookmarks often have it) leads to the admin home."""
+    return redirect(url_for("admin.index"), 308)
+
+
 @bp.get("")
 def index():
     """The admin home: links to each area."""

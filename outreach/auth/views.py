@@ -34,6 +34,9 @@ def safe_next(target: str | None) -> str | None:
         return None
     if "\\" in target:
         return None
+    # Control characters (CR/LF above all) have no place in a Location header.
+    if any(ord(character) < 32 or ord(character) == 127 for character in target):
+        return None
     return target
 
 
