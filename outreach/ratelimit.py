@@ -251,8 +251,13 @@ def hit(key: str, limit: int, window: int) -> Verdict:
     """Count one request in a fixed window of ``window`` seconds; refuse past ``limit``."""
     now = clock()
     counter = store().increment(hashed(key), window, now, None, sliding=False)
-    retry_after = max(1, math.ceil(counter.expires_at - now))
+    retry_after = max(1, _whole_seconds(counter.expires_at - now))
     return Verdict(counter.count <= limit, retry_after)
+
+
+def _whole_seconds(remaining: float) -> int:
+    """Seconds to wait, rounded up, ignoring the microsecond a stored time may be off by."""
+    return max(0, math.ceil(remaining - 0.001))
 
 
 @dataclass(frozen=True)
@@ -277,10 +282,14 @@ class Throttle:
         """Seconds this key must still wait (0: go ahead)."""
         now = clock()
         counter = store().get(hashed(key), now)
-        if counter is None:
+        return self._remaining(counter, now) if counter else 0
+
+    def _remaining(self, counter: Counter, now: float) -> int:
+        delay = self.delay_after(counter.count)
+        if not delay:
+            # Under the limit: no wait at all (a stored time may round a microsecond late).
             return 0
-        remaining = counter.last_at + self.delay_after(counter.count) - now
-        return max(0, math.ceil(remaining))
+        return _whole_seconds(counter.last_at + delay - now)
 
     def fail(self, key: str, scope: str | None = None) -> int:
         """Count a failure; the seconds it now has to wait (0 while under the limit)."""

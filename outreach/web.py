@@ -9,8 +9,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
-from flask import abort
 from flask import Response
+from flask import abort
 from flask import current_app
 from flask import g
 from flask import jsonify

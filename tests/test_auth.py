@@ -262,7 +262,7 @@ def test_each_further_failure_doubles_the_wait(app, users, monkeypatch):
 
 def test_unknown_username_takes_as_long_as_a_wrong_password(make_app, users):
     # A deliberately slow hash, so that skipping it would show.
-    app = make_app(PASSWORD_HASH_METHOD="pbkdf2:sha256:200000")
+    app = make_app(PASSWORD_HASH_METHOD="pbkdf2:sha256:100000")
     with app.app_context():
         auth_services.create_user("slowhash", Role.WORKER, PASSWORD)
 
@@ -273,14 +273,19 @@ def test_unknown_username_takes_as_long_as_a_wrong_password(make_app, users):
             return time.perf_counter() - started
 
         timed("nobody-at-all")  # warm the dummy hash
-        known = sorted(timed("slowhash") for _ in range(3))[1]
-        unknown = sorted(timed(f"nobody-{n}") for n in range(3))[1]
         deactivated_user = auth_services.create_user("gone", Role.WORKER, PASSWORD)
         deactivated_user.active = False
         db.session.commit()
-        deactivated = sorted(timed("gone") for _ in range(3))[1]
-    assert 0.6 < unknown / known < 1.6, (known, unknown)
-    assert 0.6 < deactivated / known < 1.6, (known, deactivated)
+        # Interleaved, and the fastest of each: other work on the machine only adds time.
+        samples: dict[str, list[float]] = {"known": [], "unknown": [], "deactivated": []}
+        for n in range(5):
+            samples["known"].append(timed("slowhash"))
+            samples["unknown"].append(timed(f"nobody-{n}"))
+            samples["deactivated"].append(timed("gone"))
+    fastest = {kind: min(times) for kind, times in samples.items()}
+    # Skipping the hash would make these about a hundred times faster, not a little.
+    assert 0.4 < fastest["unknown"] / fastest["known"] < 2.5, samples
+    assert 0.4 < fastest["deactivated"] / fastest["known"] < 2.5, samples
 
 
 def _lock_out(app, username: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote
@@ -36,7 +37,7 @@ READS_PARAMETER = re.compile(
 
 
 def _routes() -> list[tuple[str, str]]:
-    os.environ.setdefault("OUTREACH_INSTANCE_PATH", "/tmp/outreach-fuzz-instance")
+    os.environ.setdefault("OUTREACH_INSTANCE_PATH", tempfile.mkdtemp(prefix="outreach-fuzz-"))
     app = create_app(base_config("sqlite://"))
     found = []
     for rule in app.url_map.iter_rules():

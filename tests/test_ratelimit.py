@@ -157,3 +157,15 @@ def test_two_processes_hitting_at_once_share_the_limit(database_url, tmp_path, k
         assert process.returncode == 0, err
         outputs.append(int(out.strip().splitlines()[-1]))
     assert sum(outputs) == 10, outputs
+
+
+def test_under_the_limit_there_is_never_a_wait(make_app, monkeypatch):
+    # A stored time can round up by a microsecond; that must not become a one-second wait.
+    app = make_app()
+    throttle = ratelimit.Throttle(limit=3, window=60, first_delay=10, max_delay=60)
+    with app.test_request_context():
+        for n in range(50):
+            moment = 1_800_000_000 + n / 7 + 0.0000006
+            monkeypatch.setattr(ratelimit, "clock", lambda moment=moment: moment)
+            throttle.fail(f"key-{n}")
+            assert throttle.wait(f"key-{n}") == 0, moment
