@@ -37,8 +37,16 @@ READS_PARAMETER = re.compile(
 
 
 def _routes() -> list[tuple[str, str]]:
-    os.environ.setdefault("OUTREACH_INSTANCE_PATH", tempfile.mkdtemp(prefix="outreach-fuzz-"))
-    app = create_app(base_config("sqlite://"))
+    saved = os.environ.get("OUTREACH_INSTANCE_PATH")
+    with tempfile.TemporaryDirectory(prefix="outreach-fuzz-") as instance:
+        os.environ["OUTREACH_INSTANCE_PATH"] = instance
+        try:
+            app = create_app(base_config("sqlite://"))
+        finally:
+            if saved is None:
+                del os.environ["OUTREACH_INSTANCE_PATH"]
+            else:
+                os.environ["OUTREACH_INSTANCE_PATH"] = saved
     found = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(SKIPPED_PREFIXES):
