@@ -94,19 +94,26 @@ def _refuse_impossible_pages() -> None:
         abort(404)
 
 
-def _refuse_nul_characters() -> None:
+def _refuse_nul_characters():
     """No real address or form holds U+0000; PostgreSQL cannot even compare it (400, not 500).
 
     The JSON API checks its own bodies, after its sign-in check.
     """
     if wants_json():
-        return
-    if "\x00" in request.path:
-        abort(400)
-    for source in (request.args, request.form):
-        for name, values in source.lists():
-            if "\x00" in name or any("\x00" in value for value in values):
-                abort(400)
+        return None
+    found = "\x00" in request.path or any(
+        "\x00" in name or any("\x00" in value for value in values)
+        for source in (request.args, request.form)
+        for name, values in source.lists()
+    )
+    if not found:
+        return None
+    if request.path.endswith(".json"):
+        # JSON routes outside the API (report figures) answer their errors in JSON too.
+        response = jsonify(error="bad_request", message=str(ERROR_MESSAGES[400]))
+        response.status_code = 400
+        return response
+    abort(400)
 
 
 def init_app(app: Flask) -> None:
