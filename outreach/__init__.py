@@ -40,11 +40,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     _init_extensions(app)
+    from outreach import web
+
+    web.init_url_map(app)
     _register_blueprints(app)
     _register_cli(app)
     from outreach import formatting
     from outreach import logs
-    from outreach import web
 
     formatting.init_app(app)
     web.init_app(app)
@@ -79,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from outreach import pwa
     from outreach import worker
     from outreach.admin.views import bp as admin_bp
+    from outreach.auth.account import bp as account_bp
     from outreach.auth.views import bp as auth_bp
     from outreach.cards.views import bp as cards_bp
     from outreach.cards.views import offline_urls as cards_offline_urls
@@ -92,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(cards_bp)

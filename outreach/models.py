@@ -82,9 +82,14 @@ class User(db.Model):
         return check_password_hash(self.password_hash, password)
 
     def rotate_session_token(self) -> None:
+        """End every signed-in session of this account (each carries the old token)."""
         self.session_token = uuid.uuid4().hex
 
-    # Flask-Login protocol. The id carries the session token so a rotated token logs out.
+    # The token of the signed-in session this request came with (see outreach.auth.sessions);
+    # both cookies carry it, as Flask-Login's user id. Not a column.
+    session_key = None
+
+    # Flask-Login protocol.
     @property
     def is_active(self) -> bool:
         return self.active
@@ -98,10 +103,51 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        if not self.session_key:
+            raise RuntimeError("Start a session (outreach.auth.sessions.start) before login_user")
+        return self.session_key
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.key}>"
+
+
+class UserSession(db.Model):
+    """One signed-in device. Its cookies carry a random token; only the token's hash is here."""
+
+    __tablename__ = "user_session"
+
+    # SHA-256 (hex) of the token, so a copy of the database cannot be replayed as cookies.
+    id: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    # The account's session_token when this began: rotating it ends every session at once.
+    generation: so.Mapped[str] = so.mapped_column(sa.String(32))
+    # "Keep me signed in": lasts from created_at; otherwise from last_seen_at (a shift).
+    remember: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    expires_at: so.Mapped[datetime] = so.mapped_column(index=True)
+    revoked_at: so.Mapped[datetime | None]
+
+    user: so.Mapped[User] = so.relationship()
+
+
+class RateLimitCounter(db.Model):
+    """A rate-limit or sign-in throttle counter shared by every app process and server.
+
+    ``key`` is a keyed hash of what is counted (a user, a client address, a username), so no
+    address or unknown username is stored.
+    """
+
+    __tablename__ = "rate_limit_counter"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    # "user:<id>" for sign-in throttles on an account, so a supervisor can lift them.
+    scope: so.Mapped[str | None] = so.mapped_column(sa.String(64), index=True)
+    count: so.Mapped[int] = so.mapped_column(default=0)
+    last_at: so.Mapped[datetime]
+    expires_at: so.Mapped[datetime] = so.mapped_column(index=True)
 
 
 class CatalogMixin:

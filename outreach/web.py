@@ -10,6 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask
 from flask import Response
+from flask import abort
+from flask import current_app
 from flask import g
 from flask import jsonify
 from flask import render_template
@@ -19,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from outreach.auth import wants_json
 from outreach.extensions import db
@@ -43,6 +46,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Production is served over HTTPS only: browsers must never try plain HTTP again for a year.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+
 ERROR_MESSAGES = {
     400: _l("The request could not be read."),
     401: _l("Please sign in again."),
@@ -56,7 +62,63 @@ ERROR_MESSAGES = {
 }
 
 
+# The largest id or page number a URL may carry: ids are 32-bit integers in both databases,
+# and no listing has more pages. Larger numbers answer 404 instead of overflowing the query.
+MAX_URL_INTEGER = 2**31 - 1
+MAX_PAGE = 1_000_000
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` that matches only ids the database can hold (others are 404)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", MAX_URL_INTEGER)
+        super().__init__(map, *args, **kwargs)
+
+
+def init_url_map(app: Flask) -> None:
+    """Before any route is added: converters every blueprint's rules use."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
+
+
+def _refuse_impossible_pages() -> None:
+    """A ``?page=`` past any listing is 404 before a view turns it into an OFFSET."""
+    page = request.args.get("page")
+    if not page:
+        return
+    try:
+        number = int(page)
+    except ValueError:
+        return  # views read it as the first page
+    if number > MAX_PAGE:
+        abort(404)
+
+
+def _refuse_nul_characters():
+    """No real address or form holds U+0000; PostgreSQL cannot even compare it (400, not 500).
+
+    The JSON API checks its own bodies, after its sign-in check.
+    """
+    if wants_json():
+        return None
+    found = "\x00" in request.path or any(
+        "\x00" in name or any("\x00" in value for value in values)
+        for source in (request.args, request.form)
+        for name, values in source.lists()
+    )
+    if not found:
+        return None
+    if request.path.endswith(".json"):
+        # JSON routes outside the API (report figures) answer their errors in JSON too.
+        response = jsonify(error="bad_request", message=str(ERROR_MESSAGES[400]))
+        response.status_code = 400
+        return response
+    abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
+    app.before_request(_refuse_impossible_pages)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -102,6 +164,8 @@ def _security_headers(response):
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    if current_app.config["OUTREACH_ENV"] == "production":
+        headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     if request.endpoint != "static" and "Cache-Control" not in headers:
         # Pages can hold staff data; the service worker decides what to keep offline.
         if not _is_private():
@@ -148,12 +212,23 @@ def _http_error(error: HTTPException):
     return response
 
 
+def csrf_problem(error: CSRFError) -> str | None:
+    """What is really wrong when the CSRF check fails for a reason other than an old token."""
+    if current_app.config["OUTREACH_ENV"] == "production" and not request.is_secure:
+        # Secure cookies never come back over plain HTTP, so every form looks expired.
+        return _("This site needs a secure connection. Open it with an address starting https://.")
+    description = (error.description or "").lower()
+    if "referrer" in description:
+        return _(
+            "This request did not say it came from this site's own pages (the Referer header "
+            "was missing or named another site). Allow the browser to send it, then try again."
+        )
+    return None
+
+
 def _csrf_error(error: CSRFError):
-    return _error_response(
-        400 if not wants_json() else 403,
-        "csrf",
-        _("This form expired. Reload the page and try again."),
-    )
+    message = csrf_problem(error) or _("This form expired. Reload the page and try again.")
+    return _error_response(400 if not wants_json() else 403, "csrf", message)
 
 
 def _database_unavailable(error: Exception):

@@ -169,6 +169,21 @@ def users(app) -> Accounts:
     return accounts
 
 
+@pytest.fixture
+def auth_events(caplog):
+    """Structured sign-in log events, by name (event=...)."""
+    import logging
+
+    # Alembic's logging set-up (run by the database fixtures) disables loggers made before it.
+    logging.getLogger("outreach.auth").disabled = False
+    caplog.set_level(logging.INFO, logger="outreach")
+
+    def events(name: str) -> list:
+        return [r for r in caplog.records if getattr(r, "event", None) == name]
+
+    return events
+
+
 def csrf_token_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "no CSRF token on the page"

@@ -26,6 +26,8 @@ from outreach.admin.forms import SupplyEntryForm
 from outreach.admin.forms import UserCreateForm
 from outreach.admin.services import AdminError
 from outreach.auth import role_required
+from outreach.auth import services as auth_services
+from outreach.auth import sessions
 from outreach.extensions import db
 from outreach.models import Role
 from outreach.models import SupplyItem
@@ -44,6 +46,8 @@ ACTION_LABELS = {
     "user.deactivate": _l("Account deactivated"),
     "user.reactivate": _l("Account reactivated"),
     "user.password_reset": _l("Password reset"),
+    "user.sign_out_everywhere": _l("Signed out everywhere"),
+    "user.unlock": _l("Sign-in lockout lifted"),
     "catalog.create": _l("Catalogue entry added"),
     "catalog.update": _l("Catalogue entry changed"),
     "catalog.move": _l("Catalogue entry moved"),
@@ -76,6 +80,12 @@ def _user_or_404(user_id: int) -> User:
     if user is None:
         abort(404)
     return user
+
+
+@bp.get("/")
+def index_with_slash():
+    """``/admin/`` (as links and bookmarks often have it) leads to the admin home."""
+    return redirect(url_for("admin.index"), 308)
 
 
 @bp.get("")
@@ -125,6 +135,8 @@ def _user_page(account: User, status: int = 200, role_form=None, password_form=N
             role_form=role_form,
             password_form=password_form,
             confirm_form=ConfirmForm(),
+            open_sessions=len(sessions.open_sessions(account)),
+            lockout_seconds=auth_services.lockout_seconds(account),
         ),
         status,
     )
@@ -193,6 +205,31 @@ def user_reactivate(user_id: int):
     if ConfirmForm().validate_on_submit():
         services.set_user_active(account, True, current_user)
         flash(_("%(name)s can sign in again.", name=account.username), "info")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.post("/users/<int:user_id>/sign-out-everywhere")
+def user_sign_out_everywhere(user_id: int):
+    """End every session of an account, e.g. for a lost phone (audit-logged)."""
+    account = _user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ended = auth_services.sign_out_everywhere(account, actor=current_user)
+    message = _(
+        "%(name)s is signed out on every device (%(count)d).", name=account.username, count=ended
+    )
+    flash(message, "info")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+def user_unlock(user_id: int):
+    """Lift the sign-in pauses on an account (audit-logged)."""
+    account = _user_or_404(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    auth_services.lift_lockout(account, actor=current_user)
+    flash(_("%(name)s can try to sign in again now.", name=account.username), "info")
     return redirect(url_for("admin.user", user_id=account.id))
 
 

@@ -32,16 +32,13 @@ def init_login_manager(manager: LoginManager) -> None:
     manager.session_protection = "basic"
 
     @manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        # The id is "<pk>:<session token>": a deactivated account or a rotated token is
-        # treated as signed out at its next request, on every device.
-        pk, _, token = user_id.partition(":")
-        if not pk.isdigit() or not token:
-            return None
-        user = db.session.get(User, int(pk))
-        if user is None or not user.active or user.session_token != token:
-            return None
-        return user
+    def load_user(session_token: str) -> User | None:
+        # Both cookies carry the token of a server-side session: once it is revoked (sign-out,
+        # sign out everywhere, password reset, deactivation), neither cookie nor any copy of
+        # them signs a request in.
+        from outreach.auth import sessions
+
+        return sessions.load(session_token)
 
     @manager.unauthorized_handler
     def unauthorized():

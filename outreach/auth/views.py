@@ -13,11 +13,13 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
 from outreach.auth import services
+from outreach.auth import sessions
 from outreach.auth.forms import LoginForm
 from outreach.models import Role
 
@@ -32,6 +34,9 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     if "\\" in target:
+        return None
+    # Control characters (CR/LF above all) have no place in a Location header.
+    if any(ord(character) < 32 or ord(character) == 127 for character in target):
         return None
     return target
 
@@ -51,36 +56,60 @@ def login():
         return redirect(safe_next(request.args.get("next")) or home_for(current_user))
     form = LoginForm()
     status = 200
+    headers = {}
     if form.validate_on_submit():
         result = services.authenticate(
             form.username.data, form.password.data, client=request.remote_addr or "unknown"
         )
         if result.outcome is services.LoginOutcome.OK:
+            remember = bool(form.remember.data)
             session.clear()
             session.permanent = True
-            login_user(result.user, remember=bool(form.remember.data))
+            sessions.start(result.user, remember=remember)
+            login_user(result.user, remember=remember)
             return redirect(safe_next(request.args.get("next")) or home_for(result.user))
         if result.outcome is services.LoginOutcome.THROTTLED:
             flash(
-                _(
-                    "Too many failed sign-ins. Wait %(minutes)d minutes, then try again.",
-                    minutes=result.retry_minutes,
+                ngettext(
+                    "Too many failed sign-ins. Wait %(num)d minute, then try again.",
+                    "Too many failed sign-ins. Wait %(num)d minutes, then try again.",
+                    result.retry_minutes,
                 ),
                 "error",
             )
             status = 429
+            headers["Retry-After"] = str(result.retry_after)
         else:
             flash(_("That username and password do not match an active account."), "error")
             status = 401
     elif request.method == "POST":
         status = 400
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     """Sign out (CSRF-protected, so another site cannot sign a worker out)."""
+    if current_user.is_authenticated:
+        sessions.end(current_user.get_id())
+    return signed_out_response(_("You are signed out."))
+
+
+def signed_out_response(message: str):
+    """Forget this device's sign-in: the session and the remember cookie, then go to sign-in."""
     logout_user()
     session.clear()
-    flash(_("You are signed out."), "info")
-    return redirect(url_for("auth.login"))
+    flash(message, "info")
+    response = redirect(url_for("auth.login"))
+    config = current_app.config
+    # Flask-Login would delete the remember cookie itself, but session.clear() above drops
+    # the note that tells it to; the session it names is revoked anyway.
+    response.delete_cookie(
+        config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+        path=config.get("REMEMBER_COOKIE_PATH", "/"),
+        domain=config.get("REMEMBER_COOKIE_DOMAIN"),
+        secure=bool(config.get("REMEMBER_COOKIE_SECURE")),
+        httponly=bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
+        samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
+    )
+    return response

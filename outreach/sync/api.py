@@ -62,9 +62,12 @@ def require_session():
         try:
             csrf.protect()
         except CSRFError as error:
-            raise ApiError(
-                403, "csrf", _("The security token is missing or expired. Reload and retry.")
-            ) from error
+            from outreach.web import csrf_problem
+
+            message = csrf_problem(error) or _(
+                "The security token is missing or expired. Reload and retry."
+            )
+            raise ApiError(403, "csrf", message) from error
 
 
 @bp.after_request
@@ -156,9 +159,7 @@ def sync():
             "too_many_records",
             _("Send at most %(max)d records at a time.", max=config["SYNC_MAX_RECORDS"]),
         )
-    verdict = ratelimit.limiter().hit(
-        f"sync-user:{current_user.id}", config["SYNC_RATE_PER_MINUTE"], 60
-    )
+    verdict = ratelimit.hit(f"sync-user:{current_user.id}", config["SYNC_RATE_PER_MINUTE"], 60)
     if not verdict.allowed:
         raise ApiError(
             429,

@@ -35,8 +35,9 @@ VISITOR_PAGES = [
     "/directory?lang=es",
     "/no-such-page",
 ]
-WORKER_PAGES = ["/log", "/log?lang=es", "/outbox"]
+WORKER_PAGES = ["/log", "/log?lang=es", "/outbox", "/account"]
 SUPERVISOR_PAGES = [
+    "/account/lockouts",
     "/reports",
     "/reports?preset=custom&start=2000-01-01&end=1999-01-01",  # the form with its errors
     "/reports/encounters",

@@ -28,6 +28,15 @@ ROUTES = [
         everyone(400),
     ),
     ("POST", "/admin/users/1/reactivate", "/admin/users/<int:user_id>/reactivate", everyone(400)),
+    (
+        "POST",
+        "/admin/users/1/sign-out-everywhere",
+        "/admin/users/<int:user_id>/sign-out-everywhere",
+        everyone(400),
+    ),
+    ("POST", "/admin/users/1/unlock", "/admin/users/<int:user_id>/unlock", everyone(400)),
+    # The trailing slash (as DESIGN.md writes it) leads to /admin.
+    ("GET", "/admin/", "/admin/", {**staff_only(ADMIN), ADMIN: 308}),
     ("GET", "/admin/catalog/supplies", CATALOG, staff_only(ADMIN)),
     ("GET", "/admin/catalog/referrals", CATALOG, staff_only(ADMIN)),
     ("GET", "/admin/catalog/zones", CATALOG, staff_only(ADMIN)),
