@@ -1,4 +1,4 @@
-"""/reports: summary.json as DESIGN.md gives it, the dashboard, and voiding records."""
+"""/reports: summary.json in its documented shape, the dashboard, and voiding records."""
 
 from __future__ import annotations
 

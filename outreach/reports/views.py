@@ -181,7 +181,7 @@ def _bad_parameters(message: str):
 @bp.get("/summary.json")
 @role_required(Role.SUPERVISOR)
 def summary():
-    """The period's figures as JSON (DESIGN.md)."""
+    """The period's figures as JSON (the shape README documents)."""
     catalog = load_catalog()
     try:
         start, end = periods.resolve(

@@ -35,7 +35,7 @@ ROUTES = [
         everyone(400),
     ),
     ("POST", "/admin/users/1/unlock", "/admin/users/<int:user_id>/unlock", everyone(400)),
-    # The trailing slash (as DESIGN.md writes it) leads to /admin.
+    # The trailing slash (as the documented route list writes it) leads to /admin.
     ("GET", "/admin/", "/admin/", {**staff_only(ADMIN), ADMIN: 308}),
     ("GET", "/admin/catalog/supplies", CATALOG, staff_only(ADMIN)),
     ("GET", "/admin/catalog/referrals", CATALOG, staff_only(ADMIN)),
