@@ -23,8 +23,15 @@ ENVIRONMENT_SETTINGS = (
     "SUPPRESSION_THRESHOLD",
     "REDIS_URL",
     "SYNC_RATE_PER_MINUTE",
+    "LOCK_IDLE_SECONDS",
+    "SEAL_KEYS_FILE",
 )
-INTEGER_SETTINGS = {"SUPPRESSION_THRESHOLD", "TRUSTED_PROXIES", "SYNC_RATE_PER_MINUTE"}
+INTEGER_SETTINGS = {
+    "SUPPRESSION_THRESHOLD",
+    "TRUSTED_PROXIES",
+    "SYNC_RATE_PER_MINUTE",
+    "LOCK_IDLE_SECONDS",
+}
 # Secrets that must never protect a production instance.
 KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
 MIN_PRODUCTION_SECRET_LENGTH = 32
@@ -63,6 +70,10 @@ def default_settings(instance_path: Path) -> dict:
         "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
         # Sync requests allowed per signed-in user per minute.
         "SYNC_RATE_PER_MINUTE": 120,
+        # Phones lock their screens after this long without a touch (unlock: PIN or password).
+        "LOCK_IDLE_SECONDS": 600,
+        # The participant-code seal keys; None: seal_keys.json in the instance folder.
+        "SEAL_KEYS_FILE": None,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from outreach import device
 from outreach import ratelimit
 from outreach.extensions import csrf
 from outreach.i18n import current_lang
@@ -84,6 +85,8 @@ def session_info():
     return jsonify(
         user={"username": current_user.username, "role": current_user.role.key},
         csrf_token=generate_csrf(),
+        # Hook (phone, issue 13): the seal key and the lock's idle time.
+        **device.session_extras(),
     )
 
 
@@ -121,5 +124,7 @@ def sync():
             _("Too many sync requests. Waiting before trying again."),
             {"Retry-After": str(verdict.retry_after)},
         )
-    outcome = services.ingest_batch(records, worker_id=current_user.id)
+    outcome = services.ingest_batch(
+        records, worker_id=current_user.id, author=current_user.username
+    )
     return jsonify(results=outcome.results)

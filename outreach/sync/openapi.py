@@ -38,6 +38,22 @@ ENCOUNTER = {
             "maxLength": limits.MAX_CODE_LENGTH,
             "description": "Hashed with a server key; never stored or returned.",
         },
+        "participant_code_sealed": {
+            "type": ["string", "null"],
+            "maxLength": 2048,
+            "description": (
+                "The participant code sealed on the phone: JWE compact, alg ECDH-ES, enc "
+                "A256GCM, to the seal_key of GET /session. Opened, then hashed like "
+                "participant_code; send one or the other."
+            ),
+        },
+        "logged_by": {
+            "type": ["string", "null"],
+            "description": (
+                "Username of the account that logged the record. A record another account "
+                "logged is rejected, never stored under the signed-in one."
+            ),
+        },
         "people_served": {"type": "integer", "minimum": 1, "maximum": limits.MAX_PEOPLE_SERVED},
         "supplies": {
             "type": "object",
@@ -131,6 +147,11 @@ SPEC = {
                                             },
                                         },
                                         "csrf_token": {"type": "string"},
+                                        "seal_key": {
+                                            "type": "object",
+                                            "description": "Public P-256 JWK with its kid",
+                                        },
+                                        "lock_after_seconds": {"type": "integer"},
                                     },
                                 }
                             }

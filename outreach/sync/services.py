@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from outreach import device
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.extensions import db
@@ -58,7 +59,7 @@ def load_catalog_index() -> CatalogIndex:
     )
 
 
-def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
+def ingest_batch(records: list, worker_id: int | None, author: str | None = None) -> BatchOutcome:
     """Validate and store a batch; answer one result per record, in order.
 
     Idempotent: an id already stored answers ``duplicate`` and changes nothing, also when
@@ -85,6 +86,11 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
         record_id = parsed[0]
         if record_id is not None and (record_id in already_stored or record_id in slot_of):
             results.append({"id": str(record_id), "status": DUPLICATE})
+            continue
+        # Hook (phone, issue 13): never store a record under an account that did not log it.
+        foreign = device.foreign_author_errors(raw, author)
+        if foreign:
+            results.append({"id": echo_id(raw), "status": REJECTED, "errors": foreign})
             continue
         clean, errors = validate_encounter(raw, context, parsed)
         if clean is None:

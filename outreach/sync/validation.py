@@ -20,6 +20,7 @@ from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from outreach import sealing
 from outreach.privacy import MAX_CODE_LENGTH
 from outreach.privacy import normalise_participant_code
 from outreach.privacy import participant_hash
@@ -114,7 +115,9 @@ def validate_encounter(
     zone_id = _check_key(
         raw.get("zone"), context.catalog.zones, "zone", _l("unknown zone"), errors, optional=True
     )
-    code_hash = _check_participant_code(raw.get("participant_code"), context.code_key, errors)
+    # Hook (phone, issue 13): a sealed code is opened here, then checked like a plain one.
+    code = sealing.participant_code_of(raw, errors)
+    code_hash = _check_participant_code(code, context.code_key, errors)
     people_served = _check_int(
         raw.get("people_served", 1), "people_served", 1, MAX_PEOPLE_SERVED, errors
     )

@@ -1,6 +1,6 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
-import { PENDING, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
+import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { lang, show, t } from "../lib/ui.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
@@ -15,6 +15,8 @@ let toastTimer = null;
 let lastSaved = null;
 let editing = null;
 let saving = false;
+// The sealed code of the record being fixed or taken back: kept unless the worker types one.
+let keptSeal = null;
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -79,6 +81,7 @@ function buildRecord() {
     naloxone_reversals_reported: value("naloxone_reversals_reported", 0),
     referrals,
   };
+  if (!record.participant_code && keptSeal) record.participant_code_sealed = keptSeal;
   const empty =
     !Object.keys(supplies).length && !referrals.length && !record.syringes_collected && !record.naloxone_reversals_reported;
   if (empty) return { error: t("empty") };
@@ -101,7 +104,10 @@ function fill(record) {
   form.elements.naloxone_reversals_reported.value = record.naloxone_reversals_reported
     ? String(record.naloxone_reversals_reported)
     : "";
-  form.elements.participant_code.value = record.participant_code || "";
+  // Sealed at save: the code cannot be shown again, only kept or typed anew.
+  form.elements.participant_code.value = "";
+  keptSeal = record.participant_code_sealed || null;
+  form.elements.participant_code.placeholder = keptSeal ? t("codeKept") : "";
   form.dispatchEvent(new Event("outreach:filled"));
 }
 
@@ -154,14 +160,18 @@ async function save(event) {
       return;
     }
     const entry = await addRecord(record, { holdMs: UNDO_MS });
-    lastSaved = record;
+    lastSaved = entry.record;
     resetForm();
+    keptSeal = null;
+    form.elements.participant_code.placeholder = "";
     // Undo goes a moment before the hold ends, so it is never offered for a record sent.
     showToast(t("saved"), { undo: true, until: entry.holdUntil - 500 });
     window.scrollTo({ top: 0 });
   } catch (failure) {
-    // IndexedDB refused (storage full or cleared): the form keeps what was typed.
-    showFormError(t("notSaved"));
+    // Signed out, or no seal key yet, or IndexedDB refused (storage full or cleared): the
+    // form keeps what was typed.
+    const reason = failure instanceof SaveRefused ? failure.reason : "";
+    showFormError(t(reason === "signed-out" ? "signedOutSave" : reason === "no-key" ? "noSealKey" : "notSaved"));
     return;
   } finally {
     saving = false;
@@ -216,6 +226,12 @@ async function startEditing() {
   editing = entry;
   fill(entry.record);
   show(document.querySelector("[data-edit-notice]"), true);
+  // The code was the problem: it has to be typed again (the phone cannot read the old one).
+  if (Object.keys(entry.errors || {}).some((field) => field.startsWith("participant_code"))) {
+    keptSeal = null;
+    form.elements.participant_code.placeholder = "";
+    showFormError(t("retypeCode"));
+  }
 }
 
 async function rememberZone() {
