@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask import current_app
+from flask.cli import AppGroup
 from flask_babel import gettext as _
 from joserfc import jwe
 from joserfc.errors import JoseError
@@ -212,9 +213,7 @@ def participant_code_of(raw: dict, errors: dict) -> object:
         return None
 
 
-@click.group("seal-key")
-def seal_key_cli() -> None:
-    """The key phones use to seal participant codes."""
+seal_key_cli = AppGroup("seal-key", help="The key phones use to seal participant codes.")
 
 
 @seal_key_cli.command("rotate")

@@ -39,7 +39,8 @@ async function verifiers() {
 }
 
 function touch() {
-  if (!locked()) localStorage.setItem(ACTIVE_KEY, String(Date.now()));
+  // Not watching (signed out, or the phone was cleared): nothing to write.
+  if (ticker && !locked()) localStorage.setItem(ACTIVE_KEY, String(Date.now()));
 }
 
 async function render(message = "") {
@@ -67,7 +68,7 @@ function lock() {
   const main = element.parentElement;
   const others = [...document.body.children, ...main.children].filter((node) => node !== main && node !== element);
   hidden = others.filter((node) => !node.hidden && node.tagName !== "SCRIPT");
-  for (const node of hidden) node.hidden = true;
+  for (const node of hidden) show(node, false);
   show(element, true);
   usePassword = false;
   render();
@@ -78,7 +79,7 @@ function unlock() {
   touch();
   if (document.documentElement.dataset.locked !== "true") return;
   document.documentElement.dataset.locked = "false";
-  for (const node of hidden) node.hidden = false;
+  for (const node of hidden) show(node, true);
   hidden = [];
   show(section(), false);
 }
@@ -114,6 +115,9 @@ export async function initLock() {
   idleMs = ((await getState("lockAfter")) || DEFAULT_IDLE_SECONDS) * 1000;
   check();
   touch();
+  ticker = setInterval(check, 1000);
+  if (element.dataset.wired) return;
+  element.dataset.wired = "true";
   for (const type of ["pointerdown", "keydown", "scroll"]) {
     document.addEventListener(type, touch, { passive: true, capture: true });
   }
@@ -128,7 +132,6 @@ export async function initLock() {
     usePassword = true;
     render();
   });
-  ticker = setInterval(check, 1000);
 }
 
 // Signed out or cleared: no lock (nobody's screens to guard).
@@ -136,5 +139,6 @@ export function stopLock() {
   clearInterval(ticker);
   ticker = null;
   localStorage.removeItem(LOCKED_KEY);
+  localStorage.removeItem(ACTIVE_KEY);
   unlock();
 }
