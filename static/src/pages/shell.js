@@ -302,7 +302,8 @@ export function initShell() {
   });
   window.addEventListener("online", () => {
     message("");
-    requestSync();
+    // Back in reach of the server: it may have signed this worker out everywhere meanwhile.
+    checkSession().then(() => requestSync());
     refreshOfflinePages(false);
   });
   window.addEventListener("offline", () => message(t("offline")));
