@@ -25,7 +25,10 @@ LOCK_STATE = """() => new Promise((resolve) => {
   const open = indexedDB.open("outreach");
   open.onsuccess = () => {
     const request = open.result.transaction("state").objectStore("state").get("lock");
-    request.onsuccess = () => { resolve(request.result ? JSON.stringify(request.result) : null); open.result.close(); };
+    request.onsuccess = () => {
+      resolve(request.result ? JSON.stringify(request.result) : null);
+      open.result.close();
+    };
   };
 })"""
 
