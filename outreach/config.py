@@ -54,6 +54,10 @@ def default_settings(instance_path: Path) -> dict:
         "REDIS_URL": None,
         # A working shift; "keep me signed in" extends it through the remember cookie.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # The cookie is set at sign-in and when the session changes, not on every answer: a
+        # slow answer still in flight at sign-out would otherwise set the old session again
+        # and sign the phone back in (the shift's 12 hours count from sign-in).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",

@@ -192,12 +192,12 @@ async function fromPrecache(request) {
 // "Clear this device" ran: this worker is on its way out and must not write anything again.
 let cleared = false;
 
-async function signOut(request) {
-  const response = await fetch(request);
+async function signOut(event) {
+  const response = await fetch(event.request);
   if (cleared) return response;
   // The server has answered (its redirect to sign-in included): the session is over here.
   await signedOut().catch(() => null);
-  refreshPages({ force: true }).catch(() => null);
+  event.waitUntil(refreshPages({ force: true }).catch(() => null));
   return response;
 }
 
@@ -206,7 +206,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (!sameOrigin(url)) return;
   if (request.method === "POST" && url.pathname === "/logout") {
-    event.respondWith(signOut(request));
+    event.respondWith(signOut(event));
     return;
   }
   if (request.method !== "GET") return;
