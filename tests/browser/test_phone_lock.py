@@ -20,7 +20,7 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 PIN = "2468"
-IDLE_SECONDS = 2
+IDLE_SECONDS = 3
 LOCK_STATE = """() => new Promise((resolve) => {
   const open = indexedDB.open("outreach");
   open.onsuccess = () => {
@@ -69,17 +69,8 @@ def test_idle_phone_locks_and_unlocks_offline_with_pin_then_password(
     stored = page.evaluate(LOCK_STATE)
     assert stored and PIN not in stored and PASSWORD not in stored
     context.set_offline(True)
-    log_encounter(page, "cooker", 5)
+    # Idle since sign-in: locked. A wrong PIN keeps it locked; the right one opens it.
     wait_locked(page)
-
-    # Records keep syncing while the screens are locked.
-    context.set_offline(False)
-    page.evaluate("window.dispatchEvent(new Event('online'))")
-    wait_count(page, 0, timeout=20)
-    assert len(stored_ids(live_server.app)) == 1
-    assert page.locator("[data-lock]").is_visible()
-    context.set_offline(True)
-
     unlock_with(page, "1111")
     wait_until(
         page, "document.querySelector('[data-lock-message]').textContent.includes('Wrong PIN')"
@@ -88,16 +79,28 @@ def test_idle_phone_locks_and_unlocks_offline_with_pin_then_password(
     unlock_with(page, PIN)
     page.locator("[data-lock]").wait_for(state="hidden")
     assert page.locator("#encounter-form").is_visible()
+    log_encounter(page, "cooker", 5)
+    wait_locked(page)
+
+    # Records keep syncing while the screens are locked.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_count(page, 0, timeout=40)
+    assert len(stored_ids(live_server.app)) == 1
+    assert page.locator("[data-lock]").is_visible()
+    context.set_offline(True)
 
     # A reload does not get past the lock.
-    wait_locked(page)
     page.reload()
     wait_locked(page)
 
     # After five wrong PINs only the password unlocks, offline too.
-    for _attempt in range(5):
+    for attempt in range(5):
         unlock_with(page, "0000")
-        page.wait_for_timeout(300)
+        left = f"{4 - attempt} tries left" if attempt < 4 else "Too many wrong PINs"
+        wait_until(
+            page, f"document.querySelector('[data-lock-message]').textContent.includes({left!r})"
+        )
     wait_until(page, "document.querySelector('[data-lock-label]').textContent === 'Password'")
     unlock_with(page, PIN)
     wait_until(page, "document.querySelector('[data-lock-message]').textContent.includes('Wrong')")

@@ -84,21 +84,30 @@ function unlock() {
   show(section(), false);
 }
 
+let checking = false;
+
 async function tryUnlock(event) {
   event.preventDefault();
-  const input = section().querySelector("input");
-  const lock = await verifiers();
-  if (!lock) return;
-  const secret = input.value;
-  if (await checkVerifier(secret, usePassword ? lock.password : lock.pin)) {
-    await setState("lock", { ...lock, failures: 0 });
-    unlock();
-    return;
+  // One check at a time: a second tap must not race the failure count.
+  if (checking) return;
+  checking = true;
+  try {
+    const input = section().querySelector("input");
+    const lock = await verifiers();
+    if (!lock) return;
+    const secret = input.value;
+    if (await checkVerifier(secret, usePassword ? lock.password : lock.pin)) {
+      await setState("lock", { ...lock, failures: 0 });
+      unlock();
+      return;
+    }
+    if (!usePassword) lock.failures += 1;
+    await setState("lock", lock);
+    const left = MAX_PIN_FAILURES - lock.failures;
+    render(usePassword ? t("wrongPassword") : left > 0 ? t("wrongPin", { n: left }) : t("pinBlocked"));
+  } finally {
+    checking = false;
   }
-  if (!usePassword) lock.failures += 1;
-  await setState("lock", lock);
-  const left = MAX_PIN_FAILURES - lock.failures;
-  render(usePassword ? t("wrongPassword") : left > 0 ? t("wrongPin", { n: left }) : t("pinBlocked"));
 }
 
 function check() {
