@@ -221,3 +221,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(demo_directory_command)
+    from outreach.sealing import seal_key_cli
+
+    app.cli.add_command(seal_key_cli)

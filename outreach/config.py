@@ -42,8 +42,17 @@ ENVIRONMENT_SETTINGS = (
     "SYNC_RATE_PER_MINUTE",
     "PARTICIPANT_CODE_KEY_PREVIOUS",
     "PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL",
+    "LOCK_IDLE_SECONDS",
+    "SEAL_KEYS_FILE",
+    "BACKDATED_AUDIT_DAYS",
 )
-INTEGER_SETTINGS = {"SUPPRESSION_THRESHOLD", "TRUSTED_PROXIES", "SYNC_RATE_PER_MINUTE"}
+INTEGER_SETTINGS = {
+    "SUPPRESSION_THRESHOLD",
+    "TRUSTED_PROXIES",
+    "SYNC_RATE_PER_MINUTE",
+    "LOCK_IDLE_SECONDS",
+    "BACKDATED_AUDIT_DAYS",
+}
 # Secrets that must never protect a production instance.
 KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
 MIN_PRODUCTION_SECRET_LENGTH = 32
@@ -77,6 +86,10 @@ def default_settings(instance_path: Path) -> dict:
         "REDIS_URL": None,
         # A working shift; "keep me signed in" extends it through the remember cookie.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        # The cookie is set at sign-in and when the session changes, not on every answer: a
+        # slow answer still in flight at sign-out would otherwise set the old session again
+        # and sign the phone back in (the shift's 12 hours count from sign-in).
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_DURATION": timedelta(days=30),
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
@@ -93,6 +106,12 @@ def default_settings(instance_path: Path) -> dict:
         "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
         # Sync requests allowed per signed-in user per minute.
         "SYNC_RATE_PER_MINUTE": 120,
+        # Phones lock their screens after this long without a touch (unlock: PIN or password).
+        "LOCK_IDLE_SECONDS": 600,
+        # The participant-code seal keys; None: seal_keys.json in the instance folder.
+        "SEAL_KEYS_FILE": None,
+        # A record this many days older than its arrival is noted in the audit log.
+        "BACKDATED_AUDIT_DAYS": 3,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),

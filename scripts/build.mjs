@@ -47,11 +47,11 @@ await writeFile(path.join(outdir, "manifest.json"), JSON.stringify(manifest, nul
 
 // --- Service worker -------------------------------------------------------------------
 // What it precaches: every bundle and chunk, and the icons. Staff-only bundles (reports,
-// admin) are left out: those pages are never available offline.
+// admin) and the sign-in page's are left out: those pages are never available offline.
 const precache = {
   globDirectory: path.join(root, "static"),
   globPatterns: ["dist/**/*.{js,css}", "icons/*.png"],
-  globIgnores: ["dist/sw.js", "dist/reports*", "dist/admin*", "**/*.map"],
+  globIgnores: ["dist/sw.js", "dist/reports*", "dist/admin*", "dist/login*", "**/*.map"],
   modifyURLPrefix: { "": "/static/" },
   // Hashed names change with their content: no revision needed.
   dontCacheBustURLsMatching: /-[A-Z0-9]{8}\.(js|css)$/,

@@ -9,7 +9,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const key of await caches.keys()) {
-        if (key.startsWith("outreach-pages-") || key.startsWith("workbox-")) await caches.delete(key);
+        if (key.startsWith("outreach-") || key.startsWith("workbox-")) await caches.delete(key);
       }
       await self.clients.claim();
     })(),

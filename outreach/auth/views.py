@@ -52,7 +52,9 @@ def home_for(user) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Show and handle the sign-in form."""
-    if current_user.is_authenticated and request.method == "GET":
+    # ?switch=1: another worker takes this phone; signing in replaces the session (phone).
+    switching = request.args.get("switch") == "1"
+    if current_user.is_authenticated and request.method == "GET" and not switching:
         return redirect(safe_next(request.args.get("next")) or home_for(current_user))
     form = LoginForm()
     status = 200

@@ -27,6 +27,7 @@ from pydantic import WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from outreach import privacy
+from outreach.sealing import MAX_TOKEN_LENGTH
 
 MAX_SUPPLY_QUANTITY = 10_000
 MAX_PEOPLE_SERVED = 100
@@ -164,6 +165,32 @@ class EncounterPayload(BaseModel):
                 digits=privacy.PHONE_DIGITS,
             ),
         ),
+    ] = None
+    participant_code_sealed: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_TOKEN_LENGTH,
+            description=(
+                "The participant code sealed on the phone at save time: JWE compact, alg "
+                "ECDH-ES, enc A256GCM, to the seal_key of GET /api/v1/session (its kid in the "
+                "header). Opened by the server, then checked and hashed exactly like "
+                "participant_code; send one or the other. Errors are reported under "
+                "participant_code, the field the worker types again."
+            ),
+        ),
+        Messages(_l("The participant code could not be read. Type it again and save.")),
+    ] = None
+    logged_by: Annotated[
+        str | None,
+        Field(
+            max_length=150,
+            description=(
+                "Username of the account that logged the record on the phone. A record "
+                "another account logged is rejected (under logged_by), never stored under "
+                "the signed-in one; phones that predate it may leave it out."
+            ),
+        ),
+        Messages(_l("This must be the username of the account that logged the record.")),
     ] = None
     people_served: Annotated[
         int,

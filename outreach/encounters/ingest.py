@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from outreach import device
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters import key_rotation
@@ -72,7 +73,7 @@ def validation_context() -> ValidationContext:
     )
 
 
-def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
+def ingest_batch(records: list, worker_id: int | None, author: str | None = None) -> BatchOutcome:
     """Validate and store a batch; answer one result per record, in order.
 
     Idempotent: an id already stored answers ``duplicate`` and changes nothing, also when
@@ -91,6 +92,11 @@ def ingest_batch(records: list, worker_id: int | None) -> BatchOutcome:
     for raw, record_id in zip(records, ids, strict=True):
         if record_id is not None and (record_id in already_stored or record_id in slot_of):
             results.append({"id": str(record_id), "status": DUPLICATE})
+            continue
+        # Never store a record under an account that did not log it.
+        foreign = device.foreign_author_errors(raw, author)
+        if foreign:
+            results.append({"id": echo_id(raw), "status": REJECTED, "errors": foreign})
             continue
         clean, errors = validate_encounter(raw, context, record_id)
         if clean is None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
+from outreach import sealing
 from outreach.encounters.catalog import CatalogIndex
 from outreach.encounters.contract import FIELD_MESSAGES
 from outreach.encounters.contract import MAX_PEOPLE_SERVED as MAX_PEOPLE_SERVED
@@ -79,16 +80,24 @@ def validate_encounter(
     """
     if not isinstance(raw, dict):
         return None, {"record": _("Each record must be a JSON object.")}
+    # A sealed code is opened first, then checked exactly like a typed one.
+    seal_errors: dict[str, str] = {}
+    if raw.get(sealing.SEALED_FIELD) is not None:
+        opened = sealing.participant_code_of(raw, seal_errors)
+        raw = {**raw, "participant_code": opened, sealing.SEALED_FIELD: None}
     try:
         payload = EncounterPayload.model_validate(raw, context={"now": context.now})
     except ValidationError as error:
         errors = contract_errors(error)
         # Also name unknown catalogue keys in the fields that had the right shape.
         _resolve_keys(raw, context.catalog, errors, skip=errors)
-        return None, errors
+        return None, {**errors, **seal_errors}
     except RecursionError:
         return None, {"record": _("Each record must be a JSON object.")}
-    return resolve(payload, context, record_id)
+    clean, errors = resolve(payload, context, record_id)
+    if seal_errors:
+        return None, {**errors, **seal_errors}
+    return clean, errors
 
 
 def contract_errors(error: ValidationError) -> dict[str, str]:
@@ -101,6 +110,9 @@ def contract_errors(error: ValidationError) -> dict[str, str]:
         if messages is None:
             errors.setdefault("record", _("Each record must be a JSON object."))
             continue
+        if name == sealing.SEALED_FIELD:
+            # The phone shows the code field, which the worker types again.
+            name = "participant_code"
         if len(location) > 1 and isinstance(location[1], str):
             # A value inside an object field: named by its key (supplies.<item>).
             key = f"{name}.{_short(location[1])}"

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from outreach import device
 from outreach import ratelimit
 from outreach.database import manages_own_write_transaction
 from outreach.encounters.catalog import catalog_payload
@@ -133,6 +134,8 @@ def session_info():
     return jsonify(
         user={"username": current_user.username, "role": current_user.role.key},
         csrf_token=generate_csrf(),
+        # The seal key and the lock's idle time.
+        **device.session_extras(),
     )
 
 
@@ -167,5 +170,5 @@ def sync():
             _("Too many sync requests. Waiting before trying again."),
             {"Retry-After": str(verdict.retry_after)},
         )
-    outcome = ingest_batch(records, worker_id=current_user.id)
+    outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
     return jsonify(results=outcome.results)

@@ -91,6 +91,11 @@ SPEC = {
                                             },
                                         },
                                         "csrf_token": {"type": "string"},
+                                        "seal_key": {
+                                            "type": "object",
+                                            "description": "Public P-256 JWK with its kid",
+                                        },
+                                        "lock_after_seconds": {"type": "integer"},
                                     },
                                 }
                             }

@@ -1,20 +1,23 @@
-// The service worker. Built by scripts/build.mjs: bundled with esbuild, then Workbox
-// injectManifest fills self.__WB_MANIFEST with the built CSS, JS and icons.
+// The service worker. Built by scripts/build.mjs: bundled with esbuild, then Workbox's
+// injectManifest fills self.__WB_MANIFEST with the built CSS, JS and icons. The runtime is
+// our own (a few lines instead of Workbox's libraries: the offline budget has no room).
 //
-// - Assets: precached by Workbox, served from the cache.
+// - Assets: precached per build, served from the cache.
 // - Pages (/log, /outbox, cards, directory, manifest): listed with revisions by
 //   /offline-pages.json, kept in our own cache, served cache-first, fetched again only when
 //   their revision changes.
 // - Never cached: /api, /reports, /admin, sign-in and sign-out, sync responses.
-import { cleanupOutdatedCaches, precacheAndRoute } from "workbox-precaching";
-import { registerRoute, setCatchHandler } from "workbox-routing";
-import { NetworkOnly } from "workbox-strategies";
-import { nextHoldEnd } from "./lib/outbox.js";
+// - Sign-out (POST /logout, from any page): the phone forgets who was signed in and its
+//   unlock verifier, and the kept pages are fetched again as a signed-out visitor sees them.
+import { nextHoldEnd, signedOut } from "./lib/outbox.js";
 import { OFFLINE, syncOutbox } from "./lib/sync.js";
 
 const BUILD = __BUILD_ID__;
 const PAGES_PREFIX = "outreach-pages-";
 const PAGES = `${PAGES_PREFIX}${BUILD}`;
+const ASSETS_PREFIX = "outreach-assets-";
+const ASSETS = `${ASSETS_PREFIX}${BUILD}`;
+const PRECACHE = new Set(self.__WB_MANIFEST.map((entry) => entry.url));
 const REVISIONS_KEY = "/offline-pages.json";
 const OFFLINE_COPY_HEADER = "X-Outreach-Offline-Copy";
 const REFRESH_EVERY_MS = 10 * 60 * 1000;
@@ -57,9 +60,6 @@ function chooseLang(lang, event) {
 
 const sameOrigin = (url) => url.origin === self.location.origin;
 const neverCached = (url) => NETWORK_ONLY.some((pattern) => pattern.test(url.pathname));
-
-precacheAndRoute(self.__WB_MANIFEST);
-cleanupOutdatedCaches();
 
 async function readRevisions(cache) {
   const stored = await cache.match(REVISIONS_KEY);
@@ -206,20 +206,68 @@ async function pagesHandler({ url, request, event }) {
   }
 }
 
-registerRoute(({ url }) => sameOrigin(url) && neverCached(url), new NetworkOnly());
-registerRoute(({ url }) => sameOrigin(url), pagesHandler);
-setCatchHandler(async ({ request }) => (request.mode === "navigate" ? fallback() : Response.error()));
+// Offline, a page that cannot be had falls back to a kept one; anything else is an error.
+async function orFallback(request, promise) {
+  try {
+    return await promise;
+  } catch (error) {
+    return request.mode === "navigate" ? fallback() : Response.error();
+  }
+}
+
+async function fromPrecache(request) {
+  const cached = await caches.match(request, { cacheName: ASSETS });
+  return cached || fetch(request);
+}
+
+// "Clear this device" ran: this worker is on its way out and must not write anything again.
+let cleared = false;
+
+async function signOut(event) {
+  const response = await fetch(event.request);
+  if (cleared) return response;
+  // The server has answered (its redirect to sign-in included): the session is over here.
+  await signedOut().catch(() => null);
+  event.waitUntil(refreshPages({ force: true }).catch(() => null));
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (!sameOrigin(url)) return;
+  if (request.method === "POST" && url.pathname === "/logout") {
+    event.respondWith(signOut(event));
+    return;
+  }
+  if (request.method !== "GET") return;
+  if (neverCached(url)) {
+    event.respondWith(orFallback(request, fetch(request)));
+  } else if (PRECACHE.has(url.pathname)) {
+    event.respondWith(orFallback(request, fromPrecache(request)));
+  } else {
+    event.respondWith(orFallback(request, pagesHandler({ url, request, event })));
+  }
+});
 
 self.addEventListener("install", (event) => {
-  // Best effort: a visitor who is not signed in still gets the public pages.
-  event.waitUntil(refreshPages({ force: true }).catch(() => null));
+  event.waitUntil(
+    Promise.all([
+      // Every asset or none: a half-filled precache would break offline use.
+      caches.open(ASSETS).then((cache) => cache.addAll([...PRECACHE])),
+      // Best effort: a visitor who is not signed in still gets the public pages.
+      refreshPages({ force: true }).catch(() => null),
+    ]),
+  );
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const key of await caches.keys()) {
-        if (key.startsWith(PAGES_PREFIX) && key !== PAGES && key !== LANG_CACHE) await caches.delete(key);
+        const old = key.startsWith(PAGES_PREFIX) ? key !== PAGES && key !== LANG_CACHE : key.startsWith(ASSETS_PREFIX) && key !== ASSETS;
+        // workbox-precache-*: what versions before this one kept.
+        if (old || key.startsWith("workbox-precache")) await caches.delete(key);
       }
       await self.clients.claim();
     })(),
@@ -228,7 +276,9 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   const data = event.data || {};
-  if (data.type === "SKIP_WAITING") {
+  if (data.type === "CLEARED") {
+    cleared = true;
+  } else if (data.type === "SKIP_WAITING") {
     self.skipWaiting();
   } else if (data.type === "REFRESH_PAGES") {
     const port = event.ports[0];

@@ -312,7 +312,7 @@ def test_outbox_schema_upgrade_keeps_records_from_version_1(page, live_server, u
           open.onsuccess = () => { resolve(open.result.version); open.result.close(); };
         })"""
     )
-    assert version == 2
+    assert version == 3
 
 
 def test_kill_switch_stops_caching_and_keeps_the_outbox(

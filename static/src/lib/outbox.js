@@ -3,10 +3,13 @@
 //   1: "outbox" store, records keyed by their UUID.
 //   2: "outbox" gains a "savedAt" index (oldest first when sending) and every record a
 //      "status"; a "state" store keeps small values (last sync, zone, catalogue).
+//   3: every record names who logged it ("logged_by"); older ones get the last signed-in user.
+// A participant code never reaches this database: it is sealed to the server's key first.
 import { deleteDB, openDB } from "idb";
+import { seal } from "./seal.js";
 
 export const DB_NAME = "outreach";
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 export const PENDING = "pending";
 export const REJECTED = "rejected";
 const CHANNEL = "outreach-outbox";
@@ -30,6 +33,24 @@ export function upgrade(db, oldVersion, _newVersion, tx) {
       cursor.update(value);
       return cursor.continue().then(migrate);
     });
+  }
+  if (oldVersion < 3) {
+    tx.objectStore("state")
+      .get("user")
+      .then((user) =>
+        tx
+          .objectStore("outbox")
+          .openCursor()
+          .then(function migrate(cursor) {
+            if (!cursor) return undefined;
+            const value = cursor.value;
+            if (user && !value.record.logged_by) {
+              value.record.logged_by = user;
+              cursor.update(value);
+            }
+            return cursor.continue().then(migrate);
+          }),
+      );
   }
 }
 
@@ -65,7 +86,30 @@ export function onChange(callback) {
   return () => channel.close();
 }
 
-export async function addRecord(record, { holdMs = 0 } = {}) {
+// Thrown by addRecord/replaceRecord; ``reason`` says why ("signed-out" or "no-key").
+export class SaveRefused extends Error {
+  constructor(reason) {
+    super(reason);
+    this.reason = reason;
+  }
+}
+
+// The record as it may be kept: signed by whoever is signed in, its code sealed.
+async function prepare(record) {
+  const user = await getState("user");
+  if (!user) throw new SaveRefused("signed-out");
+  const { participant_code: code, ...rest } = record;
+  const kept = { ...rest, logged_by: user };
+  if (code) {
+    const key = await getState("sealKey");
+    if (!key) throw new SaveRefused("no-key");
+    kept.participant_code_sealed = await seal(code, key);
+  }
+  return kept;
+}
+
+export async function addRecord(plain, { holdMs = 0 } = {}) {
+  const record = await prepare(plain);
   const now = Date.now();
   const entry = {
     id: record.id,
@@ -81,7 +125,8 @@ export async function addRecord(record, { holdMs = 0 } = {}) {
   return entry;
 }
 
-export async function replaceRecord(record, { holdMs = 0 } = {}) {
+export async function replaceRecord(plain, { holdMs = 0 } = {}) {
+  const record = await prepare(plain);
   const db = await database();
   const tx = db.transaction("outbox", "readwrite");
   const existing = await tx.store.get(record.id);
@@ -113,17 +158,37 @@ export async function countRecords() {
   return (await database()).count("outbox");
 }
 
-// The oldest records ready to send: waiting, and past their undo window.
-export async function sendable(limit, now = Date.now()) {
+// Whether ``user`` may send this record: they logged it (records from before "logged_by"
+// belong to whoever is signed in). ``user`` undefined: any record.
+export const sentBy = (entry, user) => user === undefined || !entry.record.logged_by || entry.record.logged_by === user;
+
+// The one count every worker screen shows: the signed-in user's records on this phone
+// (waiting or refused), the others' apart, and how long the oldest has waited.
+export async function summary() {
+  const [all, user] = await Promise.all([listRecords(), getState("user")]);
+  const mine = user ? all.filter((entry) => sentBy(entry, user)) : all;
+  return {
+    user,
+    mine,
+    others: all.length - mine.length,
+    total: all.length,
+    oldest: all.length ? all[0].savedAt : null,
+  };
+}
+
+// The oldest records ``user`` can send: waiting, and past their undo window.
+export async function sendable(limit, user, now = Date.now()) {
   const all = await listRecords();
-  return all.filter((entry) => entry.status === PENDING && (entry.holdUntil || 0) <= now).slice(0, limit);
+  return all
+    .filter((entry) => entry.status === PENDING && (entry.holdUntil || 0) <= now && sentBy(entry, user))
+    .slice(0, limit);
 }
 
 // When the next waiting record can be sent (possibly already past), or null when none waits.
 // Past times count too: a hold can end between a sync's last look and this call.
-export async function nextHoldEnd() {
+export async function nextHoldEnd(user) {
   const all = await listRecords();
-  const holds = all.filter((e) => e.status === PENDING).map((e) => e.holdUntil || 0);
+  const holds = all.filter((e) => e.status === PENDING && sentBy(e, user)).map((e) => e.holdUntil || 0);
   return holds.length ? Math.min(...holds) : null;
 }
 
@@ -140,7 +205,9 @@ export async function applyResults(results) {
       delivered += 1;
     } else if (result.status === "rejected") {
       const entry = await tx.store.get(result.id);
-      if (entry) {
+      // Refused only because another account is signed in: it waits for its author.
+      const foreign = Object.keys(result.errors || {}).join() === "logged_by";
+      if (entry && !foreign) {
         entry.status = REJECTED;
         entry.errors = result.errors || {};
         await tx.store.put(entry);
@@ -159,6 +226,33 @@ export async function getState(key) {
 
 export async function setState(key, value) {
   await (await database()).put("state", value, key);
+}
+
+// What the server says about this session: who is signed in, the seal key, the lock's time.
+// A different person than before: the last one's unlock verifier goes (their records stay).
+// Resolves to whether the person changed.
+export async function rememberSession(session) {
+  const tx = (await database()).transaction("state", "readwrite");
+  const user = session.user.username;
+  const previous = await tx.store.get("user");
+  if (previous !== user) {
+    await tx.store.put(user, "user");
+    await tx.store.delete("lock");
+  }
+  if (session.seal_key) await tx.store.put(session.seal_key, "sealKey");
+  if (session.lock_after_seconds) await tx.store.put(session.lock_after_seconds, "lockAfter");
+  await tx.done;
+  return previous !== user;
+}
+
+// Signed out (here, or everywhere by the server): nobody is signed in on this phone and the
+// unlock verifier goes. Waiting records stay for their author.
+export async function signedOut() {
+  const tx = (await database()).transaction("state", "readwrite");
+  await tx.store.put(null, "user");
+  await tx.store.delete("lock");
+  await tx.done;
+  announce();
 }
 
 // "Clear this device": the whole database goes.

@@ -1,7 +1,8 @@
 // Sends the outbox to POST /api/v1/sync. Runs in pages and in the service worker alike.
 // One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
 // when the server answers "created" or "duplicate" for it; anything else keeps it.
-import { applyResults, nextHoldEnd, sendable, setState } from "./outbox.js";
+// Only records the signed-in account logged are sent; the others wait for their author.
+import { applyResults, getState, nextHoldEnd, rememberSession, sendable, setState, signedOut } from "./outbox.js";
 
 export const MAX_BATCH = 500; // the server's limit per request
 const MAX_BODY_BYTES = 900 * 1024; // under the server's 1 MiB, with room for the envelope
@@ -21,6 +22,7 @@ export const FORBIDDEN = "forbidden";
 export const BUSY = "busy"; // another tab or the service worker is sending
 
 let csrfToken = null;
+let sessionUser = null;
 
 export class SyncError extends Error {
   constructor(kind, status, retryAfterMs = null) {
@@ -56,7 +58,8 @@ function retryAfterMs(response) {
   return seconds > 0 ? seconds * 1000 : null;
 }
 
-async function fetchToken() {
+// ``remember``: false when the phone is being cleared (nothing may be written any more).
+async function fetchToken(remember = true) {
   let response;
   try {
     response = await timedFetch(
@@ -67,10 +70,16 @@ async function fetchToken() {
   } catch (error) {
     throw new SyncError(OFFLINE, 0);
   }
-  if (response.status === 401) throw new SyncError(AUTH, 401);
+  if (response.status === 401) {
+    // Signed out, here or everywhere by the server: the phone follows.
+    if (remember) await signedOut();
+    throw new SyncError(AUTH, 401);
+  }
   if (!response.ok) throw new SyncError(OFFLINE, response.status, retryAfterMs(response));
   const body = await response.json();
   csrfToken = body.csrf_token;
+  sessionUser = body.user.username;
+  if (remember) body.userChanged = await rememberSession(body);
   return body;
 }
 
@@ -126,7 +135,10 @@ async function post(records) {
   } catch (error) {
     // Not JSON (a proxy's error page): treated by status alone.
   }
-  if (response.status === 401) throw new SyncError(AUTH, 401);
+  if (response.status === 401) {
+    await signedOut();
+    throw new SyncError(AUTH, 401);
+  }
   if (response.status === 403 && code === "csrf") throw new SyncError("csrf", 403);
   if (response.status === 403) throw new SyncError(FORBIDDEN, 403);
   if (response.status === 413) throw new SyncError("too-large", 413);
@@ -158,8 +170,10 @@ async function drain(report, attempts) {
   let rejected = 0;
   let maxRecords = MAX_BATCH;
   let attempt = 0;
+  // Who is signed in decides what may be sent: asked once per run, when something waits.
+  if ((await sendable(1)).length) await fetchToken();
   for (;;) {
-    const entries = await sendable(maxRecords);
+    const entries = await sendable(maxRecords, sessionUser);
     if (!entries.length) break;
     const [batch] = batches(entries, maxRecords);
     report({ state: "sending", remaining: entries.length });
@@ -193,7 +207,7 @@ export async function syncOutbox({ report = () => {}, attempts = ATTEMPTS_PER_RU
   const run = async () => {
     try {
       const counts = await drain(report, attempts);
-      return { status: OK, ...counts, holdUntil: await nextHoldEnd() };
+      return { status: OK, ...counts, holdUntil: await nextHoldEnd(sessionUser ?? (await getState("user"))) };
     } catch (error) {
       const status = error instanceof SyncError ? error.kind : OFFLINE;
       if (status === AUTH) csrfToken = null;
@@ -216,8 +230,8 @@ export function forgetToken() {
 }
 
 // The session API also names who is signed in; used when signing out.
-export async function currentSession() {
-  return fetchToken();
+export async function currentSession(remember = true) {
+  return fetchToken(remember);
 }
 
 export function token() {

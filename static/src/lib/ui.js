@@ -64,6 +64,9 @@ export function confirmAction(text, label, kind = "danger") {
   ]).then((value) => value === "yes");
 }
 
+// ``hidden`` alone loses to a stylesheet's display rule (a flex form): the style says it too.
 export function show(element, visible) {
-  if (element) element.hidden = !visible;
+  if (!element) return;
+  element.hidden = !visible;
+  element.style.display = visible ? "" : "none";
 }

@@ -1,6 +1,6 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
-import { PENDING, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
+import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { codeConcern } from "../lib/code-check.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { lang, show, t } from "../lib/ui.js";
@@ -22,6 +22,8 @@ let toastTimer = null;
 let lastSaved = null;
 let editing = null;
 let saving = false;
+// The sealed code of the record being fixed or taken back: kept unless the worker types one.
+let keptSeal = null;
 
 function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -119,6 +121,7 @@ function buildRecord() {
     naloxone_reversals_reported: value("naloxone_reversals_reported", 0),
     referrals,
   };
+  if (!record.participant_code && keptSeal) record.participant_code_sealed = keptSeal;
   const empty =
     !Object.keys(supplies).length && !referrals.length && !record.syringes_collected && !record.naloxone_reversals_reported;
   if (empty) return { problems: [{ input: form.querySelector('input[name^="supply."]'), message: t("empty") }] };
@@ -169,7 +172,10 @@ function fill(record) {
   form.elements.naloxone_reversals_reported.value = record.naloxone_reversals_reported
     ? String(record.naloxone_reversals_reported)
     : "";
-  form.elements.participant_code.value = record.participant_code || "";
+  // Sealed at save: the code cannot be shown again, only kept or typed anew.
+  form.elements.participant_code.value = "";
+  keptSeal = record.participant_code_sealed || null;
+  form.elements.participant_code.placeholder = keptSeal ? t("codeKept") : "";
   warnAboutCode();
   if ([...more.querySelectorAll("input")].some((input) => input.value)) more.open = true;
   form.dispatchEvent(new Event("outreach:filled"));
@@ -223,15 +229,19 @@ async function save(event) {
       return;
     }
     const entry = await addRecord(record, { holdMs: UNDO_MS });
-    lastSaved = record;
+    lastSaved = entry.record;
     learnFrom(record);
     resetForm();
+    keptSeal = null;
+    form.elements.participant_code.placeholder = "";
     // Undo goes a moment before the hold ends, so it is never offered for a record sent.
     showToast(t("saved"), { undo: true, until: entry.holdUntil - 500 });
     window.scrollTo({ top: 0 });
   } catch (failure) {
-    // IndexedDB refused (storage full or cleared): the form keeps what was typed.
-    showFormError(t("notSaved"));
+    // Signed out, or no seal key yet, or IndexedDB refused (storage full or cleared): the
+    // form keeps what was typed.
+    const reason = failure instanceof SaveRefused ? failure.reason : "";
+    showFormError(t(reason === "signed-out" ? "signedOutSave" : reason === "no-key" ? "noSealKey" : "notSaved"));
     return;
   } finally {
     saving = false;
@@ -317,6 +327,12 @@ async function startEditing() {
   editing = entry;
   fill(entry.record);
   show(document.querySelector("[data-edit-notice]"), true);
+  // The code was the problem: it has to be typed again (the phone cannot read the old one).
+  if (Object.keys(entry.errors || {}).some((field) => field.startsWith("participant_code"))) {
+    keptSeal = null;
+    form.elements.participant_code.placeholder = "";
+    showFormError(t("retypeCode"));
+  }
 }
 
 async function rememberZone() {

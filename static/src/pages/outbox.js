@@ -1,6 +1,6 @@
 // /outbox: what waits on this device, and what the server refused (fix or discard).
 import { knownNames } from "../lib/catalog.js";
-import { REJECTED, listRecords, removeRecord } from "../lib/outbox.js";
+import { REJECTED, removeRecord, summary } from "../lib/outbox.js";
 import { confirmAction, formatTime, show, t } from "../lib/ui.js";
 import { clearDevice, initShell, onUpdate, requestSync } from "./shell.js";
 
@@ -8,6 +8,7 @@ const pendingList = document.querySelector("[data-pending-list]");
 const rejectedList = document.querySelector("[data-rejected-list]");
 const rejectedSection = document.querySelector("[data-rejected-section]");
 const pendingEmpty = document.querySelector("[data-pending-empty]");
+const pendingSection = document.querySelector("[data-pending-section]");
 let cleared = false;
 
 function element(tag, className, text) {
@@ -33,6 +34,15 @@ function describe(record, names) {
   return lines;
 }
 
+// A field of the contract in the worker's words ("supplies.cooker" is the cooker's name).
+function fieldName(field, names) {
+  const [head, key] = field.split(".", 2);
+  if (key && head === "supplies") return names.supplies[key] || key;
+  if (key && head === "referrals") return names.referrals[key] || key;
+  const label = t(`field.${head}`);
+  return label === `field.${head}` ? t("field.record") : label;
+}
+
 function item(entry, names) {
   const { record } = entry;
   const li = element("li", `record record-${entry.status}`);
@@ -46,7 +56,7 @@ function item(entry, names) {
     const errors = element("ul", "record-errors");
     errors.dataset.recordErrors = "";
     for (const [field, text] of Object.entries(entry.errors || {})) {
-      errors.append(element("li", "", `${field}: ${text}`));
+      errors.append(element("li", "", `${fieldName(field, names)}: ${text}`));
     }
     li.append(errors);
     const actions = element("div", "record-actions");
@@ -63,14 +73,18 @@ function item(entry, names) {
   return li;
 }
 
+// Each worker sees their own records; signed out, none are listed (only counted).
 async function render() {
-  const [entries, names] = await Promise.all([listRecords(), knownNames()]);
+  const [facts, names] = await Promise.all([summary(), knownNames()]);
+  const entries = facts.user ? facts.mine : [];
   const rejected = entries.filter((entry) => entry.status === REJECTED);
   const pending = entries.filter((entry) => entry.status !== REJECTED);
   rejectedList.replaceChildren(...rejected.map((entry) => item(entry, names)));
   pendingList.replaceChildren(...pending.map((entry) => item(entry, names)));
   show(rejectedSection, rejected.length > 0);
-  show(pendingEmpty, pending.length === 0);
+  show(pendingSection, pending.length > 0);
+  // The same facts as the count above: never "nothing waits" while something does.
+  show(pendingEmpty, facts.total === 0);
 }
 
 rejectedList.addEventListener("click", async (event) => {
@@ -88,7 +102,6 @@ document.querySelector("[data-clear-device]").addEventListener("click", async ()
     rejectedList.replaceChildren();
     pendingList.replaceChildren();
     show(rejectedSection, false);
-    show(pendingEmpty, true);
   }
 });
 onUpdate(() => {

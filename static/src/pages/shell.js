@@ -1,10 +1,11 @@
 // What every worker page does: register the service worker, show the outbox count and the
-// last sync, run sync at the right moments, and guard sign-out and "Clear this device".
-import { Workbox } from "workbox-window";
-import { countRecords, destroy, getState, nextHoldEnd, onChange, setState } from "../lib/outbox.js";
+// last sync, run sync at the right moments, guard sign-out and "Clear this device", show a
+// signed-out state when nobody is signed in on this phone, and lock the screens when idle.
+import { countRecords, destroy, getState, nextHoldEnd, onChange, signedOut, summary } from "../lib/outbox.js";
 import { AUTH, BUSY, FORBIDDEN, OFFLINE, OK, currentSession, forgetToken, syncOutbox, token } from "../lib/sync.js";
 import { refreshOfflinePages } from "../lib/offline-pages.js";
-import { choose, confirmAction, formatTime, show, t } from "../lib/ui.js";
+import { choose, confirmAction, formatTime, lang, show, t } from "../lib/ui.js";
+import { adoptVerifiers, initLock, stopLock } from "../lib/lock.js";
 
 export { refreshOfflinePages };
 
@@ -12,7 +13,8 @@ const SYNC_TAG = "outreach-outbox";
 const PERIODIC_MS = 60_000;
 const BUSY_RETRY_MS = 3000;
 
-let workbox = null;
+// Safari deletes a site's storage after 7 days without use; warn well before.
+const WARN_AFTER_MS = 3 * 86_400_000;
 let timer = null;
 let running = null;
 let cleared = false;
@@ -23,23 +25,55 @@ export function onUpdate(callback) {
   listeners.add(callback);
 }
 
+// How long ago, in words of the page's language ("3 days ago").
+function ago(ms) {
+  const minutes = Math.round((Date.now() - ms) / 60_000);
+  const format = new Intl.RelativeTimeFormat(lang(), { numeric: "auto" });
+  if (minutes < 60) return format.format(-minutes, "minute");
+  if (minutes < 1440) return format.format(-Math.round(minutes / 60), "hour");
+  return format.format(-Math.round(minutes / 1440), "day");
+}
+
+// Nobody signed in on this phone: no form that saves, no sign-out; the way to sign in.
+function showSignedIn(user) {
+  const out = user === null;
+  if (out) stopLock();
+  // Locked: what is hidden stays hidden until unlocked.
+  else if (document.documentElement.dataset.locked === "true") return;
+  document.documentElement.dataset.signedOut = String(out);
+  for (const element of document.querySelectorAll("form[data-sign-out], [data-signed-in-only], #encounter-form")) show(element, !out);
+  show(document.querySelector("[data-signin-banner]"), out);
+  if (out) stopLock();
+}
+
 async function refreshCount() {
   if (cleared) return; // reading would create the database again
-  let count = 0;
+  let facts;
   try {
-    count = await countRecords();
+    facts = await summary();
   } catch (error) {
     return;
   }
+  // One source for every count: the signed-in worker's records (everyone's when signed out).
+  const count = facts.user ? facts.mine.length : facts.total;
   for (const element of document.querySelectorAll("[data-outbox-count]")) {
     element.textContent = String(count);
   }
+  const others = document.querySelector("[data-outbox-others]");
+  if (others) others.textContent = facts.user && facts.others ? t("othersWaiting", { n: facts.others }) : "";
+  const oldest = document.querySelector("[data-oldest]");
+  if (oldest) oldest.textContent = facts.oldest ? t("oldest", { ago: ago(facts.oldest) }) : "";
+  show(
+    document.querySelector("[data-storage-warning]"),
+    !persisted && facts.oldest !== null && Date.now() - facts.oldest > WARN_AFTER_MS,
+  );
+  if (facts.user !== undefined) showSignedIn(facts.user);
   // The count shown is now the outbox's, not the page's placeholder.
   document.documentElement.dataset.outboxCounted = "true";
   const last = await getState("lastSync").catch(() => null);
   const lastElement = document.querySelector("[data-last-sync]");
   if (lastElement) lastElement.textContent = last ? t("lastSync", { time: formatTime(last) }) : t("never");
-  for (const callback of listeners) callback();
+  for (const callback of listeners) callback(facts);
 }
 
 function message(text) {
@@ -62,8 +96,6 @@ async function registerBackgroundSync() {
 }
 
 function showResult(result) {
-  const banner = document.querySelector("[data-signin-banner]");
-  show(banner, result.status === AUTH);
   if (result.status === OK) {
     message(result.rejected ? t("rejectedWaiting", { n: result.rejected }) : result.delivered ? t("sent") : "");
     // Never sooner than a second: a server answering without matching results cannot spin us.
@@ -78,6 +110,7 @@ function showResult(result) {
     schedule(Date.now() + BUSY_RETRY_MS);
   } else if (result.status === AUTH) {
     message("");
+    showSignedIn(null);
   }
 }
 
@@ -109,16 +142,15 @@ export function requestSync() {
 // After a save: send once the undo window has passed, or when the network returns.
 export async function afterSave() {
   await refreshCount();
-  const holdEnd = await nextHoldEnd();
+  const holdEnd = await nextHoldEnd((await getState("user")) ?? null);
   if (holdEnd) schedule(Math.max(holdEnd + 50, Date.now()));
   if (!navigator.onLine) registerBackgroundSync();
 }
 
 function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
-  workbox = new Workbox("/sw.js", { scope: "/" });
   // A new version installed and waits (this tab's check or another's): offer to reload.
-  workbox.addEventListener("waiting", () => show(document.querySelector("[data-update-banner]"), true));
+  const offer = () => show(document.querySelector("[data-update-banner]"), true);
   // When a new worker takes over a page that already had one, reload into the new version.
   // (The very first worker also claims this page; that needs no reload.)
   let hadController = Boolean(navigator.serviceWorker.controller);
@@ -130,41 +162,55 @@ function registerServiceWorker() {
     }
     hadController = true;
   });
-  workbox.register().then(() => refreshOfflinePages(false));
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
+    if (registration.waiting && navigator.serviceWorker.controller) offer();
+    registration.addEventListener("updatefound", () => {
+      const installing = registration.installing;
+      installing?.addEventListener("statechange", () => {
+        if (installing.state === "installed" && navigator.serviceWorker.controller) offer();
+      });
+    });
+    refreshOfflinePages(false);
+  });
   document.querySelector("[data-update-reload]")?.addEventListener("click", async () => {
     const registration = await navigator.serviceWorker.getRegistration("/");
     registration?.waiting?.postMessage({ type: "SKIP_WAITING" });
   });
 }
 
+let persisted = true;
+
+// Ask the browser to keep this app's storage; say so when it may not, and how iPhones keep it.
 async function askForPersistentStorage() {
-  if (!navigator.storage?.persisted) return null;
-  let persisted = await navigator.storage.persisted();
+  const iphone = /iPhone|iPad|iPod/.test(navigator.userAgent) && !navigator.standalone;
+  show(document.querySelector("[data-install-hint]"), iphone);
+  if (!navigator.storage?.persisted) return;
+  persisted = await navigator.storage.persisted();
   if (!persisted && navigator.storage.persist) {
     persisted = await navigator.storage.persist().catch(() => false);
   }
   const status = document.querySelector("[data-storage-status]");
   if (status) status.textContent = persisted ? t("persistent") : t("mayEvict");
-  return persisted;
+  refreshCount();
 }
 
-// When a different person signs in on this phone, the pages kept offline are fetched again.
+// Who is signed in decides what this phone may do. A different person: the pages kept offline
+// are fetched again. Signed out (here, or everywhere by the server): the signed-out state.
 async function checkSession() {
   if (!navigator.onLine) return;
   try {
     const session = await currentSession();
-    const previous = await getState("user");
-    if (previous !== session.user.username) {
-      await setState("user", session.user.username);
-      if (previous) refreshOfflinePages(true);
-    }
+    await adoptVerifiers(session.user.username);
+    if (session.userChanged) refreshOfflinePages(true);
+    initLock();
   } catch (error) {
-    if (error.kind === AUTH) show(document.querySelector("[data-signin-banner]"), true);
+    if (error.kind === AUTH) showSignedIn(null);
   }
+  refreshCount();
 }
 
 async function signOut(form) {
-  const waiting = await countRecords().catch(() => 0);
+  const waiting = (await summary().catch(() => ({ mine: [] }))).mine.length;
   if (!navigator.onLine) {
     message(t("signOutOffline"));
     return;
@@ -178,7 +224,7 @@ async function signOut(form) {
     if (!choice) return;
     if (choice === "send") {
       await requestSync();
-      const left = await countRecords().catch(() => 0);
+      const left = (await summary().catch(() => ({ mine: [] }))).mine.length;
       if (left > 0) {
         const go = await confirmAction(`${t("notAllSent")} ${t("signOutWaiting", { n: left })}`, t("signOutAnyway"));
         if (!go) return;
@@ -201,15 +247,19 @@ async function signOut(form) {
     form.append(input);
   }
   input.value = token();
+  await signedOut().catch(() => null);
   form.submit();
 }
 
 // "Clear this device": records, saved pages, settings and the service worker all go.
 export async function clearDevice() {
+  // Everyone's records: clearing removes them all.
   const waiting = await countRecords().catch(() => 0);
   if (!(await confirmAction(t("clearConfirm", { n: waiting }), t("clearDevice")))) return false;
   cleared = true;
   clearTimeout(timer);
+  stopLock();
+  navigator.serviceWorker?.controller?.postMessage({ type: "CLEARED" });
   await destroy();
   if (window.caches) {
     for (const key of await caches.keys()) await caches.delete(key);
@@ -224,7 +274,7 @@ export async function clearDevice() {
   if (form && navigator.onLine) {
     try {
       forgetToken();
-      await currentSession();
+      await currentSession(false);
       let input = form.querySelector('input[name="csrf_token"]');
       if (!input) {
         input = document.createElement("input");
@@ -244,6 +294,7 @@ export async function clearDevice() {
 export function initShell() {
   registerServiceWorker();
   refreshCount();
+  initLock();
   askForPersistentStorage();
   onChange(() => refreshCount());
   navigator.serviceWorker?.addEventListener("message", (event) => {
@@ -251,7 +302,8 @@ export function initShell() {
   });
   window.addEventListener("online", () => {
     message("");
-    requestSync();
+    // Back in reach of the server: it may have signed this worker out everywhere meanwhile.
+    checkSession().then(() => requestSync());
     refreshOfflinePages(false);
   });
   window.addEventListener("offline", () => message(t("offline")));

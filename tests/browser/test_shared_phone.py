@@ -1,0 +1,222 @@
+"""One phone, several workers, in real Chromium: records belong to who logged them, the
+participant code is sealed at save time, signed out means signed out, and a phone can be
+cleared offline."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from outreach import sealing
+from outreach.auth import services as auth_services
+from outreach.extensions import db
+from outreach.models import Encounter
+from outreach.models import Role
+from outreach.models import User
+from outreach.privacy import participant_hash
+from tests.browser.conftest import SYNC_PATH
+from tests.browser.conftest import log_encounter
+from tests.browser.conftest import sign_in
+from tests.browser.conftest import stored_ids
+from tests.browser.conftest import wait_count
+from tests.browser.conftest import wait_offline_ready
+from tests.browser.conftest import wait_until
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SECOND_WORKER = "wes"
+CODE = "Tz-Harbour-5120"
+MARKERS = [CODE, "TZHARBOUR5120", "Harbour", "HARBOUR", "5120"]
+# Every object store of the phone's database, as JSON: what a copy of the profile holds.
+DUMP_DATABASE = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("outreach");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = async () => {
+    const db = open.result;
+    const dump = {};
+    for (const name of db.objectStoreNames) {
+      dump[name] = await new Promise((done) => {
+        const request = db.transaction(name).objectStore(name).getAll();
+        request.onsuccess = () => done(request.result);
+      });
+    }
+    db.close();
+    resolve(JSON.stringify(dump));
+  };
+})"""
+
+
+def on_path(path: str):
+    return lambda url: urlsplit(url).path == path
+
+
+def switch_to(page, username: str) -> None:
+    """Sign in as someone else on this phone: the sign-in form only."""
+    page.goto("/login?switch=1&next=/log")
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('form[data-login] button[type="submit"]')
+    page.wait_for_url(on_path("/log"))
+
+
+def worker_of(app, record_id: str) -> str | None:
+    with app.app_context():
+        encounter = db.session.get(Encounter, uuid.UUID(record_id))
+        if encounter is None:
+            return None
+        return db.session.get(User, encounter.worker_id).username
+
+
+def waiting_ids(page) -> list[str]:
+    return [e["id"] for e in json.loads(page.evaluate(DUMP_DATABASE))["outbox"]]
+
+
+@pytest.fixture
+def second_worker(app, users):
+    with app.app_context():
+        auth_services.create_user(SECOND_WORKER, Role.WORKER, PASSWORD)
+    return SECOND_WORKER
+
+
+def test_a_record_goes_only_under_the_worker_who_logged_it(
+    page, context, live_server, users, second_worker
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    # The server is unreachable for sync while A works: A's record is still on the phone.
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    context.set_offline(True)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    [record_id] = waiting_ids(page)
+    context.set_offline(False)
+    page.click("form[data-sign-out] button")
+    page.locator("[data-confirm-dialog] button", has_text="Sign out anyway").click()
+    page.wait_for_url(on_path("/login"))
+
+    # Signed out, every page the phone opens says so, offline too; /log offers sign-in.
+    wait_until(
+        page,
+        "caches.match('/cards', {ignoreVary: true}).then((r) => r && r.text())"
+        ".then((t) => Boolean(t) && !t.includes('data-sign-out'))",
+        # Every kept page is fetched again as a signed-out visitor sees it: slow under load.
+        timeout=60,
+    )
+    context.set_offline(True)
+    page.goto("/log")
+    page.locator("[data-signin-banner]").wait_for(state="visible")
+    assert page.locator("#encounter-form").is_hidden()
+    assert page.locator("form[data-sign-out]").is_hidden()
+    page.goto("/cards")
+    assert page.locator("form[data-sign-out]").count() == 0
+    context.set_offline(False)
+
+    # B signs in and syncs: A's record stays, counted apart, never sent under B.
+    live_server.faults.clear()
+    sign_in(page, second_worker)
+    wait_until(
+        page,
+        "document.querySelector('[data-outbox-others]')?.textContent"
+        ".startsWith('1 records from another worker')",
+    )
+    wait_count(page, 0)
+    page.goto("/outbox")
+    page.click("[data-sync-now]")
+    page.wait_for_timeout(1500)
+    assert record_id not in live_server.faults.sync_ids()
+    assert stored_ids(live_server.app) == set()
+    assert page.locator("[data-pending-list] li").count() == 0, "B sees only B's outbox"
+    assert page.locator("[data-pending-empty]").is_hidden()
+
+    # A signs in again with the sign-in form only: the record goes, once, under A.
+    switch_to(page, users.worker)
+    wait_until(page, "document.querySelector('[data-outbox-others]').textContent === ''")
+    wait_count(page, 0, timeout=20)
+    assert stored_ids(live_server.app) == {record_id}
+    assert worker_of(live_server.app, record_id) == users.worker
+    assert live_server.faults.sync_ids().count(record_id) == 1
+
+
+def test_after_save_the_phone_cannot_read_the_participant_code(page, context, live_server, users):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    page.fill('input[name="participant_code"]', CODE)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    dump = page.evaluate(DUMP_DATABASE)
+    for marker in MARKERS:
+        assert marker.lower() not in dump.lower()
+    [entry] = json.loads(dump)["outbox"]
+    token = entry["record"]["participant_code_sealed"]
+    assert "participant_code" not in entry["record"]
+    assert token.count(".") == 4
+    # The phone's own WebCrypto JWE opens with the server's JOSE library.
+    with live_server.app.app_context():
+        assert sealing.open_sealed_code(token) == CODE
+    page.goto("/outbox")
+    wait_count(page, 1)
+    assert CODE not in page.content()
+    # Sent, it is counted as the participant, like a plain code.
+    live_server.faults.clear()
+    page.click("[data-sync-now]")
+    wait_count(page, 0)
+    with live_server.app.app_context():
+        stored = db.session.scalar(sa.select(Encounter.participant_hash))
+    assert stored == participant_hash(CODE, live_server.app.config["PARTICIPANT_CODE_KEY"])
+
+
+def test_a_code_the_server_cannot_open_asks_to_type_it_again(page, live_server, users):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    page.fill('input[name="participant_code"]', CODE)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    # The server lost the key the phone sealed to (keys pruned): the record is refused.
+    with live_server.app.app_context():
+        sealing.rotate(live_server.app)
+        live_server.app.extensions["outreach_seal_keys"] = sealing.load_keys()[:1]
+    live_server.faults.clear()
+    page.goto("/outbox")
+    errors = page.locator("[data-record-errors] li")
+    errors.first.wait_for(timeout=20_000)
+    text = errors.first.inner_text()
+    assert text.startswith("Participant code: ") and "participant_code" not in text
+    page.locator("a", has_text="Fix").click()
+    page.wait_for_url(on_path("/log"))
+    wait_until(page, "document.documentElement.dataset.ready === 'true'")
+    page.locator("[data-form-error]").wait_for(state="visible")
+    assert "Type the participant code again" in page.locator("[data-form-error]").inner_text()
+    assert page.input_value('input[name="supply.cooker"]') == "5"
+    page.fill('input[name="participant_code"]', CODE)
+    page.click('#encounter-form button[type="submit"]')
+    page.wait_for_url(on_path("/outbox"))
+    wait_count(page, 0, timeout=20)
+    assert len(stored_ids(live_server.app)) == 1
+
+
+def test_clearing_the_device_offline_removes_everything(page, context, live_server, users):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    log_encounter(page, "cooker", 5)
+    page.goto("/outbox")
+    wait_count(page, 1)
+    context.set_offline(True)
+    page.click("[data-clear-device]")
+    dialog = page.locator("[data-confirm-dialog]")
+    dialog.wait_for(state="visible")
+    assert "1 records that were not sent will be lost" in dialog.inner_text()
+    dialog.locator("button", has_text="Clear this device").click()
+    wait_until(page, "document.querySelector('[data-sync-message]').textContent !== ''")
+    wait_until(page, "caches.keys().then((keys) => keys.length === 0)")
+    databases = page.evaluate("indexedDB.databases().then((d) => d.map((x) => x.name))")
+    assert "outreach" not in databases
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0

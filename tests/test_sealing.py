@@ -1,0 +1,156 @@
+"""The sealed participant code and the record's author, at the sync API.
+
+Tokens here are made with the JOSE library (joserfc), as any standard client would make them;
+tests/browser/test_shared_phone.py opens a token made by the phone's own WebCrypto code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import sqlalchemy as sa
+from joserfc import jwe
+from joserfc.jwk import ECKey
+
+from outreach import sealing
+from outreach.extensions import db
+from outreach.models import Encounter
+from outreach.models import User
+from outreach.privacy import participant_hash
+from tests.conftest import make_encounter
+
+CODE = "Qv-Marigold-3318"
+MARKERS = [CODE, "QVMARIGOLD3318", "Marigold", "MARIGOLD"]
+ALGORITHMS = ["ECDH-ES", "A256GCM"]
+
+
+def seal_with_library(public_jwk: dict, text: str = CODE, kid: str | None = None) -> str:
+    key = ECKey.import_key({k: public_jwk[k] for k in ("kty", "crv", "x", "y")})
+    header = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": kid or public_jwk["kid"]}
+    return jwe.encrypt_compact(header, text.encode(), key, algorithms=ALGORITHMS)
+
+
+def session_key(sync_api) -> dict:
+    return sync_api.client.get("/api/v1/session").get_json()["seal_key"]
+
+
+def stored_hash(app, record_id: str) -> str | None:
+    with app.app_context():
+        return db.session.get(Encounter, uuid.UUID(record_id)).participant_hash
+
+
+def test_session_publishes_a_public_p256_key_and_the_lock_time(app, sync_api):
+    body = sync_api.client.get("/api/v1/session").get_json()
+    key = body["seal_key"]
+    assert key["kty"] == "EC" and key["crv"] == "P-256" and key["alg"] == "ECDH-ES"
+    assert key["kid"] and key["x"] and key["y"]
+    assert "d" not in key, "the private half must never be published"
+    assert body["lock_after_seconds"] == 600
+
+
+def test_sealed_code_opens_and_counts_like_the_plain_one(app, sync_api):
+    sealed = make_encounter(participant_code_sealed=seal_with_library(session_key(sync_api)))
+    plain = make_encounter(participant_code=CODE.lower().replace("-", " "))
+    results = sync_api.post([sealed, plain]).get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "created"]
+    expected = participant_hash(CODE, app.config["PARTICIPANT_CODE_KEY"])
+    assert stored_hash(app, sealed["id"]) == expected
+    assert stored_hash(app, plain["id"]) == expected
+
+
+def _tampered(token: str) -> str:
+    header, key, iv, ciphertext, tag = token.split(".")
+    flipped = bytearray(base64.urlsafe_b64decode(ciphertext + "=" * (-len(ciphertext) % 4)))
+    flipped[0] ^= 1
+    return ".".join([header, key, iv, base64.urlsafe_b64encode(flipped).rstrip(b"=").decode(), tag])
+
+
+def test_seals_the_server_cannot_open_are_rejected_per_record_without_leaking(
+    app, sync_api, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    public = session_key(sync_api)
+    stranger = ECKey.generate_key("P-256", private=True)
+    # Sealed to a key the server never had, under the server's kid: cannot be opened.
+    wrong_key = seal_with_library(
+        {**stranger.as_dict(private=False), "kid": public["kid"]}, kid=public["kid"]
+    )
+    unknown_kid = seal_with_library(public, kid="retired-long-ago")
+    header = base64.urlsafe_b64encode(
+        json.dumps({"alg": "dir", "enc": "A256GCM", "kid": public["kid"]}).encode()
+    )
+    wrong_alg = header.rstrip(b"=").decode() + "..AAAA.AAAA.AAAA"
+    bad = [
+        "not a token",
+        "",
+        12345,
+        wrong_key,
+        _tampered(seal_with_library(public)),
+        wrong_alg,
+        "A" * 5000,
+    ]
+    records = [make_encounter(participant_code_sealed=token) for token in bad]
+    records.append(make_encounter(participant_code_sealed=unknown_kid))
+    records.append(make_encounter(participant_code=CODE, participant_code_sealed=wrong_key))
+    good = make_encounter(participant_code_sealed=seal_with_library(public))
+    response = sync_api.post([*records, good])
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["rejected"] * len(records) + ["created"]
+    for result in results[:-1]:
+        assert set(result["errors"]) == {"participant_code"}
+        assert "again" in result["errors"]["participant_code"]
+    assert "no longer" in results[len(bad)]["errors"]["participant_code"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Encounter)) == 1
+    body = response.get_data(as_text=True)
+    for marker in MARKERS:
+        assert marker not in body
+        assert marker not in caplog.text
+
+
+def test_a_rotated_key_still_opens_what_phones_sealed_before(app, sync_api, runner):
+    old = session_key(sync_api)
+    sealed_before = seal_with_library(old)
+    result = runner.invoke(args=["seal-key", "rotate"])
+    assert result.exit_code == 0, result.output
+    new = session_key(sync_api)
+    assert new["kid"] != old["kid"]
+    records = [
+        make_encounter(participant_code_sealed=sealed_before),
+        make_encounter(participant_code_sealed=seal_with_library(new)),
+    ]
+    statuses = [r["status"] for r in sync_api.post(records).get_json()["results"]]
+    assert statuses == ["created", "created"]
+    # Kept in the instance folder, readable by the owner only.
+    path = sealing.keys_path(app)
+    assert path.stat().st_mode & 0o077 == 0
+    assert len(json.loads(path.read_text())["keys"]) == 2
+
+
+def test_keys_retired_longer_than_a_record_can_wait_are_dropped(app):
+    first = sealing.load_keys(app)[0]
+    now = datetime.now(UTC)
+    sealing.rotate(app, now=now)
+    assert first.kid in {k.kid for k in sealing.load_keys(app)}
+    sealing.rotate(app, now=now + sealing.KEEP_RETIRED_KEYS + timedelta(days=1))
+    assert first.kid not in {k.kid for k in sealing.load_keys(app)}
+
+
+def test_a_record_logged_by_another_account_is_never_stored_here(app, sync_api, users):
+    mine = make_encounter(logged_by=users.worker.upper())
+    theirs = make_encounter(logged_by="someone-else")
+    older_phone = make_encounter()  # sends no author: accepted as before
+    results = sync_api.post([mine, theirs, older_phone]).get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "created"]
+    assert set(results[1]["errors"]) == {"logged_by"}
+    with app.app_context():
+        stored = {str(e.id): e.worker_id for e in db.session.scalars(sa.select(Encounter)).all()}
+        worker = db.session.scalar(sa.select(User).where(User.username == users.worker))
+    assert theirs["id"] not in stored
+    assert stored == {mine["id"]: worker.id, older_phone["id"]: worker.id}
