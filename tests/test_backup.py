@@ -186,10 +186,14 @@ def test_restore_refuses_what_is_not_a_backup_of_this_app(app, stored, tmp_path,
     if kind == "unknown migration" and is_postgres():
         with app.app_context():
             with db.engine.begin() as connection:
+                head = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                head = head.scalar_one()
                 connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999_x'"))
             bad = _backup_bypassing_checks(app, tmp_path / "newer.backup")
             with db.engine.begin() as connection:
-                connection.execute(sa.text("UPDATE alembic_version SET version_num = '0002'"))
+                connection.execute(
+                    sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head}
+                )
             db.engine.dispose()
     else:
         bad = make_bad(good, tmp_path)

@@ -95,6 +95,7 @@ def test_a_record_goes_only_under_the_worker_who_logged_it(
     wait_count(page, 1)
     [record_id] = waiting_ids(page)
     context.set_offline(False)
+    page.click(".site-menu summary")  # sign-out sits in the header's menu
     page.click("form[data-sign-out] button")
     page.locator("[data-confirm-dialog] button", has_text="Sign out anyway").click()
     page.wait_for_url(on_path("/login"))
