@@ -181,6 +181,8 @@ class SupplyItem(CatalogMixin, db.Model):
     is_syringe: so.Mapped[bool] = so.mapped_column(default=False)
     # Counted as naloxone kits given.
     is_naloxone: so.Mapped[bool] = so.mapped_column(default=False)
+    # Doses one unit holds (a nasal kit of two sprays is 2): funders count naloxone in doses.
+    doses_per_unit: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
 
 
 class ReferralType(CatalogMixin, db.Model):

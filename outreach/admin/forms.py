@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import HiddenField
+from wtforms import IntegerField
 from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import StringField
@@ -13,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from outreach.models import Role
@@ -80,3 +82,8 @@ class SupplyEntryForm(CatalogEntryForm):
     )
     is_syringe = BooleanField(_l("Counts as syringes distributed"))
     is_naloxone = BooleanField(_l("Counts as naloxone kits given"))
+    doses_per_unit = IntegerField(
+        _l("Naloxone doses in one unit"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )

@@ -28,7 +28,15 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_KEYS = {"all", "none", "total"}
 CATALOGS = {"supplies": SupplyItem, "referrals": ReferralType, "zones": Zone}
 TARGET_TYPES = {SupplyItem: "supply_item", ReferralType: "referral_type", Zone: "zone"}
-SUPPLY_FIELDS = ("unit", "category", "quick_amounts", "is_syringe", "is_naloxone")
+SUPPLY_FIELDS = (
+    "unit",
+    "category",
+    "quick_amounts",
+    "is_syringe",
+    "is_naloxone",
+    "doses_per_unit",
+)
+MAX_DOSES_PER_UNIT = 100
 AUDIT_PAGE_SIZE = 50
 
 
@@ -151,12 +159,20 @@ def _clean_fields(model, fields: dict) -> dict:
         amounts = (fields.get("quick_amounts") or "").split()
         if not amounts or not all(a.isdigit() and 1 <= int(a) <= 10_000 for a in amounts):
             raise AdminError(_("Quick amounts are whole numbers from 1 to 10,000, like 10 20 50."))
+        doses = fields.get("doses_per_unit")
+        doses = 1 if doses is None or doses == "" else doses
+        whole = isinstance(doses, int) and not isinstance(doses, bool)
+        if not whole or not 1 <= doses <= MAX_DOSES_PER_UNIT:
+            raise AdminError(
+                _("Doses per unit is a whole number from 1 to %(max)d.", max=MAX_DOSES_PER_UNIT)
+            )
         clean.update(
             unit=(fields.get("unit") or "each").strip() or "each",
             category=(fields.get("category") or "other").strip() or "other",
             quick_amounts=" ".join(amounts),
             is_syringe=bool(fields.get("is_syringe")),
             is_naloxone=bool(fields.get("is_naloxone")),
+            doses_per_unit=doses,
         )
     return clean
 

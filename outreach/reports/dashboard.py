@@ -47,6 +47,10 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int) -> d
         "supplies": {item_keys[k]: v for k, v in figures.supplies.items() if k in item_keys and v},
         "syringes_collected": figures.syringes_collected,
         "naloxone_reversals_reported": figures.naloxone_reversals_reported,
+        "naloxone": {
+            "kits": sum_ids(figures.supplies, catalog.naloxone_ids),
+            "doses": catalog.naloxone_doses(figures.supplies),
+        },
         "referrals": {
             referral_keys[k]: v for k, v in figures.referrals.items() if k in referral_keys and v
         },
@@ -104,6 +108,7 @@ class Dashboard:
     threshold: int
     syringes_distributed: int
     naloxone_given: int
+    naloxone_doses: int
     return_ratio: float | None
     supplies: list[tuple[str, str, int]]  # (key, name, quantity)
     referrals: list[tuple[str, str, int]]
@@ -146,6 +151,7 @@ def build(
         threshold=threshold,
         syringes_distributed=distributed,
         naloxone_given=naloxone,
+        naloxone_doses=catalog.naloxone_doses(figures.supplies),
         return_ratio=(figures.syringes_collected / distributed) if distributed else None,
         supplies=supplies,
         referrals=referrals,
