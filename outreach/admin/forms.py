@@ -74,6 +74,13 @@ class CatalogEntryForm(FlaskForm):
     name_es = StringField(_l("Name (Spanish)"), validators=[Optional(), Length(max=120)])
 
 
+class ProgramSettingsForm(FlaskForm):
+    syringes_per_pound = IntegerField(
+        _l("Syringes per pound"),
+        validators=[DataRequired(), NumberRange(min=1, max=2000)],
+    )
+
+
 class SupplyEntryForm(CatalogEntryForm):
     unit = StringField(_l("Unit"), default="each", validators=[Length(max=32)])
     category = StringField(_l("Category"), default="other", validators=[Length(max=32)])

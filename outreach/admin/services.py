@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy import orm as so
 
+from outreach import program_settings
 from outreach.auth import find_user
 from outreach.auth import services as auth_services
 from outreach.auth.services import record_audit
@@ -134,6 +135,27 @@ def key_in_use(entry) -> bool:
     else:
         condition = sa.select(Encounter.id).where(Encounter.zone_id == entry.id)
     return bool(db.session.scalar(sa.select(condition.exists())))
+
+
+def set_syringes_per_pound(value: int, actor: User) -> None:
+    """Change the factor that turns a weight of collected syringes into a count."""
+    if not 1 <= value <= program_settings.MAX_SYRINGES_PER_POUND:
+        raise AdminError(
+            _(
+                "Syringes per pound is a whole number from 1 to %(max)d.",
+                max=program_settings.MAX_SYRINGES_PER_POUND,
+            )
+        )
+    with write_session():
+        previous = program_settings.store_syringes_per_pound(value)
+        if previous is not None:
+            record_audit(
+                actor,
+                "settings.update",
+                "program_setting",
+                program_settings.SYRINGES_PER_POUND,
+                {"syringes_per_pound": [previous, value]},
+            )
 
 
 def _check_key(model, key: str, entry=None) -> str:

@@ -68,6 +68,7 @@ def _labels(catalog: Catalog, lang: str, zone_ids: Sequence[int]) -> Labels:
             "people_served": _("People served"),
             "syringes_collected": _("Syringes collected"),
             "naloxone_reversals_reported": _("Overdose reversals reported"),
+            "syringes_collected_grams": _("Syringes collected by weight (grams)"),
             NALOXONE_KITS: _("Naloxone kits given"),
             NALOXONE_DOSES: _("Naloxone doses given"),
         },

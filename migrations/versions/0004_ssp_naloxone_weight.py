@@ -1,4 +1,4 @@
-"""naloxone doses per catalogue unit
+"""naloxone doses per catalogue unit; syringes collected by weight
 
 Revision ID: 0004_ssp
 Revises: 0003_trust
@@ -8,6 +8,10 @@ Adds ``supply_item.doses_per_unit`` (how many naloxone doses one unit holds; fun
 naloxone in doses). Every existing item gets 1, except the shipped nasal naloxone kit
 (key ``naloxone_nasal``), a kit of two sprays, which gets 2: seeding only fills a new
 program, so existing programs get the value here. Admins change it in /admin.
+
+Adds ``encounter.syringes_collected_grams`` and ``report_day.syringes_collected_grams``
+(collected syringes weighed instead of counted; 0 for every existing record) and
+``program_setting`` (settings admins change in /admin, such as syringes per pound).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -25,6 +29,17 @@ def upgrade():
         batch_op.add_column(
             sa.Column('doses_per_unit', sa.Integer(), server_default='1', nullable=False)
         )
+    for table in ('encounter', 'report_day'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column('syringes_collected_grams', sa.Integer(), server_default='0', nullable=False)
+            )
+    op.create_table('program_setting',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=255), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_program_setting'))
+    )
     supply_item = sa.table('supply_item', sa.column('key', sa.String), sa.column('doses_per_unit', sa.Integer))
     op.execute(
         supply_item.update().where(supply_item.c.key == 'naloxone_nasal').values(doses_per_unit=2)
@@ -32,5 +47,9 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('program_setting')
+    for table in ('report_day', 'encounter'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('syringes_collected_grams')
     with op.batch_alter_table('supply_item', schema=None) as batch_op:
         batch_op.drop_column('doses_per_unit')
