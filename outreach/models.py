@@ -181,6 +181,8 @@ class SupplyItem(CatalogMixin, db.Model):
     is_syringe: so.Mapped[bool] = so.mapped_column(default=False)
     # Counted as naloxone kits given.
     is_naloxone: so.Mapped[bool] = so.mapped_column(default=False)
+    # Doses one unit holds (a nasal kit of two sprays is 2): funders count naloxone in doses.
+    doses_per_unit: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
 
 
 class ReferralType(CatalogMixin, db.Model):
@@ -220,6 +222,8 @@ class Encounter(db.Model):
     people_served: so.Mapped[int] = so.mapped_column(default=1)
     syringes_collected: so.Mapped[int] = so.mapped_column(default=0)
     naloxone_reversals_reported: so.Mapped[int] = so.mapped_column(default=0)
+    # Collected syringes weighed instead of counted, in grams (0: none weighed).
+    syringes_collected_grams: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     worker_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
     received_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     voided_at: so.Mapped[datetime | None]
@@ -360,6 +364,16 @@ FIRST_VISIT = date(1, 1, 1)
 WITHOUT_ROWID = {"sqlite_with_rowid": False}
 
 
+class ProgramSetting(db.Model):
+    """A setting the admin changes in /admin (not the environment): one row per key."""
+
+    __tablename__ = "program_setting"
+
+    key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    value: so.Mapped[str] = so.mapped_column(sa.String(255))
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class ReportDay(db.Model):
     """Totals of the non-voided encounters of one local day in one zone."""
 
@@ -372,6 +386,7 @@ class ReportDay(db.Model):
     people_served: so.Mapped[int] = so.mapped_column(default=0)
     syringes_collected: so.Mapped[int] = so.mapped_column(default=0)
     naloxone_reversals_reported: so.Mapped[int] = so.mapped_column(default=0)
+    syringes_collected_grams: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
 
 class ReportDaySupply(db.Model):

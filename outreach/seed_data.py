@@ -198,3 +198,7 @@ ZONES = [
     ("north_corridor", "North Corridor", "Corredor Norte"),
     ("southgate", "Southgate", "Southgate"),
 ]
+
+# Doses one unit holds, where it is not 1. A nasal kit holds two sprays of one dose each;
+# injectable kits vary (one to three vials), so they start at 1 and the admin sets it.
+DOSES_PER_UNIT = {"naloxone_nasal": 2}

@@ -18,6 +18,7 @@ from outreach.models import Card
 from outreach.models import ReferralType
 from outreach.models import SupplyItem
 from outreach.models import Zone
+from outreach.seed_data import DOSES_PER_UNIT
 from outreach.seed_data import REFERRAL_TYPES
 from outreach.seed_data import SUPPLY_ITEMS
 from outreach.seed_data import ZONES
@@ -55,6 +56,7 @@ def seed_defaults() -> dict[str, int] | None:
                     "quick_amounts": quick,
                     "is_syringe": is_syringe,
                     "is_naloxone": is_naloxone,
+                    "doses_per_unit": DOSES_PER_UNIT.get(key, 1),
                 }
                 for (key, name, name_es, unit, category, quick, is_syringe, is_naloxone) in (
                     SUPPLY_ITEMS

@@ -30,6 +30,8 @@ SUMMARY_KEYS = {
     "supplies": dict,
     "syringes_collected": int,
     "naloxone_reversals_reported": int,
+    "syringes_collected_by_weight": dict,
+    "naloxone": dict,
     "referrals": dict,
 }
 
@@ -85,6 +87,14 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
         "supplies": {"syringe_1ml_27g": 40, "naloxone_nasal": 4},
         "syringes_collected": 20,
         "naloxone_reversals_reported": 1,
+        "syringes_collected_by_weight": {
+            "grams": 0,
+            "syringes_per_pound": 281,
+            "estimated_syringes": 0,
+            "counted_and_estimated": 20,
+        },
+        # The seeded nasal kit holds two doses.
+        "naloxone": {"kits": 4, "doses": 8},
         "referrals": {"wound_care": 2, "moud": 1},
     }
     zone = supervisor_client.get(

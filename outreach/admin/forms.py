@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import HiddenField
+from wtforms import IntegerField
 from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import StringField
@@ -13,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from outreach.models import Role
@@ -72,6 +74,13 @@ class CatalogEntryForm(FlaskForm):
     name_es = StringField(_l("Name (Spanish)"), validators=[Optional(), Length(max=120)])
 
 
+class ProgramSettingsForm(FlaskForm):
+    syringes_per_pound = IntegerField(
+        _l("Syringes per pound"),
+        validators=[DataRequired(), NumberRange(min=1, max=2000)],
+    )
+
+
 class SupplyEntryForm(CatalogEntryForm):
     unit = StringField(_l("Unit"), default="each", validators=[Length(max=32)])
     category = StringField(_l("Category"), default="other", validators=[Length(max=32)])
@@ -80,3 +89,8 @@ class SupplyEntryForm(CatalogEntryForm):
     )
     is_syringe = BooleanField(_l("Counts as syringes distributed"))
     is_naloxone = BooleanField(_l("Counts as naloxone kits given"))
+    doses_per_unit = IntegerField(
+        _l("Naloxone doses in one unit"),
+        default=1,
+        validators=[Optional(), NumberRange(min=1, max=100)],
+    )

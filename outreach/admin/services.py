@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy import orm as so
 
+from outreach import program_settings
 from outreach.auth import find_user
 from outreach.auth import services as auth_services
 from outreach.auth.services import record_audit
@@ -28,7 +29,15 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_KEYS = {"all", "none", "total"}
 CATALOGS = {"supplies": SupplyItem, "referrals": ReferralType, "zones": Zone}
 TARGET_TYPES = {SupplyItem: "supply_item", ReferralType: "referral_type", Zone: "zone"}
-SUPPLY_FIELDS = ("unit", "category", "quick_amounts", "is_syringe", "is_naloxone")
+SUPPLY_FIELDS = (
+    "unit",
+    "category",
+    "quick_amounts",
+    "is_syringe",
+    "is_naloxone",
+    "doses_per_unit",
+)
+MAX_DOSES_PER_UNIT = 100
 AUDIT_PAGE_SIZE = 50
 
 
@@ -128,6 +137,27 @@ def key_in_use(entry) -> bool:
     return bool(db.session.scalar(sa.select(condition.exists())))
 
 
+def set_syringes_per_pound(value: int, actor: User) -> None:
+    """Change the factor that turns a weight of collected syringes into a count."""
+    if not 1 <= value <= program_settings.MAX_SYRINGES_PER_POUND:
+        raise AdminError(
+            _(
+                "Syringes per pound is a whole number from 1 to %(max)d.",
+                max=program_settings.MAX_SYRINGES_PER_POUND,
+            )
+        )
+    with write_session():
+        previous = program_settings.store_syringes_per_pound(value)
+        if previous is not None:
+            record_audit(
+                actor,
+                "settings.update",
+                "program_setting",
+                program_settings.SYRINGES_PER_POUND,
+                {"syringes_per_pound": [previous, value]},
+            )
+
+
 def _check_key(model, key: str, entry=None) -> str:
     key = key.strip()
     if not KEY_PATTERN.match(key):
@@ -151,12 +181,20 @@ def _clean_fields(model, fields: dict) -> dict:
         amounts = (fields.get("quick_amounts") or "").split()
         if not amounts or not all(a.isdigit() and 1 <= int(a) <= 10_000 for a in amounts):
             raise AdminError(_("Quick amounts are whole numbers from 1 to 10,000, like 10 20 50."))
+        doses = fields.get("doses_per_unit")
+        doses = 1 if doses is None or doses == "" else doses
+        whole = isinstance(doses, int) and not isinstance(doses, bool)
+        if not whole or not 1 <= doses <= MAX_DOSES_PER_UNIT:
+            raise AdminError(
+                _("Doses per unit is a whole number from 1 to %(max)d.", max=MAX_DOSES_PER_UNIT)
+            )
         clean.update(
             unit=(fields.get("unit") or "each").strip() or "each",
             category=(fields.get("category") or "other").strip() or "other",
             quick_amounts=" ".join(amounts),
             is_syringe=bool(fields.get("is_syringe")),
             is_naloxone=bool(fields.get("is_naloxone")),
+            doses_per_unit=doses,
         )
     return clean
 

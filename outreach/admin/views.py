@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from outreach import program_settings
 from outreach.admin import services
 from outreach.admin.forms import ROLE_LABELS
 from outreach.admin.forms import ActiveForm
@@ -21,6 +22,7 @@ from outreach.admin.forms import CatalogEntryForm
 from outreach.admin.forms import ConfirmForm
 from outreach.admin.forms import MoveForm
 from outreach.admin.forms import PasswordForm
+from outreach.admin.forms import ProgramSettingsForm
 from outreach.admin.forms import RoleForm
 from outreach.admin.forms import SupplyEntryForm
 from outreach.admin.forms import UserCreateForm
@@ -59,6 +61,7 @@ ACTION_LABELS = {
     "directory.deactivate": _l("Directory service removed"),
     "directory.import": _l("Directory imported"),
     "directory.export": _l("Directory exported"),
+    "settings.update": _l("Program setting changed"),
 }
 # An event this list does not know yet (a newer feature's) still reads as words.
 OTHER_ACTION = _l("Other change")
@@ -92,6 +95,27 @@ def index_with_slash():
 def index():
     """The admin home: links to each area."""
     return render_template("admin/index.html", catalogs=CATALOG_TITLES)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """Program settings: the syringes-per-pound factor for collected syringes weighed."""
+    form = ProgramSettingsForm(syringes_per_pound=program_settings.syringes_per_pound())
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.set_syringes_per_pound(form.syringes_per_pound.data, current_user)
+        except AdminError as error:
+            form.syringes_per_pound.errors.append(str(error))
+            status = 400
+        else:
+            flash(_("Settings saved."), "info")
+            return redirect(url_for("admin.settings"))
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "admin/settings.html", form=form, default=program_settings.DEFAULT_SYRINGES_PER_POUND
+    ), status
 
 
 @bp.route("/users", methods=["GET", "POST"])

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timedelta
+from decimal import ROUND_HALF_UP
+from decimal import Decimal
 from typing import Annotated
 from typing import Any
+from typing import Literal
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -33,6 +36,11 @@ MAX_SUPPLY_QUANTITY = 10_000
 MAX_PEOPLE_SERVED = 100
 MAX_SYRINGES_COLLECTED = 100_000
 MAX_REVERSALS = 50
+# A full 5-gallon sharps bin weighs about 10 kg; 500 (kg or lb) leaves room for a drop box.
+MAX_COLLECTED_WEIGHT = 500
+# The lightest weight taken: 0.01 lb is 5 g, so every accepted weight is at least a gram.
+MIN_COLLECTED_WEIGHT = 0.01
+GRAMS_PER_UNIT = {"kg": Decimal(1000), "lb": Decimal("453.59237")}
 MAX_CODE_LENGTH = privacy.MAX_CODE_LENGTH
 MAX_FUTURE = timedelta(hours=24)
 MAX_AGE = timedelta(days=366)
@@ -86,6 +94,29 @@ def _participant_code(value: str | None) -> str | None:
 
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_SUPPLY_QUANTITY)]
+
+
+def to_grams(value: float | int, unit: str) -> int:
+    """A weight in whole grams, half up (1 lb = 453.59237 g exactly)."""
+    exact = Decimal(repr(value)) * GRAMS_PER_UNIT[unit]
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class CollectedWeight(BaseModel):
+    """Collected syringes weighed instead of counted."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, title="CollectedWeight", frozen=True)
+
+    value: Annotated[
+        float,
+        Field(
+            ge=MIN_COLLECTED_WEIGHT,
+            le=MAX_COLLECTED_WEIGHT,
+            allow_inf_nan=False,
+            description="The weight, in the unit given.",
+        ),
+    ]
+    unit: Annotated[Literal["kg", "lb"], Field(description="Kilograms or pounds.")]
 
 
 class EncounterPayload(BaseModel):
@@ -208,6 +239,25 @@ class EncounterPayload(BaseModel):
     syringes_collected: Annotated[
         int, Field(ge=0, le=MAX_SYRINGES_COLLECTED), _whole_number(0, MAX_SYRINGES_COLLECTED)
     ] = 0
+    syringes_collected_weight: Annotated[
+        CollectedWeight | None,
+        Field(
+            description=(
+                "Collected syringes weighed instead of (or as well as) counted: "
+                f'{{"value": a number from {MIN_COLLECTED_WEIGHT} to {MAX_COLLECTED_WEIGHT}, '
+                '"unit": "kg" or "lb"}. Stored in whole grams (half up); reports estimate a '
+                "count with the program's syringes-per-pound factor."
+            )
+        ),
+        Messages(
+            _l(
+                "The weight of syringes collected must be a number from %(min)s to %(max)d, "
+                'with the unit "kg" or "lb".',
+                min=MIN_COLLECTED_WEIGHT,
+                max=MAX_COLLECTED_WEIGHT,
+            )
+        ),
+    ] = None
     naloxone_reversals_reported: Annotated[
         int, Field(ge=0, le=MAX_REVERSALS), _whole_number(0, MAX_REVERSALS)
     ] = 0
@@ -231,3 +281,9 @@ FIELD_MESSAGES = _field_messages(EncounterPayload)
 def json_schema() -> dict:
     """The JSON Schema of one encounter, for the OpenAPI document."""
     return EncounterPayload.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+def json_schemas() -> dict[str, dict]:
+    """The encounter's schema and the schemas it refers to, by name (OpenAPI components)."""
+    encounter = json_schema()
+    return {"Encounter": encounter, **encounter.pop("$defs", {})}

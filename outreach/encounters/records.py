@@ -26,6 +26,7 @@ class CleanEncounter:
     people_served: int
     syringes_collected: int
     naloxone_reversals_reported: int
+    syringes_collected_grams: int = 0
     supplies: Mapping[int, int] = field(default_factory=dict)  # item id -> quantity
     referral_type_ids: Sequence[int] = ()
     # During a key rotation: the same code's hash under the previous key, so the records
@@ -43,6 +44,7 @@ class CleanEncounter:
             "people_served": self.people_served,
             "syringes_collected": self.syringes_collected,
             "naloxone_reversals_reported": self.naloxone_reversals_reported,
+            "syringes_collected_grams": self.syringes_collected_grams,
             "worker_id": worker_id,
             "received_at": received_at,
         }

@@ -63,6 +63,7 @@ def read_encounter(connection: sa.Connection, encounter_id: uuid.UUID) -> CleanE
             encounter.c.people_served,
             encounter.c.syringes_collected,
             encounter.c.naloxone_reversals_reported,
+            encounter.c.syringes_collected_grams,
         ).where(encounter.c.id == encounter_id)
     ).one()
     supplies = dict(
@@ -116,6 +117,7 @@ def _counter_deltas(contributions: list[CleanEncounter], sign: int):
             people_served=sign * c.people_served,
             syringes_collected=sign * c.syringes_collected,
             naloxone_reversals_reported=sign * c.naloxone_reversals_reported,
+            syringes_collected_grams=sign * c.syringes_collected_grams,
         )
         for item_id, quantity in c.supplies.items():
             supply[(*key, item_id)].update(encounters=sign, quantity=sign * quantity)
@@ -255,6 +257,7 @@ def rebuild(connection: sa.Connection) -> None:
                 "people_served",
                 "syringes_collected",
                 "naloxone_reversals_reported",
+                "syringes_collected_grams",
             ],
             sa.select(
                 encounter.c.local_date,
@@ -263,6 +266,7 @@ def rebuild(connection: sa.Connection) -> None:
                 sa.func.sum(encounter.c.people_served),
                 sa.func.sum(encounter.c.syringes_collected),
                 sa.func.sum(encounter.c.naloxone_reversals_reported),
+                sa.func.sum(encounter.c.syringes_collected_grams),
             )
             .where(live)
             .group_by(encounter.c.local_date, zone),

@@ -27,6 +27,7 @@ from outreach.encounters.contract import MAX_REVERSALS as MAX_REVERSALS
 from outreach.encounters.contract import MAX_SUPPLY_QUANTITY as MAX_SUPPLY_QUANTITY
 from outreach.encounters.contract import MAX_SYRINGES_COLLECTED as MAX_SYRINGES_COLLECTED
 from outreach.encounters.contract import EncounterPayload
+from outreach.encounters.contract import to_grams
 from outreach.encounters.records import CleanEncounter
 from outreach.privacy import hash_normalised_code
 
@@ -146,12 +147,18 @@ def resolve(
             people_served=payload.people_served,
             syringes_collected=payload.syringes_collected,
             naloxone_reversals_reported=payload.naloxone_reversals_reported,
+            syringes_collected_grams=_grams(payload),
             supplies=supplies,
             referral_type_ids=referral_ids,
             previous_participant_hash=previous_participant_hash,
         ),
         {},
     )
+
+
+def _grams(payload: EncounterPayload) -> int:
+    weight = payload.syringes_collected_weight
+    return 0 if weight is None else to_grams(weight.value, weight.unit)
 
 
 def resolve_participant(

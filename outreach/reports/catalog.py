@@ -29,6 +29,15 @@ class Catalog:
     def naloxone_ids(self) -> frozenset[int]:
         return frozenset(item.id for item in self.items if item.is_naloxone)
 
+    @cached_property
+    def naloxone_doses_per_unit(self) -> dict[int, int]:
+        return {item.id: item.doses_per_unit for item in self.items if item.is_naloxone}
+
+    def naloxone_doses(self, totals: dict[int, int]) -> int:
+        """Naloxone doses in item quantities: each naloxone item's units x its doses per unit."""
+        doses = self.naloxone_doses_per_unit
+        return sum(value * doses[key] for key, value in totals.items() if key in doses)
+
     def item(self, item_id: int) -> SupplyItem | None:
         return next((i for i in self.items if i.id == item_id), None)
 

@@ -10,6 +10,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from outreach.models import NO_ZONE
+from outreach.program_settings import estimated_syringes
 from outreach.reports import charts
 from outreach.reports import disclosure
 from outreach.reports import figures as report_figures
@@ -27,7 +28,18 @@ DAILY_UP_TO_DAYS = 62
 WEEKLY_UP_TO_DAYS = 2 * 366
 
 
-def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int) -> dict:
+def collected_by_weight(figures: Figures, per_pound: int) -> dict:
+    """Collected syringes counted, estimated from weight, and their sum (estimated)."""
+    estimated = estimated_syringes(figures.syringes_collected_grams, per_pound)
+    return {
+        "grams": figures.syringes_collected_grams,
+        "syringes_per_pound": per_pound,
+        "estimated_syringes": estimated,
+        "counted_and_estimated": figures.syringes_collected + estimated,
+    }
+
+
+def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int, per_pound: int) -> dict:
     """GET /reports/summary.json in its documented shape.
 
     A participant count from 1 to threshold-1 is ``null``, with ``participants_fewer_than``
@@ -47,6 +59,11 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int) -> d
         "supplies": {item_keys[k]: v for k, v in figures.supplies.items() if k in item_keys and v},
         "syringes_collected": figures.syringes_collected,
         "naloxone_reversals_reported": figures.naloxone_reversals_reported,
+        "syringes_collected_by_weight": collected_by_weight(figures, per_pound),
+        "naloxone": {
+            "kits": sum_ids(figures.supplies, catalog.naloxone_ids),
+            "doses": catalog.naloxone_doses(figures.supplies),
+        },
         "referrals": {
             referral_keys[k]: v for k, v in figures.referrals.items() if k in referral_keys and v
         },
@@ -104,6 +121,8 @@ class Dashboard:
     threshold: int
     syringes_distributed: int
     naloxone_given: int
+    naloxone_doses: int
+    collected_by_weight: dict
     return_ratio: float | None
     supplies: list[tuple[str, str, int]]  # (key, name, quantity)
     referrals: list[tuple[str, str, int]]
@@ -114,7 +133,12 @@ class Dashboard:
 
 
 def build(
-    report: ReportFilter, catalog: Catalog, lang: str, today: date, threshold: int
+    report: ReportFilter,
+    catalog: Catalog,
+    lang: str,
+    today: date,
+    threshold: int,
+    per_pound: int,
 ) -> Dashboard:
     """Compute the dashboard for a report filter."""
     figures, zones = report_figures.overview(report)
@@ -146,6 +170,8 @@ def build(
         threshold=threshold,
         syringes_distributed=distributed,
         naloxone_given=naloxone,
+        naloxone_doses=catalog.naloxone_doses(figures.supplies),
+        collected_by_weight=collected_by_weight(figures, per_pound),
         return_ratio=(figures.syringes_collected / distributed) if distributed else None,
         supplies=supplies,
         referrals=referrals,

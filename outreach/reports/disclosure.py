@@ -127,9 +127,18 @@ def primary_cells(table: Table, threshold: int) -> set[tuple[int, int]]:
     }
 
 
-def suppress(table: Table, threshold: int) -> set[tuple[int, int]]:
-    """Choose the cells to hide (primary, then complementary until none can be pinned)."""
-    primary = primary_cells(table, threshold)
+def suppress(
+    table: Table, threshold: int, must_hide: set[tuple[int, int]] | None = None
+) -> set[tuple[int, int]]:
+    """Choose the cells to hide (primary, then complementary until none can be pinned).
+
+    ``must_hide`` adds primary cells: a table summed from other tables (naloxone kits, the
+    sum of every naloxone item) hides every cell hidden in one of its parts, or the sum
+    less the published parts would give a hidden part back.
+    """
+    primary = primary_cells(table, threshold) | {
+        (i, j) for i, j in must_hide or () if table.values[i][j] >= 1
+    }
     hidden = set(primary)
     if not table.additive or not primary:
         table.suppressed = hidden

@@ -47,6 +47,10 @@ HEADER = [
     "suppressed",
     "row",
 ]
+# Sums over every item marked as naloxone, in kits (units) and in doses.
+NALOXONE_KITS = "naloxone_kits"
+NALOXONE_DOSES = "naloxone_doses"
+DERIVED_MEASURES = (NALOXONE_KITS, NALOXONE_DOSES)
 # The only period a shareable file is published in (see ``disclosure``).
 SHAREABLE_PERIOD = period_rules.MONTH
 RECORDS_CHUNK_DAYS = 31
@@ -64,6 +68,9 @@ def _labels(catalog: Catalog, lang: str, zone_ids: Sequence[int]) -> Labels:
             "people_served": _("People served"),
             "syringes_collected": _("Syringes collected"),
             "naloxone_reversals_reported": _("Overdose reversals reported"),
+            "syringes_collected_grams": _("Syringes collected by weight (grams)"),
+            NALOXONE_KITS: _("Naloxone kits given"),
+            NALOXONE_DOSES: _("Naloxone doses given"),
         },
         zones={
             zone_id: measure_tables.zone_label(
@@ -99,7 +106,58 @@ def _measure_tables(
     built = measure_tables.build_tables(
         cells, periods, zone_ids, participants, range_participants, labels
     )
+    built.extend(_naloxone_tables(built, catalog, labels))
     return built, zone_ids, labels
+
+
+def _naloxone_tables(built: list[Table], catalog: Catalog, labels: Labels) -> list[Table]:
+    """Naloxone kits and doses: the naloxone item tables summed cell by cell (margins too)."""
+    shape = built[0].shape
+    kits = [[[0, 0] for _ in range(shape[1])] for _ in range(shape[0])]
+    doses = [[0] * shape[1] for _ in range(shape[0])]
+    per_unit = catalog.naloxone_doses_per_unit
+    keys = {key: item_id for item_id, (key, _name) in labels.items.items()}
+    for table in built:
+        item_id = keys.get(table.key) if table.measure == "supplies" else None
+        if item_id not in per_unit:
+            continue
+        for i in range(shape[0]):
+            for j in range(shape[1]):
+                kits[i][j][0] += table.values[i][j]
+                kits[i][j][1] += table.contributors[i][j]
+                doses[i][j] += table.values[i][j] * per_unit[item_id]
+    contributors = [[c for _v, c in row] for row in kits]
+    return [
+        Table(
+            NALOXONE_KITS,
+            "",
+            labels.measures[NALOXONE_KITS],
+            [[v for v, _c in row] for row in kits],
+            contributors,
+        ),
+        Table(
+            NALOXONE_DOSES,
+            "",
+            labels.measures[NALOXONE_DOSES],
+            doses,
+            [list(row) for row in contributors],
+        ),
+    ]
+
+
+def _suppress_all(built: list[Table], threshold: int, catalog: Catalog) -> None:
+    """Suppress every table; the naloxone sums last, hiding whatever a part hides."""
+    hidden_in_parts: set[tuple[int, int]] = set()
+    naloxone_keys = {item.key for item in catalog.items if item.is_naloxone}
+    for table in built:
+        if table.measure in DERIVED_MEASURES:
+            continue
+        disclosure.suppress(table, threshold)
+        if table.measure == "supplies" and table.key in naloxone_keys:
+            hidden_in_parts |= table.suppressed
+    for table in built:
+        if table.measure in DERIVED_MEASURES:
+            disclosure.suppress(table, threshold, must_hide=hidden_in_parts)
 
 
 def internal_export(
@@ -141,8 +199,7 @@ def shareable_export(
         year_start, year_end = date(year, 1, 1), date(year, 12, 31)
         months = period_rules.buckets(year_start, year_end, period)
         built, zone_ids, labels = _measure_tables(months, catalog, lang)
-        for table in built:
-            disclosure.suppress(table, threshold)
+        _suppress_all(built, threshold, catalog)
         chosen = [i for i, (first, last) in enumerate(months) if start <= first and last <= end]
         whole_year = len(chosen) == len(months)
         rows.extend(table_rows(built, period, months, zone_ids, labels, "year", whole_year, chosen))

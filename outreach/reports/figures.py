@@ -66,6 +66,8 @@ class Figures:
     # Catalogue id → total; only ids with a non-zero total.
     supplies: dict[int, int] = field(default_factory=dict)
     referrals: dict[int, int] = field(default_factory=dict)
+    # Collected syringes weighed instead of counted (reports estimate a count from it).
+    syringes_collected_grams: int = 0
 
     @property
     def new_participants(self) -> int:
@@ -84,6 +86,7 @@ class ZoneFigures:
     naloxone_reversals_reported: int = 0
     supplies: dict[int, int] = field(default_factory=dict)
     referral_types: dict[int, int] = field(default_factory=dict)
+    syringes_collected_grams: int = 0
 
     @property
     def referrals(self) -> int:
@@ -122,6 +125,7 @@ def figures_from_rollups(report: ReportFilter) -> Figures:
             sa.func.coalesce(sa.func.sum(day.people_served), 0),
             sa.func.coalesce(sa.func.sum(day.syringes_collected), 0),
             sa.func.coalesce(sa.func.sum(day.naloxone_reversals_reported), 0),
+            sa.func.coalesce(sa.func.sum(day.syringes_collected_grams), 0),
         ).where(*where)
     ).one()
     result = Figures(
@@ -129,6 +133,7 @@ def figures_from_rollups(report: ReportFilter) -> Figures:
         people_served=int(totals[1]),
         syringes_collected=int(totals[2]),
         naloxone_reversals_reported=int(totals[3]),
+        syringes_collected_grams=int(totals[4]),
     )
     result.supplies = _rollup_totals(ReportDaySupply, ReportDaySupply.item_id, report, "quantity")
     result.referrals = _rollup_totals(
@@ -210,6 +215,7 @@ def figures_from_records(report: ReportFilter) -> Figures:
             sa.func.coalesce(sa.func.sum(Encounter.syringes_collected), 0),
             sa.func.coalesce(sa.func.sum(Encounter.naloxone_reversals_reported), 0),
             sa.func.count(sa.distinct(Encounter.participant_hash)),
+            sa.func.coalesce(sa.func.sum(Encounter.syringes_collected_grams), 0),
         ).where(*conditions)
     ).one()
     result = Figures(
@@ -218,6 +224,7 @@ def figures_from_records(report: ReportFilter) -> Figures:
         syringes_collected=int(totals[2]),
         naloxone_reversals_reported=int(totals[3]),
         participants=int(totals[4]),
+        syringes_collected_grams=int(totals[5]),
     )
     earlier = so.aliased(Encounter)
     seen_before = [
@@ -272,6 +279,7 @@ def overview(report: ReportFilter) -> tuple[Figures, dict[int, ZoneFigures]]:
         result.people_served += row.people_served
         result.syringes_collected += row.syringes_collected
         result.naloxone_reversals_reported += row.naloxone_reversals_reported
+        result.syringes_collected_grams += row.syringes_collected_grams
         supplies.update(row.supplies)
         referrals.update(row.referral_types)
     result.supplies = {k: v for k, v in supplies.items() if v}
@@ -297,20 +305,27 @@ def _by_zone_from_rollups(report: ReportFilter) -> dict[int, ZoneFigures]:
     in_period = ReportDay.local_date.between(report.start, report.end)
     zone_filter = [] if report.zone_id is None else [ReportDay.zone_id == report.zone_id]
     rows: dict[int, ZoneFigures] = {}
-    for zone_id, encounters, people, collected, reversals in db.session.execute(
+    for zone_id, encounters, people, collected, reversals, grams in db.session.execute(
         sa.select(
             ReportDay.zone_id,
             sa.func.sum(ReportDay.encounters),
             sa.func.sum(ReportDay.people_served),
             sa.func.sum(ReportDay.syringes_collected),
             sa.func.sum(ReportDay.naloxone_reversals_reported),
+            sa.func.sum(ReportDay.syringes_collected_grams),
         )
         .where(in_period, *zone_filter)
         .group_by(ReportDay.zone_id)
     ):
         if encounters:
             rows[zone_id] = ZoneFigures(
-                zone_id, int(encounters), 0, int(people), int(collected), int(reversals)
+                zone_id,
+                int(encounters),
+                0,
+                int(people),
+                int(collected),
+                int(reversals),
+                syringes_collected_grams=int(grams),
             )
     supply, referral = ReportDaySupply, ReportDayReferral
     for zone_id, item_id, quantity in _rollup_sums(
@@ -341,7 +356,15 @@ def _by_zone_from_records(report: ReportFilter) -> dict[int, ZoneFigures]:
     conditions = _record_conditions(report)
     zone = sa.func.coalesce(Encounter.zone_id, sa.literal_column(str(NO_ZONE)))
     rows: dict[int, ZoneFigures] = {}
-    for zone_id, encounters, people, collected, reversals, participants in db.session.execute(
+    for (
+        zone_id,
+        encounters,
+        people,
+        collected,
+        reversals,
+        participants,
+        grams,
+    ) in db.session.execute(
         sa.select(
             zone,
             sa.func.count(),
@@ -349,6 +372,7 @@ def _by_zone_from_records(report: ReportFilter) -> dict[int, ZoneFigures]:
             sa.func.sum(Encounter.syringes_collected),
             sa.func.sum(Encounter.naloxone_reversals_reported),
             sa.func.count(sa.distinct(Encounter.participant_hash)),
+            sa.func.sum(Encounter.syringes_collected_grams),
         )
         .where(*conditions)
         .group_by(zone)
@@ -360,6 +384,7 @@ def _by_zone_from_records(report: ReportFilter) -> dict[int, ZoneFigures]:
             int(people),
             int(collected),
             int(reversals),
+            syringes_collected_grams=int(grams),
         )
     for zone_id, item_id, quantity in db.session.execute(
         sa.select(zone, EncounterSupply.item_id, sa.func.sum(EncounterSupply.quantity))

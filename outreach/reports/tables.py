@@ -25,6 +25,7 @@ ENCOUNTER_MEASURES = (
     "people_served",
     "syringes_collected",
     "naloxone_reversals_reported",
+    "syringes_collected_grams",
 )
 
 
@@ -47,7 +48,7 @@ def export_cells(start: date, end: date) -> Cells:
     """Every daily roll-up row in start..end (read as plain rows: tens of thousands a year)."""
     cells = Cells()
     day, supply, referral = ReportDay, ReportDaySupply, ReportDayReferral
-    for local_date, zone_id, encounters, people, collected, reversals in db.session.execute(
+    for local_date, zone_id, encounters, people, collected, reversals, grams in db.session.execute(
         sa.select(
             day.local_date,
             day.zone_id,
@@ -55,6 +56,7 @@ def export_cells(start: date, end: date) -> Cells:
             day.people_served,
             day.syringes_collected,
             day.naloxone_reversals_reported,
+            day.syringes_collected_grams,
         ).where(day.local_date.between(start, end), day.encounters > 0)
     ):
         cells.days[(local_date, zone_id)] = {
@@ -62,6 +64,7 @@ def export_cells(start: date, end: date) -> Cells:
             "people_served": people,
             "syringes_collected": collected,
             "naloxone_reversals_reported": reversals,
+            "syringes_collected_grams": grams,
         }
     for local_date, zone_id, item_id, encounters, quantity in db.session.execute(
         sa.select(

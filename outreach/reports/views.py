@@ -30,6 +30,7 @@ from outreach.models import NO_ZONE
 from outreach.models import Encounter
 from outreach.models import Role
 from outreach.models import User
+from outreach.program_settings import syringes_per_pound
 from outreach.reports import dashboard
 from outreach.reports import exports
 from outreach.reports import periods
@@ -99,7 +100,7 @@ def index():
     else:
         form.start.data = form.start.data or report.start
         form.end.data = form.end.data or report.end
-        view = dashboard.build(report, catalog, lang, today, threshold)
+        view = dashboard.build(report, catalog, lang, today, threshold, syringes_per_pound())
     return (
         render_template(
             "reports/index.html",
@@ -191,7 +192,10 @@ def summary():
     except PeriodError as error:
         return _bad_parameters(str(error))
     threshold = current_app.config["SUPPRESSION_THRESHOLD"]
-    return jsonify(dashboard.summary_payload(ReportFilter(start, end, zone_id), catalog, threshold))
+    payload = dashboard.summary_payload(
+        ReportFilter(start, end, zone_id), catalog, threshold, syringes_per_pound()
+    )
+    return jsonify(payload)
 
 
 def _csv_response(body, filename: str) -> Response:

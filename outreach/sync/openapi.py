@@ -55,7 +55,7 @@ SPEC = {
                 "required": ["error", "message"],
                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
             },
-            "Encounter": contract.json_schema(),
+            **contract.json_schemas(),
             "SyncResult": {
                 "type": "object",
                 "required": ["id", "status"],

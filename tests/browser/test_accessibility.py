@@ -52,6 +52,7 @@ ADMIN_PAGES = [
     "/admin/catalog/referrals",
     "/admin/catalog/zones",
     "/admin/audit",
+    "/admin/settings",
     "/admin/directory/",
     "/admin/directory/new",
     "/admin/directory/{service}/edit",

@@ -48,4 +48,6 @@ ROUTES = [
     ("POST", "/admin/catalog/zones/1/move", ENTRY + "/move", everyone(400)),
     ("POST", "/admin/catalog/zones/1/active", ENTRY + "/active", everyone(400)),
     ("GET", "/admin/audit", "/admin/audit", staff_only(ADMIN)),
+    ("GET", "/admin/settings", "/admin/settings", staff_only(ADMIN)),
+    ("POST", "/admin/settings", "/admin/settings", everyone(400)),
 ]
