@@ -203,6 +203,27 @@ def sign_in(page, username: str, password: str = PASSWORD, next_path: str = "/lo
     page.wait_for_url(f"**{next_path}")
 
 
+def wait_phone_knows_user(page, username: str, timeout: float = 30.0) -> None:
+    """Wait until the phone has recorded who is signed in (from /api/v1/session): only then
+    does it save records for that worker."""
+    deadline = time.monotonic() + timeout
+    script = """() => new Promise((done) => {
+        const open = indexedDB.open("outreach");
+        open.onerror = () => done(null);
+        open.onsuccess = () => {
+            const db = open.result;
+            if (!db.objectStoreNames.contains("state")) { db.close(); return done(null); }
+            const read = db.transaction("state").objectStore("state").get("user");
+            read.onsuccess = () => { db.close(); done(read.result ?? null); };
+            read.onerror = () => { db.close(); done(null); };
+        };
+    })"""
+    while page.evaluate(script) != username:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the phone never recorded {username!r} as signed in")
+        time.sleep(0.1)
+
+
 def wait_until(page, expression: str, timeout: float = 15.0):
     """Poll a JS expression until it is truthy (wait_for_function needs eval, which the CSP
     forbids; evaluate() does not)."""

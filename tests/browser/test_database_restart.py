@@ -12,6 +12,7 @@ from tests.browser.conftest import log_encounter
 from tests.browser.conftest import sign_in
 from tests.browser.conftest import stored_ids
 from tests.browser.conftest import wait_count
+from tests.browser.conftest import wait_phone_knows_user
 from tests.conftest import count_rows
 
 pytestmark = pytest.mark.postgres_only
@@ -26,6 +27,9 @@ def test_records_wait_through_a_postgres_restart_then_arrive_once(
     page, live_server, users, private_postgres
 ):
     sign_in(page, users.worker)
+    # The phone saves for a worker once /api/v1/session has named them; that needs the
+    # database (sessions are checked there), so let it answer before the outage.
+    wait_phone_knows_user(page, users.worker)
     private_postgres.stop()
     answered_before = len(live_server.faults.answers)
     log_encounter(page, "syringe_1ml_27g", 20, referral="wound_care")
