@@ -143,6 +143,15 @@ def app(make_app):
 
 
 @pytest.fixture
+def fixed_clock():
+    """Fix the app's clock (``outreach.clock``) for one test, then let it run again."""
+    from outreach import clock
+
+    yield clock.set_now
+    clock.set_now(None)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

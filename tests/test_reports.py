@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from outreach import clock
 from outreach.extensions import db
 from outreach.models import AuditEvent
 from outreach.models import Encounter
@@ -166,13 +165,6 @@ def test_dashboard_shows_figures_charts_and_tables(app, supervisor_client, sync_
     assert "<script>" not in html
     assert "Riverside" in html and "Downtown" in html
     assert "Wound care" in html
-
-
-@pytest.fixture
-def fixed_clock():
-    """Fix the app's clock for one test, then let it run again."""
-    yield clock.set_now
-    clock.set_now(None)
 
 
 @pytest.mark.parametrize(

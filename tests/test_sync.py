@@ -100,14 +100,10 @@ def test_sync_keeps_deactivated_items_from_phones_with_an_older_catalogue(app, s
     assert sync_api.post([record]).get_json()["results"][0]["status"] == "created"
 
 
-def test_sync_stores_utc_and_the_local_program_day(app, sync_api):
+def test_sync_stores_utc_and_the_local_program_day(app, sync_api, fixed_clock):
     # 23:30 in New York on 1 March is 04:30 UTC on 2 March; reports count it on 1 March.
-    now = datetime.now(UTC)
-    local = datetime(now.year, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
-    if local > now:
-        local = local.replace(year=now.year - 1)
-    if now - local > timedelta(days=365):
-        pytest.skip("1 March is out of the accepted window today")
+    fixed_clock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    local = datetime(2026, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
     record = make_encounter(occurred_at=iso(local))
     assert sync_api.post([record]).get_json()["results"][0]["status"] == "created"
     with app.app_context():

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
+from outreach import clock
 from outreach import device
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
@@ -66,7 +66,7 @@ def validation_context() -> ValidationContext:
     config = current_app.config
     return ValidationContext(
         catalog=load_catalog_index(),
-        now=datetime.now(UTC),
+        now=clock.now(),
         timezone=ZoneInfo(config["PROGRAM_TIMEZONE"]),
         code_key=config["PARTICIPANT_CODE_KEY"],
         previous_code_key=config.get("PARTICIPANT_CODE_KEY_PREVIOUS") or None,
