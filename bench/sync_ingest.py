@@ -1,19 +1,26 @@
 """Sync ingest over HTTP to gunicorn vs a raw executemany of the same rows (the floor).
 
-    .venv/bin/python bench/sync_ingest.py [--batches 20] [--clients 2] [--engines sqlite,postgresql]
+    .venv/bin/python bench/sync_ingest.py [--batches 20] [--clients 2] [--repeat 3]
+                                          [--engines sqlite,postgresql]
 
 For each engine: a fresh database, gunicorn with the production settings, then --batches
 batches of 500 encounters (2 supply lines each, some referrals) posted by --clients phones at
 once. The floor inserts the same rows with the database driver's executemany into equivalent
 plain tables, in one transaction per 500 rows: no HTTP, JSON, validation, hashing or
 idempotency. Prints encounters per second for both and the ratio.
+
+On a shared machine absolute rates swing with the load, so each engine runs --repeat rounds of
+app then floor back to back, and the table gives medians with the spread of the per-round
+ratio (min-max), plus the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
+import statistics
 import threading
 import time
 import uuid
@@ -174,20 +181,36 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     batches = make_batches(args.batches)
     print(f"Machine: {machine()}")
     print(f"{args.batches} batches of {BATCH} encounters, {args.clients} phones at once\n")
-    print("| engine | HTTP ingest (enc/s) | executemany floor (enc/s) | floor / HTTP |")
+    print(f"Load average before: {_load()}")
+    print("| engine | HTTP ingest (enc/s) | executemany floor (enc/s) | floor / HTTP (min-max) |")
     print("| --- | ---: | ---: | ---: |")
     for engine in args.engines.split(","):
-        with throwaway_database(engine) as url:
-            http_rate = http_ingest(url, batches, args.clients)
-        with throwaway_database(engine) as url:
-            floor = (
-                floor_sqlite(url, batches) if engine == "sqlite" else floor_postgresql(url, batches)
-            )
-        print(f"| {engine} | {http_rate:,.0f} | {floor:,.0f} | {floor / http_rate:.1f}x |")
+        rates, floors, ratios = [], [], []
+        for _round in range(args.repeat):
+            with throwaway_database(engine) as url:
+                rates.append(http_ingest(url, batches, args.clients))
+            with throwaway_database(engine) as url:
+                floors.append(
+                    floor_sqlite(url, batches)
+                    if engine == "sqlite"
+                    else floor_postgresql(url, batches)
+                )
+            ratios.append(floors[-1] / rates[-1])
+        print(
+            f"| {engine} | {statistics.median(rates):,.0f} | {statistics.median(floors):,.0f} "
+            f"| {statistics.median(ratios):.1f}x ({min(ratios):.1f}-{max(ratios):.1f}) |"
+        )
+    print(f"\nLoad average after: {_load()}")
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} {five:.1f} {fifteen:.1f}"
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ transaction, so the roll-ups can never disagree with the encounters they summari
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections import defaultdict
 from collections.abc import Iterable
 from collections.abc import Mapping
 from datetime import date
@@ -107,35 +105,50 @@ def apply(connection: sa.Connection, contributions: Iterable[CleanEncounter], si
 
 
 def _counter_deltas(contributions: list[CleanEncounter], sign: int):
-    day: dict[tuple, Counter] = defaultdict(Counter)
-    supply: dict[tuple, Counter] = defaultdict(Counter)
-    referral: dict[tuple, Counter] = defaultdict(Counter)
+    # Plain dicts of running sums: Counter.update per record was a visible cost of ingest.
+    day: dict[tuple, list[int]] = {}
+    supply: dict[tuple, list[int]] = {}
+    referral: dict[tuple, int] = {}
     for c in contributions:
         key = (c.local_date, _zone_key(c))
-        day[key].update(
-            encounters=sign,
-            people_served=sign * c.people_served,
-            syringes_collected=sign * c.syringes_collected,
-            naloxone_reversals_reported=sign * c.naloxone_reversals_reported,
-            syringes_collected_grams=sign * c.syringes_collected_grams,
-        )
+        totals = day.get(key)
+        if totals is None:
+            totals = day[key] = [0, 0, 0, 0, 0]
+        totals[0] += sign
+        totals[1] += sign * c.people_served
+        totals[2] += sign * c.syringes_collected
+        totals[3] += sign * c.naloxone_reversals_reported
+        totals[4] += sign * c.syringes_collected_grams
         for item_id, quantity in c.supplies.items():
-            supply[(*key, item_id)].update(encounters=sign, quantity=sign * quantity)
+            line = supply.get((*key, item_id))
+            if line is None:
+                line = supply[(*key, item_id)] = [0, 0]
+            line[0] += sign
+            line[1] += sign * quantity
         for referral_type_id in set(c.referral_type_ids):
-            referral[(*key, referral_type_id)].update(encounters=sign)
-    return day, supply, referral
+            referral_key = (*key, referral_type_id)
+            referral[referral_key] = referral.get(referral_key, 0) + sign
+    day_columns = ("encounters", "people_served", "syringes_collected")
+    day_columns += ("naloxone_reversals_reported", "syringes_collected_grams")
+    return (
+        {key: dict(zip(day_columns, totals, strict=True)) for key, totals in day.items()},
+        {key: {"encounters": n, "quantity": q} for key, (n, q) in supply.items()},
+        {key: {"encounters": n} for key, n in referral.items()},
+    )
 
 
 def _participant_chain_deltas(
     connection: sa.Connection, contributions: list[CleanEncounter], sign: int
-) -> dict[tuple, Counter]:
+) -> dict[tuple, dict[str, int]]:
     """How the participant visit chains change, by comparing them before and after."""
-    changed: dict[tuple[str, int], Counter] = defaultdict(Counter)
+    # Per participant and scope: the batch's records per day.
+    changed: dict[tuple[str, int], dict[date, int]] = {}
     for c in contributions:
         if c.participant_hash is None:
             continue
-        changed[(c.participant_hash, ALL_ZONES)][c.local_date] += 1
-        changed[(c.participant_hash, _zone_key(c))][c.local_date] += 1
+        for scope in (ALL_ZONES, _zone_key(c)):
+            days = changed.setdefault((c.participant_hash, scope), {})
+            days[c.local_date] = days.get(c.local_date, 0) + 1
     if not changed:
         return {}
     hashes = sorted({h for h, _scope in changed})
@@ -150,7 +163,7 @@ def _participant_chain_deltas(
         )
 
     # Visit days now (this transaction's own change included), per participant and scope.
-    after: dict[tuple[str, int], Counter] = defaultdict(Counter)
+    after: dict[tuple[str, int], dict[date, int]] = {}
     for start in range(0, len(hashes), HASH_CHUNK):
         chunk = hashes[start : start + HASH_CHUNK]
         rows = connection.execute(
@@ -171,21 +184,33 @@ def _participant_chain_deltas(
             )
         )
         for participant, zone_id, local_date, count in rows:
-            after[(participant, ALL_ZONES)][local_date] += count
-            after[(participant, zone_id)][local_date] += count
+            for chain_key in ((participant, ALL_ZONES), (participant, zone_id)):
+                days = after.setdefault(chain_key, {})
+                days[local_date] = days.get(local_date, 0) + count
 
-    deltas: dict[tuple, Counter] = defaultdict(Counter)
+    deltas: dict[tuple, int] = {}
     for chain_key, batch_days in changed.items():
-        now_days = after.get(chain_key, Counter())
-        before_days = Counter(now_days)
+        now_days = after.get(chain_key, {})
+        # Only the batch's days differ between before and now: when none of them starts or
+        # stops being a visit day (the usual case, a participant seen again), the chain is
+        # unchanged and its pairs need not be compared.
+        if all(
+            (now_days.get(day, 0) > 0) == (now_days.get(day, 0) - sign * count > 0)
+            for day, count in batch_days.items()
+        ):
+            continue
+        before_days = dict(now_days)
         for local_date, count in batch_days.items():
-            before_days[local_date] -= sign * count
+            before_days[local_date] = before_days.get(local_date, 0) - sign * count
+        now_pairs = set(_chain_pairs(now_days))
+        before_pairs = set(_chain_pairs(before_days))
+        # A chain's pairs are distinct, so the pairs both chains share cancel out.
         scope = chain_key[1]
-        for pair in _chain_pairs(now_days):
-            deltas[(scope, *pair)]["participants"] += 1
-        for pair in _chain_pairs(before_days):
-            deltas[(scope, *pair)]["participants"] -= 1
-    return {key: value for key, value in deltas.items() if value["participants"]}
+        for pair in now_pairs - before_pairs:
+            deltas[(scope, *pair)] = deltas.get((scope, *pair), 0) + 1
+        for pair in before_pairs - now_pairs:
+            deltas[(scope, *pair)] = deltas.get((scope, *pair), 0) - 1
+    return {key: {"participants": n} for key, n in deltas.items() if n}
 
 
 def _one_of(connection: sa.Connection, column, values: list):
@@ -197,12 +222,14 @@ def _one_of(connection: sa.Connection, column, values: list):
     return column.in_(values)
 
 
-def _chain_pairs(days: Counter) -> list[tuple[date, date]]:
+def _chain_pairs(days: Mapping[date, int]) -> list[tuple[date, date]]:
     ordered = sorted(d for d, count in days.items() if count > 0)
     return list(zip(ordered, [FIRST_VISIT, *ordered], strict=False))
 
 
-def _upsert(connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, Counter]) -> None:
+def _upsert(
+    connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, Mapping[str, int]]
+) -> None:
     """Add each delta to its row, creating rows as needed, in key order (no deadlocks)."""
     rows = []
     key_columns = [c.name for c in table.primary_key.columns]
@@ -225,7 +252,10 @@ def _upsert(connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, C
 
 
 def _delete_empty(
-    connection: sa.Connection, table: sa.Table, deltas: Mapping[tuple, Counter], column: str
+    connection: sa.Connection,
+    table: sa.Table,
+    deltas: Mapping[tuple, Mapping[str, int]],
+    column: str,
 ) -> None:
     keys = [key for key, values in deltas.items() if values[column] < 0]
     if not keys:
