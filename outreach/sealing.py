@@ -15,9 +15,11 @@ record sealed to an old key until it next syncs, and the server accepts a record
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -87,7 +89,13 @@ def _read(path: Path) -> list[SealKey]:
     ]
 
 
-def _write(path: Path, keys: list[SealKey]) -> None:
+def _write(path: Path, keys: list[SealKey], *, first: bool = False) -> None:
+    """Write the key file atomically, owner-only. ``first``: only if no file exists yet.
+
+    Several app processes may make the first key at once: each writes its own temporary
+    file, and only one can link it into place, so every process ends up with the same key
+    (a phone must never seal to a key another process replaced).
+    """
     body = {
         "keys": [
             {
@@ -99,27 +107,39 @@ def _write(path: Path, keys: list[SealKey]) -> None:
         ]
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    # Owner-only, like the other instance secrets: these keys open participant codes.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(body, handle, indent=2)
-    temporary.replace(path)
+    # mkstemp makes the file 0600, like the other instance secrets: these keys open codes.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".seal_keys.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(body, handle, indent=2)
+        if first:
+            os.link(temporary, path)  # FileExistsError when another process won
+        else:
+            os.replace(temporary, path)
+            temporary = None
+    finally:
+        if temporary is not None:
+            os.unlink(temporary)
 
 
 def load_keys(app: Flask | None = None) -> list[SealKey]:
-    """The seal keys, newest first; made on first use when the file does not exist."""
+    """The seal keys, newest first; made on first use when the file does not exist.
+
+    Read again whenever the file changes, so a rotation made by ``flask seal-key rotate``
+    reaches running app servers without a restart.
+    """
     app = app or current_app._get_current_object()
-    cached = app.extensions.get(_EXTENSION_KEY)
-    if cached is not None:
-        return cached
     path = keys_path(app)
-    if path.exists():
-        keys = _read(path)
-    else:
-        keys = [_new_key()]
-        _write(path, keys)
-    app.extensions[_EXTENSION_KEY] = keys
+    if not path.exists():
+        # Another process may make it first: then its key is the one used.
+        with contextlib.suppress(FileExistsError):
+            _write(path, [_new_key()], first=True)
+    stamp = path.stat().st_mtime_ns
+    cached = app.extensions.get(_EXTENSION_KEY)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    keys = _read(path)
+    app.extensions[_EXTENSION_KEY] = (stamp, keys)
     return keys
 
 
@@ -149,7 +169,6 @@ def rotate(app: Flask, now: datetime | None = None) -> SealKey:
     kept = [k for k in keys if k.retired is None or now - k.retired <= KEEP_RETIRED_KEYS]
     keys = [fresh, *kept]
     _write(keys_path(app), keys)
-    app.extensions[_EXTENSION_KEY] = keys
     return fresh
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 import uuid
 from datetime import UTC
 from datetime import datetime
@@ -154,3 +155,40 @@ def test_a_record_logged_by_another_account_is_never_stored_here(app, sync_api, 
         worker = db.session.scalar(sa.select(User).where(User.username == users.worker))
     assert theirs["id"] not in stored
     assert stored == {mine["id"]: worker.id, older_phone["id"]: worker.id}
+
+
+def test_app_processes_making_the_first_key_at_once_all_use_one_key(make_app):
+    # Several gunicorn workers answer their first /api/v1/session together: each must end up
+    # with the same key, or a phone could seal to a key another process replaced.
+    apps = [make_app() for _ in range(6)]
+    barrier = threading.Barrier(len(apps))
+    kids: list[str] = []
+    failures: list[BaseException] = []
+
+    def first_use(app) -> None:
+        barrier.wait()
+        try:
+            with app.app_context():
+                kids.append(sealing.load_keys(app)[0].kid)
+        except BaseException as failure:  # reported below, not lost in the thread
+            failures.append(failure)
+
+    threads = [threading.Thread(target=first_use, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    assert len(kids) == len(apps) and len(set(kids)) == 1
+    path = sealing.keys_path(apps[0])
+    assert len(json.loads(path.read_text())["keys"]) == 1
+    assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_a_rotation_reaches_a_running_app_without_a_restart(make_app):
+    serving, operator = make_app(), make_app()
+    with serving.app_context():
+        before = sealing.public_jwk()["kid"]
+    fresh = sealing.rotate(operator)
+    with serving.app_context():
+        assert sealing.public_jwk()["kid"] == fresh.kid != before
