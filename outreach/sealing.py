@@ -15,8 +15,8 @@ record sealed to an old key until it next syncs, and the server accepts a record
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import json
 import os
 import tempfile
