@@ -216,15 +216,23 @@ class ProxiedClient:
 class GunicornServer:
     """gunicorn started exactly as docs/deploy.md says, on a free loopback port."""
 
-    def __init__(self, env: dict):
+    def __init__(self, env: dict, command: list[str] | None = None, cwd: Path = PROJECT):
         self.env = env
+        # An installed release starts it its own way (tests/test_release.py).
+        self.command = command or [
+            str(BIN / "gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "outreach:create_app()",
+        ]
+        self.cwd = cwd
         self.output: list[str] = []
         self.start()
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "outreach:create_app()"],
-            cwd=PROJECT,
+            self.command,
+            cwd=self.cwd,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

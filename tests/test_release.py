@@ -9,17 +9,13 @@ revised card, and a key rotation, plus the quiet failures that must now fail lou
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import tarfile
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -33,7 +29,7 @@ from tests.conftest import TEST_PG_URL
 from tests.conftest import is_postgres
 from tests.conftest import make_encounter
 from tests.live import PROJECT
-from tests.live import ProxiedClient
+from tests.live import GunicornServer
 
 PASSWORD = "a long release password"
 
@@ -109,49 +105,20 @@ def _settings_file(path: Path, **values: str) -> Path:
     return path
 
 
-class Server:
+class Server(GunicornServer):
     """gunicorn from the installed release, as the systemd unit starts it."""
 
     def __init__(self, installed: Installed, settings: Path):
-        self.output: list[str] = []
-        self.process = subprocess.Popen(
-            [str(installed.venv / "bin" / "gunicorn"), "-c", "python:outreach.gunicorn_conf"],
+        super().__init__(
+            installed.environment(settings),
+            command=[
+                str(installed.venv / "bin" / "gunicorn"),
+                "-c",
+                "python:outreach.gunicorn_conf",
+            ],
             cwd=installed.home,
-            env=installed.environment(settings),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
         )
-        self.port = None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and self.port is None:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            match = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", line)
-            if match:
-                self.port = int(match.group(1))
-        self._reader = threading.Thread(target=self._drain, daemon=True)
-        self._reader.start()
         assert self.port, "".join(self.output)
-        self.client = ProxiedClient(self.port)
-
-    def _drain(self):
-        for line in self.process.stdout:
-            self.output.append(line)
-
-    def stop(self) -> None:
-        self.client.close()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-        self._reader.join(timeout=5)
-        self.process.stdout.close()
 
 
 def _production_settings(path: Path, database_url: str, instance: Path, **extra) -> Path:
