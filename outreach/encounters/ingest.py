@@ -106,8 +106,6 @@ def ingest_batch(records: list, worker_id: int | None, author: str | None = None
         results.append({"id": str(clean.id), "status": CREATED})
         to_store.append(clean)
 
-    # Key rotation: codes seen before under the previous key move to the current one first.
-    key_rotation.move_returning_codes(to_store)
     if to_store:
         inserted = _store(to_store, worker_id)
         for clean in to_store:
@@ -137,6 +135,9 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
     received_at = utcnow()
     rows = [e.row(worker_id, received_at) for e in encounters]
     with write_transaction() as connection:
+        # Key rotation: visits stored under a code's previous-key hash move to its current
+        # hash first, in this same transaction, so the batch and the move stand or fall together.
+        key_rotation.move_to_current_key(connection, key_rotation.hash_moves(encounters))
         if connection.dialect.name == "sqlite":
             # SQLite's writer holds the database lock from BEGIN IMMEDIATE: an id absent now
             # stays absent until this transaction ends, so a plain insert of the rest is exact.

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from outreach.database import write_transaction
 from outreach.encounters import rollups
 from outreach.encounters.records import CleanEncounter
 from outreach.models import Encounter
@@ -90,12 +88,3 @@ def _visit(local_date, zone_id, hashed: str) -> CleanEncounter:
         syringes_collected=0,
         naloxone_reversals_reported=0,
     )
-
-
-def move_returning_codes(stored: Sequence[CleanEncounter]) -> int:
-    """During a rotation, move this batch's returning codes to the current key (ingest hook)."""
-    moves = hash_moves(stored)
-    if not moves:
-        return 0
-    with write_transaction() as connection:
-        return move_to_current_key(connection, moves)
