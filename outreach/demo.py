@@ -50,7 +50,12 @@ def generate(
     naloxone = items.get("naloxone_nasal")
     referrals = list(db.session.scalars(sa.select(ReferralType.id).where(ReferralType.active)))
     zones = list(db.session.scalars(sa.select(Zone.id).where(Zone.active)))
-    workers = list(db.session.scalars(sa.select(User.id).where(User.role_level >= Role.WORKER)))
+    # Outreach workers log; supervisors and admins read. A reader's own codes never count in
+    # the participant figures they read (reports/own_records.py), so demo records by a
+    # reader would make a demo report undercount for that reader.
+    workers = list(db.session.scalars(sa.select(User.id).where(User.role_level == Role.WORKER)))
+    if not workers:
+        workers = list(db.session.scalars(sa.select(User.id).where(User.role_level >= Role.WORKER)))
     db.session.rollback()
 
     # A pool of returning participants, about one for every four encounters.

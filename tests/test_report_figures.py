@@ -32,6 +32,7 @@ from outreach.encounters import rollups
 from outreach.encounters import voids
 from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import db
+from outreach.models import ALL_ZONES
 from outreach.models import ROLLUP_MODELS
 from outreach.models import AuditEvent
 from outreach.models import Encounter
@@ -43,6 +44,7 @@ from outreach.models import User
 from outreach.models import Zone
 from outreach.privacy import normalise_participant_code
 from outreach.reports import figures as queries
+from outreach.reports import tables
 from outreach.reports.figures import ReportFilter
 
 ZONES = [None, "downtown", "riverside", "eastside"]
@@ -138,6 +140,8 @@ def _recount(records: list[Sent], report: ReportFilter, names: dict) -> dict:
     zone_key = names["zone"].get(report.zone_id)
     item_key = names["item"].get(report.item_id)
     worker = names["worker"].get(report.worker_id)
+    # Participant figures never count the reader's own records.
+    reader = names["worker"].get(report.reader_id)
     live = [r for r in records if not r.voided]
 
     def in_zone(sent: Sent) -> bool:
@@ -151,9 +155,11 @@ def _recount(records: list[Sent], report: ReportFilter, names: dict) -> dict:
         and (worker is None or r.worker == worker)
         and (item_key is None or item_key in r.payload["supplies"])
     ]
-    participants = {r.participant for r in chosen if r.participant}
+    participants = {r.participant for r in chosen if r.participant and r.worker != reader}
     seen_before = {
-        r.participant for r in live if r.participant and r.local_date < report.start and in_zone(r)
+        r.participant
+        for r in live
+        if r.participant and r.local_date < report.start and in_zone(r) and r.worker != reader
     }
     supplies, referrals = Counter(), Counter()
     by_zone: dict = defaultdict(lambda: {"encounters": 0, "participants": set()})
@@ -163,7 +169,7 @@ def _recount(records: list[Sent], report: ReportFilter, names: dict) -> dict:
         referrals.update(r.payload["referrals"])
         row = by_zone[r.payload["zone"]]
         row["encounters"] += 1
-        if r.participant:
+        if r.participant and r.worker != reader:
             row["participants"].add(r.participant)
         by_day[r.local_date][0] += 1
         by_day[r.local_date][1] += r.payload["supplies"].get("syringe_1ml_27g", 0)
@@ -213,6 +219,15 @@ def _computed(report: ReportFilter, from_rollups: bool, names: dict) -> dict:
             d: (row.encounters, row.supplies.get(syringe_id, 0))
             for d, row in queries._by_day(report, from_rollups).items()
         },
+    }
+
+
+def _export_participants(start: date, end: date, reader_id, names: dict) -> dict:
+    """Participants per zone key (and "total") as the CSV exports count them."""
+    counts = tables.participants_by_period([(start, end)], reader_id)
+    return {
+        "total" if scope == ALL_ZONES else names["zone"].get(scope): count
+        for (_index, scope), count in counts.items()
     }
 
 
@@ -278,16 +293,23 @@ def test_report_figures_equal_a_brute_force_recount(make_app, program_timezone):
                 start = today - timedelta(days=data.draw(st.integers(0, 62)))
                 end = start + timedelta(days=data.draw(st.integers(0, 40)))
                 zone_id = data.draw(st.sampled_from(zone_ids))
-                report = ReportFilter(start, end, zone_id=zone_id)
+                reader_id = data.draw(st.sampled_from(worker_ids))
+                report = ReportFilter(start, end, zone_id=zone_id, reader_id=reader_id)
                 expected = _recount(records, report, names)
                 assert _computed(report, True, names) == expected
                 assert _computed(report, False, names) == expected
+                everywhere = _recount(records, ReportFilter(start, end, reader_id=reader_id), names)
+                expected_export = {z: n for z, (_e, n) in everywhere["by_zone"].items() if n}
+                if everywhere["participants"]:
+                    expected_export["total"] = everywhere["participants"]
+                assert _export_participants(start, end, reader_id, names) == expected_export
                 filtered = ReportFilter(
                     start,
                     end,
                     zone_id=zone_id,
                     worker_id=data.draw(st.sampled_from(worker_ids)),
                     item_id=data.draw(st.sampled_from(item_ids)),
+                    reader_id=reader_id,
                 )
                 assert _computed(filtered, False, names) == _recount(records, filtered, names)
 

@@ -89,7 +89,7 @@ def _labels(catalog: Catalog, lang: str, zone_ids: Sequence[int]) -> Labels:
 
 
 def _measure_tables(
-    periods: list[tuple[date, date]], catalog: Catalog, lang: str
+    periods: list[tuple[date, date]], catalog: Catalog, lang: str, reader_id: int | None
 ) -> tuple[list[Table], list[int], Labels]:
     """Every measure's table over ``periods`` (rows) and the zones with encounters in them."""
     first, last = periods[0][0], periods[-1][1]
@@ -97,10 +97,12 @@ def _measure_tables(
     zone_ids = sorted({zone_id for _day, zone_id in cells.days})
     order = [zone.id for zone in catalog.zones]
     zone_ids.sort(key=lambda z: (z == NO_ZONE, order.index(z) if z in order else 0))
-    participants = measure_tables.participants_by_period(periods)
+    participants = measure_tables.participants_by_period(periods, reader_id)
     range_participants = {
         scope: count
-        for (_index, scope), count in measure_tables.participants_by_period([(first, last)]).items()
+        for (_index, scope), count in measure_tables.participants_by_period(
+            [(first, last)], reader_id
+        ).items()
     }
     labels = _labels(catalog, lang, zone_ids)
     built = measure_tables.build_tables(
@@ -161,7 +163,13 @@ def _suppress_all(built: list[Table], threshold: int, catalog: Catalog) -> None:
 
 
 def internal_export(
-    start: date, end: date, period: str, threshold: int, catalog: Catalog, lang: str
+    start: date,
+    end: date,
+    period: str,
+    threshold: int,
+    catalog: Catalog,
+    lang: str,
+    reader_id: int | None = None,
 ) -> tuple[date, date, str]:
     """The exact aggregate CSV, not for sharing (whole weeks or months for those periods).
 
@@ -172,7 +180,7 @@ def internal_export(
     start = period_rules.bucket_start(start, period)
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
     periods = period_rules.buckets(start, end, period)
-    built, zone_ids, labels = _measure_tables(periods, catalog, lang)
+    built, zone_ids, labels = _measure_tables(periods, catalog, lang, reader_id)
     for table in built:
         if not table.additive:
             disclosure.suppress(table, threshold)
@@ -181,7 +189,13 @@ def internal_export(
 
 
 def shareable_export(
-    start: date, end: date, period: str, threshold: int, catalog: Catalog, lang: str
+    start: date,
+    end: date,
+    period: str,
+    threshold: int,
+    catalog: Catalog,
+    lang: str,
+    reader_id: int | None = None,
 ) -> tuple[date, date, str]:
     """The shareable CSV: whole months from each year's published table (``disclosure``)."""
     if period != SHAREABLE_PERIOD:
@@ -198,7 +212,7 @@ def shareable_export(
     for year in range(start.year, end.year + 1):
         year_start, year_end = date(year, 1, 1), date(year, 12, 31)
         months = period_rules.buckets(year_start, year_end, period)
-        built, zone_ids, labels = _measure_tables(months, catalog, lang)
+        built, zone_ids, labels = _measure_tables(months, catalog, lang, reader_id)
         _suppress_all(built, threshold, catalog)
         chosen = [i for i, (first, last) in enumerate(months) if start <= first and last <= end]
         whole_year = len(chosen) == len(months)

@@ -35,6 +35,7 @@ from outreach.models import ReportDay
 from outreach.models import ReportDayReferral
 from outreach.models import ReportDaySupply
 from outreach.models import ReportParticipantDay
+from outreach.reports import own_records
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class ReportFilter:
     zone_id: int | None = None
     worker_id: int | None = None
     item_id: int | None = None
+    # Who reads the report: their own records never count in participant figures
+    # (``own_records`` says why). None: everyone's records count (tests, benchmarks).
+    reader_id: int | None = None
 
     @property
     def from_rollups(self) -> bool:
@@ -141,7 +145,7 @@ def figures_from_rollups(report: ReportFilter) -> Figures:
     )
     scope = ALL_ZONES if report.zone_id is None else report.zone_id
     result.participants, result.returning_participants = _chain_participants(
-        scope, report.start, report.end
+        scope, report.start, report.end, report.reader_id
     )
     return result
 
@@ -163,8 +167,11 @@ def _rollup_totals(model, key_column, report: ReportFilter, value: str) -> dict[
     return dict(_rollup_sums(model, value, report, key_column))
 
 
-def _chain_participants(scope: int, start: date, end: date) -> tuple[int, int]:
-    """(participants, returning participants) in start..end for one chain scope."""
+def _chain_participants(
+    scope: int, start: date, end: date, reader_id: int | None = None
+) -> tuple[int, int]:
+    """(participants, returning participants) in start..end for one chain scope, without
+    the reader's own records."""
     chain = ReportParticipantDay
     row = db.session.execute(
         sa.select(
@@ -179,7 +186,8 @@ def _chain_participants(scope: int, start: date, end: date) -> tuple[int, int]:
             chain.prev_date < start,
         )
     ).one()
-    return int(row[0]), int(row[1])
+    cell = (start, end, scope)
+    return own_records.corrected({cell: (int(row[0]), int(row[1]))}, reader_id)[cell]
 
 
 def _record_conditions(report: ReportFilter) -> list:
@@ -205,6 +213,16 @@ def _record_conditions(report: ReportFilter) -> list:
     return conditions
 
 
+def _counted_code(report: ReportFilter):
+    """The participant hash as participant figures count it: not on the reader's records."""
+    if report.reader_id is None:
+        return Encounter.participant_hash
+    return sa.case(
+        (Encounter.worker_id.is_distinct_from(report.reader_id), Encounter.participant_hash),
+        else_=None,
+    )
+
+
 def figures_from_records(report: ReportFilter) -> Figures:
     """Headline figures computed from the encounter records (any filter)."""
     conditions = _record_conditions(report)
@@ -214,7 +232,7 @@ def figures_from_records(report: ReportFilter) -> Figures:
             sa.func.coalesce(sa.func.sum(Encounter.people_served), 0),
             sa.func.coalesce(sa.func.sum(Encounter.syringes_collected), 0),
             sa.func.coalesce(sa.func.sum(Encounter.naloxone_reversals_reported), 0),
-            sa.func.count(sa.distinct(Encounter.participant_hash)),
+            sa.func.count(sa.distinct(_counted_code(report))),
             sa.func.coalesce(sa.func.sum(Encounter.syringes_collected_grams), 0),
         ).where(*conditions)
     ).one()
@@ -232,6 +250,8 @@ def figures_from_records(report: ReportFilter) -> Figures:
         earlier.local_date < report.start,
         earlier.voided_at.is_(None),
     ]
+    if report.reader_id is not None:
+        seen_before.append(earlier.worker_id.is_distinct_from(report.reader_id))
     if report.zone_id is not None:
         seen_before.append(
             earlier.zone_id.is_(None)
@@ -240,7 +260,7 @@ def figures_from_records(report: ReportFilter) -> Figures:
         )
     result.returning_participants = int(
         db.session.scalar(
-            sa.select(sa.func.count(sa.distinct(Encounter.participant_hash))).where(
+            sa.select(sa.func.count(sa.distinct(_counted_code(report)))).where(
                 *conditions, sa.select(earlier.id).where(*seen_before).exists()
             )
         )
@@ -286,7 +306,7 @@ def overview(report: ReportFilter) -> tuple[Figures, dict[int, ZoneFigures]]:
     result.referrals = {k: v for k, v in referrals.items() if v}
     scope = ALL_ZONES if report.zone_id is None else report.zone_id
     result.participants, result.returning_participants = _chain_participants(
-        scope, report.start, report.end
+        scope, report.start, report.end, report.reader_id
     )
     return result, zones
 
@@ -339,16 +359,22 @@ def _by_zone_from_rollups(report: ReportFilter) -> dict[int, ZoneFigures]:
         if zone_id in rows:
             rows[zone_id].referral_types[type_id] = count
     chain = ReportParticipantDay
-    for zone_id, participants in db.session.execute(
-        sa.select(chain.zone_id, sa.func.sum(chain.participants))
-        .where(
-            chain.zone_id.in_(list(rows)),
-            chain.local_date.between(report.start, report.end),
-            chain.prev_date < report.start,
+    counts = {
+        (report.start, report.end, zone_id): (int(participants), 0)
+        for zone_id, participants in db.session.execute(
+            sa.select(chain.zone_id, sa.func.sum(chain.participants))
+            .where(
+                chain.zone_id.in_(list(rows)),
+                chain.local_date.between(report.start, report.end),
+                chain.prev_date < report.start,
+            )
+            .group_by(chain.zone_id)
         )
-        .group_by(chain.zone_id)
-    ):
-        rows[zone_id].participants = int(participants)
+    }
+    for (_start, _end, zone_id), (participants, _returning) in own_records.corrected(
+        counts, report.reader_id
+    ).items():
+        rows[zone_id].participants = participants
     return rows
 
 
@@ -371,7 +397,7 @@ def _by_zone_from_records(report: ReportFilter) -> dict[int, ZoneFigures]:
             sa.func.sum(Encounter.people_served),
             sa.func.sum(Encounter.syringes_collected),
             sa.func.sum(Encounter.naloxone_reversals_reported),
-            sa.func.count(sa.distinct(Encounter.participant_hash)),
+            sa.func.count(sa.distinct(_counted_code(report))),
             sa.func.sum(Encounter.syringes_collected_grams),
         )
         .where(*conditions)

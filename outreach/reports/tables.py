@@ -16,6 +16,7 @@ from outreach.models import ReportDay
 from outreach.models import ReportDayReferral
 from outreach.models import ReportDaySupply
 from outreach.models import ReportParticipantDay
+from outreach.reports import own_records
 from outreach.reports.disclosure import Table
 from outreach.reports.disclosure import additive_table
 
@@ -81,19 +82,29 @@ def export_cells(start: date, end: date) -> Cells:
     return cells
 
 
-def participants_by_period(periods: list[tuple[date, date]]) -> dict[tuple[int, int], int]:
-    """Distinct participants per (period index, zone scope); scope ALL_ZONES is the total."""
+def participants_by_period(
+    periods: list[tuple[date, date]], reader_id: int | None = None
+) -> dict[tuple[int, int], int]:
+    """Distinct participants per (period index, zone scope); scope ALL_ZONES is the total.
+
+    Without the reader's own records (``own_records``)."""
     chain = ReportParticipantDay
-    result: dict[tuple[int, int], int] = {}
-    for index, (start, end) in enumerate(periods):
+    counts: dict[own_records.Cell, tuple[int, int]] = {}
+    for start, end in periods:
         for scope, participants in db.session.execute(
             sa.select(chain.zone_id, sa.func.sum(chain.participants))
             .where(chain.local_date.between(start, end), chain.prev_date < start)
             .group_by(chain.zone_id)
         ):
             if participants:
-                result[(index, scope)] = int(participants)
-    return result
+                counts[(start, end, scope)] = (int(participants), 0)
+    counts = own_records.corrected(counts, reader_id)
+    index_of = {period: index for index, period in enumerate(periods)}
+    return {
+        (index_of[(start, end)], scope): participants
+        for (start, end, scope), (participants, _returning) in counts.items()
+        if participants
+    }
 
 
 # --- tables from the roll-ups --------------------------------------------------------------

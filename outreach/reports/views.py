@@ -131,7 +131,9 @@ def _chosen_report(
 ) -> tuple[ReportFilter | None, str | None]:
     """The report the filters ask for, or (None, why not) when they cannot be used."""
     if not request.args:
-        return ReportFilter(*periods.preset_range(periods.DEFAULT_PRESET, today)), None
+        return ReportFilter(
+            *periods.preset_range(periods.DEFAULT_PRESET, today), reader_id=current_user.id
+        ), None
     if not form.validate():
         return None, None
     try:
@@ -152,6 +154,7 @@ def _chosen_report(
                 zone_id=_zone_id(catalog, form.zone.data),
                 worker_id=int(form.worker.data) if form.worker.data else None,
                 item_id=item_id,
+                reader_id=current_user.id,
             ),
             None,
         )
@@ -193,7 +196,10 @@ def summary():
         return _bad_parameters(str(error))
     threshold = current_app.config["SUPPRESSION_THRESHOLD"]
     payload = dashboard.summary_payload(
-        ReportFilter(start, end, zone_id), catalog, threshold, syringes_per_pound()
+        ReportFilter(start, end, zone_id, reader_id=current_user.id),
+        catalog,
+        threshold,
+        syringes_per_pound(),
     )
     return jsonify(payload)
 
@@ -223,12 +229,14 @@ def export():
     if request.args.get("suppress") in ("1", "y", "true", "yes", "on"):
         try:
             start, end, text = exports.shareable_export(
-                start, end, period, threshold, catalog, lang
+                start, end, period, threshold, catalog, lang, current_user.id
             )
         except exports.ExportError as error:
             return _bad_parameters(str(error))
         return _csv_response(text, f"outreach-shareable-{period}-{start}-{end}.csv")
-    start, end, text = exports.internal_export(start, end, period, threshold, catalog, lang)
+    start, end, text = exports.internal_export(
+        start, end, period, threshold, catalog, lang, current_user.id
+    )
     return _csv_response(text, f"outreach-internal-{period}-{start}-{end}.csv")
 
 
