@@ -56,6 +56,8 @@ SUPERVISOR_PAGES = [
     "/reports?preset=custom&start=2000-01-01&end=1999-01-01",  # the form with its errors
     "/reports/encounters",
     "/reports/encounters/{encounter}/void",
+    "/reports/overdoses",
+    "/reports/overdoses/{overdose}/void",
 ]
 ADMIN_PAGES = [
     "/admin",
@@ -125,6 +127,7 @@ def filled_app(app, users):
             "user": db.session.scalar(sa.select(User.id).where(User.username == users.worker)),
             "item": db.session.scalar(sa.select(SupplyItem.id).limit(1)),
             "service": db.session.scalar(sa.select(DirectoryService.id).limit(1)),
+            "overdose": db.session.scalar(sa.select(OverdoseResponse.id).limit(1)),
         }
     return ids
 
