@@ -469,3 +469,36 @@ def test_a_supervisor_voids_an_overdose_response_and_it_leaves_the_reports(
     # Sending the voided record again is still a duplicate: it does not come back.
     again = post(sync_api, overdoses=[mistake]).get_json()["overdose_responses"]
     assert again == [{"id": mistake["id"], "status": "duplicate"}]
+
+
+def test_concurrent_copies_of_a_mixed_batch_store_each_id_once(app, users):
+    import threading
+
+    from tests.conftest import SyncApi
+    from tests.conftest import _signed_in_client
+
+    copies = 4
+    encounters = [make_encounter() for _ in range(20)]
+    overdoses = [make_overdose() for _ in range(30)]
+    apis = [SyncApi(_signed_in_client(app, users.worker)) for _ in range(copies)]
+    for api in apis:
+        api.token  # noqa: B018 - fetch tokens before the race starts
+    barrier = threading.Barrier(copies)
+    answers: list = [None] * copies
+
+    def send(index: int) -> None:
+        barrier.wait()
+        answers[index] = post(apis[index], encounters, overdoses)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.status_code for a in answers] == [200] * copies
+    for position, record in enumerate(overdoses):
+        statuses = [a.get_json()["overdose_responses"][position]["status"] for a in answers]
+        assert statuses.count("created") == 1, (record["id"], statuses)
+        assert statuses.count("duplicate") == copies - 1
+    assert count_rows(app, "overdose_response") == len(overdoses)
+    assert count_rows(app, "encounter") == len(encounters)
