@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from outreach.directory.views import offline_urls as directory_offline_urls
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
+    from outreach.overdoses.views import bp as overdoses_bp
     from outreach.reports.views import bp as reports_bp
     from outreach.sync.api import bp as api_bp
 
@@ -110,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     pwa.register_offline_pages(app, cards_offline_urls)
     pwa.register_offline_pages(app, directory_offline_urls)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(overdoses_bp)
     app.register_blueprint(admin_bp)
 
 

@@ -24,6 +24,7 @@ from outreach.models import NO_ZONE
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
+from outreach.overdoses import tables as overdose_tables
 from outreach.reports import csvfile
 from outreach.reports import disclosure
 from outreach.reports import periods as period_rules
@@ -94,7 +95,11 @@ def _measure_tables(
     """Every measure's table over ``periods`` (rows) and the zones with encounters in them."""
     first, last = periods[0][0], periods[-1][1]
     cells = measure_tables.export_cells(first, last)
-    zone_ids = sorted({zone_id for _day, zone_id in cells.days})
+    overdose_cells = overdose_tables.day_cells(first, last)
+    # Zones with encounters or overdose responses: a zone left out had neither.
+    zone_ids = sorted(
+        {zone_id for _day, zone_id in cells.days} | overdose_tables.zones_of(overdose_cells)
+    )
     order = [zone.id for zone in catalog.zones]
     zone_ids.sort(key=lambda z: (z == NO_ZONE, order.index(z) if z in order else 0))
     participants = measure_tables.participants_by_period(periods, reader_id)
@@ -109,6 +114,7 @@ def _measure_tables(
         cells, periods, zone_ids, participants, range_participants, labels
     )
     built.extend(_naloxone_tables(built, catalog, labels))
+    built.extend(overdose_tables.build_tables(overdose_cells, periods, zone_ids))
     return built, zone_ids, labels
 
 
@@ -160,6 +166,8 @@ def _suppress_all(built: list[Table], threshold: int, catalog: Catalog) -> None:
     for table in built:
         if table.measure in DERIVED_MEASURES:
             disclosure.suppress(table, threshold, must_hide=hidden_in_parts)
+    # Overdose outcomes add up to the responses: those tables hide each other's cells.
+    overdose_tables.suppress_together(built, threshold)
 
 
 def internal_export(
