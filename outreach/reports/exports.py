@@ -196,14 +196,22 @@ def shareable_export(
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
     rows: list[list] = []
     for year in range(start.year, end.year + 1):
-        year_start, year_end = date(year, 1, 1), date(year, 12, 31)
-        months = period_rules.buckets(year_start, year_end, period)
-        built, zone_ids, labels = _measure_tables(months, catalog, lang)
-        _suppress_all(built, threshold, catalog)
+        months, built, zone_ids, labels = published_year_tables(year, threshold, catalog, lang)
         chosen = [i for i, (first, last) in enumerate(months) if start <= first and last <= end]
         whole_year = len(chosen) == len(months)
         rows.extend(table_rows(built, period, months, zone_ids, labels, "year", whole_year, chosen))
     return start, end, csvfile.write_csv(_ordered_rows(rows), HEADER)
+
+
+def published_year_tables(
+    year: int, threshold: int, catalog: Catalog, lang: str
+) -> tuple[list[tuple[date, date]], list[Table], list[int], Labels]:
+    """One year's published tables (months x zones, suppressed): every shareable figure,
+    funder reports' included, is copied or summed from these (``disclosure``)."""
+    months = period_rules.buckets(date(year, 1, 1), date(year, 12, 31), SHAREABLE_PERIOD)
+    built, zone_ids, labels = _measure_tables(months, catalog, lang)
+    _suppress_all(built, threshold, catalog)
+    return months, built, zone_ids, labels
 
 
 def _ordered_rows(rows: list[list]) -> list[list]:
