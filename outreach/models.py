@@ -274,6 +274,45 @@ class EncounterReferral(db.Model):
     referral_type: so.Mapped[ReferralType] = so.relationship()
 
 
+class OverdoseResponse(db.Model):
+    """An overdose a worker responded to or heard of: when, where (coarse zone), naloxone
+    doses, who gave them, whether EMS was called and the outcome. Choices only: no names
+    and no free text about the people involved."""
+
+    __tablename__ = "overdose_response"
+    __table_args__ = (
+        sa.CheckConstraint("naloxone_doses >= 0", name="naloxone_doses_nonnegative"),
+        sa.CheckConstraint("ems_called IN ('yes', 'no', 'unknown')", name="ems_called_choice"),
+        sa.CheckConstraint(
+            "outcome IN ('alive', 'transported', 'died', 'unknown')", name="outcome_choice"
+        ),
+        sa.Index("ix_overdose_response_local_date_zone", "local_date", "zone_id"),
+    )
+
+    # Made on the phone at save time; the idempotency key of the sync API.
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True)
+    occurred_at: so.Mapped[datetime]
+    # The day it happened in PROGRAM_TIMEZONE, fixed at ingest (as for encounters).
+    local_date: so.Mapped[date]
+    zone_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("zone.id"))
+    naloxone_doses: so.Mapped[int] = so.mapped_column(default=0)
+    # Who gave naloxone: one flag per kind of giver (none set: nobody, or not known).
+    given_by_worker: so.Mapped[bool] = so.mapped_column(default=False)
+    given_by_participant: so.Mapped[bool] = so.mapped_column(default=False)
+    given_by_bystander: so.Mapped[bool] = so.mapped_column(default=False)
+    given_by_ems: so.Mapped[bool] = so.mapped_column(default=False)
+    ems_called: so.Mapped[str] = so.mapped_column(sa.String(8))
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(12))
+    worker_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    received_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    voided_at: so.Mapped[datetime | None]
+    voided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    void_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+
+    zone: so.Mapped[Zone | None] = so.relationship()
+    worker: so.Mapped[User | None] = so.relationship(foreign_keys=[worker_id])
+
+
 class AuditEvent(db.Model):
     """Who did what and when, for every admin action and every void."""
 

@@ -24,8 +24,13 @@ from outreach.encounters.catalog import load_catalog_index
 from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import csrf
 from outreach.i18n import current_lang
+from outreach.overdoses.ingest import ingest_overdoses
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Record kinds a batch may carry beside "encounters", each under its own key and answered
+# under that same key, one result per record (absent from the answer when not sent, so a
+# phone that sends only encounters gets exactly the answer it always got).
+OTHER_RECORD_KINDS = {"overdose_responses": ingest_overdoses}
 # Records are a few levels deep; anything much deeper is an attack or a bug.
 MAX_JSON_DEPTH = 32
 # CSRF is checked in require_session() below, after the sign-in check, not globally.
@@ -148,7 +153,7 @@ def catalog():
 @bp.post("/sync")
 @manages_own_write_transaction
 def sync():
-    """Store a batch of encounters; one result per record, in order."""
+    """Store a batch of encounters (and other record kinds); one result per record, in order."""
     config = current_app.config
     body = _read_json_body()
     if not isinstance(body, dict) or not isinstance(body.get("encounters"), list):
@@ -156,7 +161,12 @@ def sync():
             400, "bad_request", _('The body must be an object with an "encounters" list.')
         )
     records = body["encounters"]
-    if len(records) > config["SYNC_MAX_RECORDS"]:
+    others = {key: body[key] for key in OTHER_RECORD_KINDS if key in body}
+    for key, listed in others.items():
+        if not isinstance(listed, list):
+            raise ApiError(400, "bad_request", _('"%(key)s" must be a list.', key=key))
+    # The limit counts every kind of record together.
+    if len(records) + sum(map(len, others.values())) > config["SYNC_MAX_RECORDS"]:
         raise ApiError(
             413,
             "too_many_records",
@@ -171,4 +181,8 @@ def sync():
             {"Retry-After": str(verdict.retry_after)},
         )
     outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
-    return jsonify(results=outcome.results)
+    answered = {
+        key: OTHER_RECORD_KINDS[key](listed, current_user.id, current_user.username)
+        for key, listed in others.items()
+    }
+    return jsonify(results=outcome.results, **answered)

@@ -12,6 +12,7 @@ from datetime import UTC
 from datetime import datetime
 
 from outreach.encounters import contract
+from outreach.overdoses import contract as overdose_contract
 
 
 def _error_response(description: str) -> dict:
@@ -56,6 +57,7 @@ SPEC = {
                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
             },
             **contract.json_schemas(),
+            "OverdoseResponse": overdose_contract.json_schema(),
             "SyncResult": {
                 "type": "object",
                 "required": ["id", "status"],
@@ -149,7 +151,7 @@ SPEC = {
         "/sync": {
             "post": {
                 "operationId": "syncEncounters",
-                "summary": "Store a batch of encounters; one result per record, in order",
+                "summary": "Store a batch of records; one result per record, in order",
                 "security": [{"session": [], "csrf": []}],
                 "requestBody": {
                     "required": True,
@@ -163,7 +165,16 @@ SPEC = {
                                         "type": "array",
                                         "maxItems": 500,
                                         "items": {"$ref": "#/components/schemas/Encounter"},
-                                    }
+                                    },
+                                    "overdose_responses": {
+                                        "type": "array",
+                                        "maxItems": 500,
+                                        "description": (
+                                            "Optional. Answered under the same key; the "
+                                            "record limit counts every kind together."
+                                        ),
+                                        "items": {"$ref": "#/components/schemas/OverdoseResponse"},
+                                    },
                                 },
                             }
                         }
@@ -181,7 +192,12 @@ SPEC = {
                                         "results": {
                                             "type": "array",
                                             "items": {"$ref": "#/components/schemas/SyncResult"},
-                                        }
+                                        },
+                                        "overdose_responses": {
+                                            "type": "array",
+                                            "description": "Only when the request sent them",
+                                            "items": {"$ref": "#/components/schemas/SyncResult"},
+                                        },
                                     },
                                 }
                             }
@@ -207,8 +223,10 @@ def build_spec(
     spec = copy.deepcopy(SPEC)
     encounter = spec["components"]["schemas"]["Encounter"]["properties"]
     # The catalogue keys this server knows (active or not), so generated examples use them.
+    overdose = spec["components"]["schemas"]["OverdoseResponse"]["properties"]
     if zone_keys:
         encounter["zone"]["anyOf"] = [{"enum": [*zone_keys, "", None]}]
+        overdose["zone"]["anyOf"] = [{"enum": [*zone_keys, "", None]}]
     if supply_keys:
         encounter["supplies"]["anyOf"][0]["propertyNames"] = {"enum": supply_keys}
     if referral_keys:
@@ -225,5 +243,6 @@ def build_spec(
     }
     body = spec["paths"]["/sync"]["post"]["requestBody"]["content"]["application/json"]
     body["schema"]["properties"]["encounters"]["maxItems"] = max_records
+    body["schema"]["properties"]["overdose_responses"]["maxItems"] = max_records
     body["example"] = {"encounters": [example]}
     return spec

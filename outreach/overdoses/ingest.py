@@ -1,0 +1,186 @@
+"""Ingest overdose responses from a phone: check each record, store each id exactly once.
+
+The same contract as encounters (``outreach.encounters.ingest``): one result per record, in
+order, ``created`` / ``duplicate`` / ``rejected`` with field-level errors; an id already
+stored (or repeated in the batch) is ``duplicate`` and changes nothing, also when two copies
+of a batch race (the insert skips an id that is present at the database).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from pydantic import ValidationError
+
+from outreach import clock
+from outreach import device
+from outreach.database import dialect_insert
+from outreach.database import write_transaction
+from outreach.encounters.catalog import load_catalog_index
+from outreach.encounters.ingest import CREATED
+from outreach.encounters.ingest import DUPLICATE
+from outreach.encounters.ingest import REJECTED
+from outreach.encounters.ingest import insert_many
+from outreach.encounters.validation import echo_id
+from outreach.encounters.validation import parse_record_id
+from outreach.extensions import db
+from outreach.models import OverdoseResponse
+from outreach.models import utcnow
+from outreach.overdoses.contract import FIELD_MESSAGES
+from outreach.overdoses.contract import GIVERS
+from outreach.overdoses.contract import NO_GIVER
+from outreach.overdoses.contract import OverdoseResponsePayload
+
+log = logging.getLogger("outreach.sync")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What checking a batch needs from the server, read once per batch."""
+
+    zones: dict[str, int]
+    now: datetime  # aware UTC
+    timezone: ZoneInfo
+
+
+def ingest_overdoses(records: list, worker_id: int | None, author: str | None = None) -> list[dict]:
+    """Validate and store a batch of overdose responses; one result per record, in order."""
+    context = Context(
+        zones=load_catalog_index().zones,
+        now=clock.now(),
+        timezone=ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]),
+    )
+    ids = [parse_record_id(raw) for raw in records]
+    wanted = {record_id for record_id in ids if record_id}
+    already_stored = (
+        set(
+            db.session.scalars(
+                sa.select(OverdoseResponse.id).where(OverdoseResponse.id.in_(wanted))
+            )
+        )
+        if wanted
+        else set()
+    )
+    # End the read transaction before writing, so the write can take SQLite's lock cleanly.
+    db.session.rollback()
+
+    results: list[dict] = []
+    rows: list[dict] = []
+    slot_of: dict[uuid.UUID, int] = {}
+    for raw, record_id in zip(records, ids, strict=True):
+        if record_id is not None and (record_id in already_stored or record_id in slot_of):
+            results.append({"id": str(record_id), "status": DUPLICATE})
+            continue
+        # Never store a record under an account that did not log it.
+        errors = device.foreign_author_errors(raw, author)
+        row = None
+        if not errors:
+            row, errors = check(raw, context, record_id)
+        if row is None:
+            results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
+            continue
+        slot_of[row["id"]] = len(results)
+        results.append({"id": str(row["id"]), "status": CREATED})
+        rows.append(row)
+
+    if rows:
+        inserted = _store(rows, worker_id)
+        for row in rows:
+            if row["id"] not in inserted:
+                results[slot_of[row["id"]]]["status"] = DUPLICATE
+    log.info(
+        "sync overdose responses worker=%s records=%d created=%d rejected=%d",
+        worker_id,
+        len(records),
+        sum(1 for r in results if r["status"] == CREATED),
+        sum(1 for r in results if r["status"] == REJECTED),
+    )
+    return results
+
+
+def check(
+    raw: object, context: Context, record_id: uuid.UUID | None = None
+) -> tuple[dict | None, dict[str, str]]:
+    """One record: the row to store, or the errors by field."""
+    if not isinstance(raw, dict):
+        return None, {"record": _("Each record must be a JSON object.")}
+    try:
+        payload = OverdoseResponsePayload.model_validate(raw, context={"now": context.now})
+    except ValidationError as error:
+        return None, _contract_errors(error, raw, context)
+    except RecursionError:
+        return None, {"record": _("Each record must be a JSON object.")}
+    errors = _zone_errors(payload.zone, context)
+    givers = set(payload.given_by)
+    if NO_GIVER in givers and (len(givers) > 1 or payload.naloxone_doses > 0):
+        errors["given_by"] = _(
+            '"Nobody" cannot go with naloxone doses used or with someone who gave it.'
+        )
+    if errors:
+        return None, errors
+    occurred_at = payload.occurred_at
+    return {
+        "id": record_id or uuid.UUID(payload.id),
+        "occurred_at": occurred_at.astimezone(UTC).replace(tzinfo=None),
+        "local_date": occurred_at.astimezone(context.timezone).date(),
+        "zone_id": context.zones[payload.zone] if payload.zone else None,
+        "naloxone_doses": payload.naloxone_doses,
+        **{f"given_by_{giver}": giver in givers for giver in GIVERS},
+        "ems_called": payload.ems_called,
+        "outcome": payload.outcome,
+    }, {}
+
+
+def _zone_errors(zone: object, context: Context) -> dict[str, str]:
+    if isinstance(zone, str) and zone and zone not in context.zones:
+        return {"zone": _("unknown zone")}
+    return {}
+
+
+def _contract_errors(error: ValidationError, raw: dict, context: Context) -> dict[str, str]:
+    """Pydantic's errors as ``{field: translated message}``, plus an unknown zone."""
+    errors: dict[str, str] = {}
+    for problem in error.errors(include_url=False, include_context=False, include_input=False):
+        location = problem["loc"]
+        name = str(location[0]) if location else "record"
+        messages = FIELD_MESSAGES.get(name)
+        if messages is None:
+            errors.setdefault("record", _("Each record must be a JSON object."))
+        else:
+            errors.setdefault(name, messages.message(problem["type"]))
+    if "zone" not in errors:
+        errors.update(_zone_errors(raw.get("zone"), context))
+    return errors
+
+
+def _store(rows: list[dict], worker_id: int | None) -> set[uuid.UUID]:
+    """Insert the rows in one transaction; return the ids inserted."""
+    received_at = utcnow()
+    rows = [{**row, "worker_id": worker_id, "received_at": received_at} for row in rows]
+    table = OverdoseResponse.__table__
+    with write_transaction() as connection:
+        if connection.dialect.name == "sqlite":
+            # SQLite's writer holds the database lock from BEGIN IMMEDIATE: an id absent now
+            # stays absent until this transaction ends.
+            present = set(
+                connection.scalars(
+                    sa.select(table.c.id).where(table.c.id.in_([row["id"] for row in rows]))
+                )
+            )
+            rows = [row for row in rows if row["id"] not in present]
+            insert_many(connection, table, rows)
+            return {row["id"] for row in rows}
+        statement = (
+            dialect_insert(connection, table)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(table.c.id)
+        )
+        return set(connection.execute(statement, rows).scalars())
