@@ -40,9 +40,32 @@ MEASURES = {
     "syringes_collected_counted": "syringes_collected",
     "naloxone_reversals_reported": "naloxone_reversals_reported",
 }
-# Figures other record kinds provide: name → (year → twelve (value, records) month totals).
+
+
+def overdose_months(year: int) -> dict[str, list[tuple[int, int]]]:
+    """Overdose response figures by calendar month: (value, responses behind it).
+
+    Reversals are responses whose outcome is "alive" (not "transported": the outcome after
+    transport is not known). Naloxone doses are those given during responses.
+    """
+    from outreach.overdoses.figures import overdose_figures
+
+    months: dict[str, list[tuple[int, int]]] = {name: [] for name in OVERDOSE_FIGURES}
+    for start, end in period_rules.buckets(date(year, 1, 1), date(year, 12, 31), MONTH):
+        found = overdose_figures(ReportFilter(start, end))
+        alive = found.by_outcome["alive"]
+        months["overdose_responses"].append((found.responses, found.responses))
+        months["overdose_reversals"].append((alive, alive))
+        months["overdose_naloxone_doses"].append((found.naloxone_doses, found.responses))
+    return months
+
+
+OVERDOSE_FIGURES = ("overdose_responses", "overdose_reversals", "overdose_naloxone_doses")
+# Figures other record kinds keep: name → (year → twelve month totals as (value, records)).
 # A figure without a source reads "not recorded"; a sum leaves it out (docs/funder-reports.md).
-MONTHLY_SOURCES: dict[str, Callable[[int], list[tuple[int, int]]]] = {}
+MONTHLY_SOURCES: dict[str, Callable[[int], dict[str, list[tuple[int, int]]]]] = dict.fromkeys(
+    OVERDOSE_FIGURES, overdose_months
+)
 
 SHOWN = "shown"
 SUPPRESSED = "suppressed"
@@ -110,6 +133,7 @@ class _Published:
         self.rows = [12] if period.kind == YEAR else period.months
         self.period = period
         self.threshold = threshold
+        self._source_months: dict[Callable, dict[str, list[tuple[int, int]]]] = {}
 
     def total(self, table: Table | None) -> tuple[int, bool]:
         """(value, hidden) of the period's total over every zone in one table."""
@@ -125,7 +149,9 @@ class _Published:
         source = MONTHLY_SOURCES.get(name)
         if source is None:
             return None
-        months = source(self.period.year)
+        if source not in self._source_months:
+            self._source_months[source] = source(self.period.year)
+        months = self._source_months[source][name]
         table = disclosure.additive_table(name, "", name, [[cell] for cell in months])
         disclosure.suppress(table, self.threshold)
         return table
