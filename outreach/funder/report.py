@@ -127,7 +127,7 @@ class _Published:
 
     def __init__(self, period: Period, threshold: int, catalog: Catalog, lang: str):
         _months, built, _zones, _labels = exports.published_year_tables(
-            period.year, threshold, catalog, lang
+            period.year, threshold, catalog, lang, with_participants=False
         )
         self.tables = {(table.measure, table.key): table for table in built}
         self.rows = [12] if period.kind == YEAR else period.months

@@ -89,19 +89,36 @@ def _labels(catalog: Catalog, lang: str, zone_ids: Sequence[int]) -> Labels:
 
 
 def _measure_tables(
-    periods: list[tuple[date, date]], catalog: Catalog, lang: str
+    periods: list[tuple[date, date]],
+    catalog: Catalog,
+    lang: str,
+    by_month: bool = False,
+    with_participants: bool = True,
 ) -> tuple[list[Table], list[int], Labels]:
-    """Every measure's table over ``periods`` (rows) and the zones with encounters in them."""
+    """Every measure's table over ``periods`` (rows) and the zones with encounters in them.
+
+    ``by_month``: the periods are whole calendar months (the roll-ups are summed by month
+    in the database). Without participants, their table is all zeros (funder reports count
+    participants over their own period).
+    """
     first, last = periods[0][0], periods[-1][1]
-    cells = measure_tables.export_cells(first, last)
+    if by_month:
+        cells = measure_tables.month_cells(first, last)
+    else:
+        cells = measure_tables.export_cells(first, last)
     zone_ids = sorted({zone_id for _day, zone_id in cells.days})
     order = [zone.id for zone in catalog.zones]
     zone_ids.sort(key=lambda z: (z == NO_ZONE, order.index(z) if z in order else 0))
-    participants = measure_tables.participants_by_period(periods)
-    range_participants = {
-        scope: count
-        for (_index, scope), count in measure_tables.participants_by_period([(first, last)]).items()
-    }
+    participants: dict[tuple[int, int], int] = {}
+    range_participants: dict[int, int] = {}
+    if with_participants:
+        participants = measure_tables.participants_by_period(periods)
+        range_participants = {
+            scope: count
+            for (_index, scope), count in measure_tables.participants_by_period(
+                [(first, last)]
+            ).items()
+        }
     labels = _labels(catalog, lang, zone_ids)
     built = measure_tables.build_tables(
         cells, periods, zone_ids, participants, range_participants, labels
@@ -204,12 +221,16 @@ def shareable_export(
 
 
 def published_year_tables(
-    year: int, threshold: int, catalog: Catalog, lang: str
+    year: int, threshold: int, catalog: Catalog, lang: str, with_participants: bool = True
 ) -> tuple[list[tuple[date, date]], list[Table], list[int], Labels]:
     """One year's published tables (months x zones, suppressed): every shareable figure,
-    funder reports' included, is copied or summed from these (``disclosure``)."""
+    funder reports' included, is copied or summed from these (``disclosure``). Each
+    table's suppression depends on that table alone (the naloxone sums on their parts), so
+    leaving the participant table empty changes no other table."""
     months = period_rules.buckets(date(year, 1, 1), date(year, 12, 31), SHAREABLE_PERIOD)
-    built, zone_ids, labels = _measure_tables(months, catalog, lang)
+    built, zone_ids, labels = _measure_tables(
+        months, catalog, lang, by_month=True, with_participants=with_participants
+    )
     _suppress_all(built, threshold, catalog)
     return months, built, zone_ids, labels
 
