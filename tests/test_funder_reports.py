@@ -359,3 +359,21 @@ def test_shipped_templates_load_and_a_broken_file_stops_the_load(tmp_path):
     (tmp_path / "b.yaml").write_text((TEMPLATE_DIR / "generic_ssp_quarterly.yaml").read_text())
     with pytest.raises(TemplateError, match="used twice"):
         load_directory(tmp_path)
+
+
+def test_a_template_is_reported_only_by_its_periods(supervisor_client):
+    from dataclasses import replace
+
+    from outreach.funder.definitions import load_templates
+
+    templates = load_templates()
+    shipped = templates["cdph_ssp_annual"]
+    templates["cdph_ssp_annual"] = replace(shipped, periods=("year",))
+    try:
+        url = "/reports/funder?template=cdph_ssp_annual&year=2026&period="
+        assert supervisor_client.get(url + "year").status_code == 200
+        refused = supervisor_client.get(url + "q2")
+        assert refused.status_code == 400
+        assert "not reported by that period" in refused.get_data(as_text=True)
+    finally:
+        templates["cdph_ssp_annual"] = shipped

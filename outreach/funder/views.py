@@ -73,6 +73,9 @@ def index():
         return render_template("funder/report.html", form=form, result=None), 400
     template = templates[form.template.data]
     period = _period(form.period.data, int(form.year.data))
+    if period.kind not in template.periods:
+        form.period.errors = [_("This template is not reported by that period.")]
+        return render_template("funder/report.html", form=form, result=None), 400
     catalog = load_catalog()
     threshold = current_app.config["SUPPRESSION_THRESHOLD"]
     result = funder_report.build(
