@@ -26,6 +26,7 @@ import io
 import itertools
 import math
 import random
+import uuid
 from collections import defaultdict
 from datetime import date
 from datetime import datetime
@@ -91,6 +92,36 @@ def _records(first: date, last: date, timezone: str) -> list[dict]:
                         naloxone_reversals_reported=1 if rng.random() < 0.03 else 0,
                         referrals=referrals,
                     )
+                )
+        day += timedelta(days=1)
+    return records
+
+
+OVERDOSE_RATES = {"downtown": 0.5, "riverside": 0.3, "eastside": 0.12, "southgate": 0.03}
+
+
+def _overdoses(first: date, last: date, timezone: str) -> list[dict]:
+    """Overdose responses (further measures of the same exports) over the same days."""
+    rng = random.Random(20261129)
+    zone_info = ZoneInfo(timezone)
+    records = []
+    day = first
+    while day <= last:
+        evening = datetime.combine(day, time(20), zone_info)
+        for zone, rate in OVERDOSE_RATES.items():
+            for n in range(_poisson(rng, rate)):
+                doses = rng.choice((0, 1, 1, 2, 2, 3))
+                givers = ["worker", "bystander", "participant", "ems"]
+                records.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "occurred_at": (evening + timedelta(minutes=n)).isoformat(),
+                        "zone": zone,
+                        "naloxone_doses": doses,
+                        "given_by": rng.sample(givers, rng.randint(1, 2)) if doses else ["none"],
+                        "ems_called": rng.choice(("yes", "yes", "no", "unknown")),
+                        "outcome": rng.choice(("alive", "alive", "transported", "died", "unknown")),
+                    }
                 )
         day += timedelta(days=1)
     return records
@@ -188,19 +219,17 @@ _FUNDER_PUBLISHED: dict[tuple[str, str], set] = defaultdict(set)
 
 def _funder_parts(term, mapping, catalog) -> list[tuple[str, str, int]] | None:
     """The published tables a funder formula term sums: (measure, key, weight); None for
-    a distinct count (no linear relation) or a figure no table here records."""
+    a distinct count (no linear relation)."""
     from outreach.funder import formulas
     from outreach.funder import report as funder_report
     from outreach.funder.mapping import members
 
     if term.category is None and formulas.FIGURES[term.name] == formulas.DISTINCT:
         return None
-    if term.name in funder_report.MEASURES:
-        return [(funder_report.MEASURES[term.name], "", 1)]
+    if term.name in funder_report.TABLES:
+        return [(*funder_report.TABLES[term.name], 1)]
     if term.name == "syringes_collected_estimated":
         return [("syringes_collected_grams", "", 1)]
-    if term.category is None:
-        return []  # overdose responses: none are logged here, so every cell is 0
     catalogue = formulas.FAMILIES[term.name]
     entries = {
         e.id: e for e in (catalog.items if catalogue == "supplies" else catalog.referral_types)
@@ -264,6 +293,13 @@ def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_
     for index in range(0, len(records), 400):
         results = sync_api.post(records[index : index + 400]).get_json()["results"]
         assert {r["status"] for r in results} == {"created"}
+    overdoses = _overdoses(months[0], _month_end(months[-1]), timezone)
+    answer = sync_api.client.post(
+        "/api/v1/sync",
+        json={"encounters": [], "overdose_responses": overdoses},
+        headers={"X-CSRFToken": sync_api.token},
+    ).get_json()
+    assert {r["status"] for r in answer["overdose_responses"]} == {"created"}
 
     # The truth, per local day and zone, from the internal (unsuppressed) daily export.
     first, last = months[0], _month_end(months[-1])
@@ -309,7 +345,10 @@ def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_
         published[key] |= rows
     _FUNDER_PUBLISHED.clear()
 
+    overdose_keys = {key for key in published if key[0].startswith("overdose_")}
+    assert len(overdose_keys) == 11, overdose_keys
     pinned, small_blanks = [], 0
+    small_overdose_blanks = 0
     for key, rows in published.items():
         if key[0] == "participants":
             continue
@@ -328,6 +367,7 @@ def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_
             if value is not None or not 1 <= actual < THRESHOLD:
                 continue
             small_blanks += 1
+            small_overdose_blanks += key in overdose_keys
             target = attack.vector(start, end, zone)
             if target not in checked:
                 checked[target] = attack.bounds_of(target)
@@ -336,4 +376,5 @@ def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_
             if high < math.inf and math.ceil(low - 1e-6) == math.floor(high + 1e-6):
                 pinned.append((key, str(start), str(end), zone, actual))
     assert small_blanks, "the data should give the attacker small blanks to look for"
+    assert small_overdose_blanks, "and small overdose blanks too"
     assert not pinned, f"{len(pinned)} small counts pinned exactly, e.g. {pinned[:5]}"

@@ -312,3 +312,112 @@ def test_doses_are_accepted_exactly_within_bounds(doses):
     assert (row is not None) == (0 <= doses <= MAX_NALOXONE_DOSES)
     if row is None:
         assert set(errors) == {"naloxone_doses"}
+
+
+# --- reports: the dashboard, summary.json and the CSV exports --------------------------------
+
+
+def _today() -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo("America/New_York")).date()
+
+
+def _csv(response) -> list[dict]:
+    import csv
+    import io
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+
+
+def test_reports_page_and_summary_count_overdose_responses(app, sync_api, supervisor_client):
+    post(
+        sync_api,
+        [make_encounter(naloxone_reversals_reported=1)],
+        [
+            make_overdose(),
+            make_overdose(naloxone_doses=1, given_by=["participant"], outcome="died"),
+        ],
+    )
+    day = _today().isoformat()
+    summary = supervisor_client.get(f"/reports/summary.json?start={day}&end={day}").get_json()
+    assert summary["encounters"] == 1
+    assert summary["naloxone_reversals_reported"] == 1
+    assert summary["overdose_responses"] == {
+        "responses": 2,
+        "naloxone_doses": 3,
+        "ems_called": 2,
+        "by_outcome": {"alive": 0, "transported": 1, "died": 1, "unknown": 0},
+        "naloxone_given_by": {"worker": 1, "participant": 1, "bystander": 1, "ems": 0},
+    }
+    page = supervisor_client.get(f"/reports?preset=custom&start={day}&end={day}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    section = html[html.index('id="overdoses"') :]
+    section = section[: section.index("</section>")]
+    assert 'id="chart-overdoses-title"' in section
+    assert "Naloxone doses used" in section and "<dd>3</dd>" in section
+
+
+def test_reports_page_says_when_there_are_no_overdose_responses(supervisor_client):
+    html = supervisor_client.get("/reports").get_data(as_text=True)
+    assert "No overdose responses in this period." in html
+
+
+def test_internal_export_has_the_exact_overdose_measures(app, sync_api, supervisor_client):
+    post(sync_api, overdoses=[make_overdose(), make_overdose(zone=None, outcome="alive")])
+    day = _today().isoformat()
+    rows = _csv(supervisor_client.get(f"/reports/export.csv?period=day&start={day}&end={day}"))
+    totals = {
+        (r["measure"], r["key"]): r["value"]
+        for r in rows
+        if r["zone"] == "all" and r["measure"].startswith("overdose_")
+    }
+    assert totals[("overdose_responses", "")] == "2"
+    assert totals[("overdose_naloxone_doses", "")] == "4"
+    assert totals[("overdose_outcome", "alive")] == "1"
+    assert totals[("overdose_outcome", "transported")] == "1"
+    assert totals[("overdose_given_by", "worker")] == "2"
+    # The zone with only an overdose response (no encounters) is listed, so totals add up.
+    zones = {r["zone"] for r in rows if r["measure"] == "overdose_responses"}
+    assert zones == {"riverside", "none", "all"}
+
+
+def test_shareable_export_hides_outcomes_together_with_responses(app, sync_api, supervisor_client):
+    # Last month: a zone with many responses and two with few, outcomes mixed.
+    first = (_today().replace(day=1) - timedelta(days=1)).replace(day=1)
+    noon = datetime.combine(first, datetime.min.time(), ZoneInfo("America/New_York"))
+    records = []
+    for n, (zone, outcome) in enumerate(
+        [("downtown", "alive")] * 12
+        + [("downtown", "died")] * 2
+        + [("riverside", "alive")] * 12
+        + [("riverside", "transported")] * 1
+        + [("eastside", "alive")] * 3
+    ):
+        at = (noon + timedelta(hours=12, minutes=n)).isoformat()
+        records.append(make_overdose(occurred_at=at, zone=zone, outcome=outcome))
+    post(sync_api, overdoses=records)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    rows = _csv(
+        supervisor_client.get(
+            f"/reports/export.csv?suppress=1&period=month&start={first}&end={last}"
+        )
+    )
+    cells: dict = {}
+    for r in rows:
+        if r["measure"] in ("overdose_responses", "overdose_outcome"):
+            cells.setdefault((r["period"], r["period_start"], r["zone"]), {})[r["key"]] = (
+                None if r["suppressed"] else int(r["value"])
+            )
+    assert cells, "the shareable file has the overdose measures"
+    small = [c for c in cells.values() if c[""] is not None and 1 <= c[""] < 11]
+    assert not small, "a small count of responses is published"
+    for cell in cells.values():
+        outcomes = [cell[key] for key in ("alive", "transported", "died", "unknown")]
+        if cell[""] is not None:
+            # Responses published: every outcome is too, and they add up.
+            assert None not in outcomes
+            assert sum(outcomes) == cell[""]
+    # The small outcomes (2 died, 1 transported, 3 eastside) are hidden.
+    hidden = {(z, k) for (_p, _s, z), c in cells.items() for k, v in c.items() if v is None}
+    assert {("downtown", "died"), ("riverside", "transported"), ("eastside", "alive")} <= hidden

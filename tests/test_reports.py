@@ -32,6 +32,7 @@ SUMMARY_KEYS = {
     "syringes_collected_by_weight": dict,
     "naloxone": dict,
     "referrals": dict,
+    "overdose_responses": dict,
 }
 
 
@@ -95,6 +96,13 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
         # The seeded nasal kit holds two doses.
         "naloxone": {"kits": 4, "doses": 8},
         "referrals": {"wound_care": 2, "moud": 1},
+        "overdose_responses": {
+            "responses": 0,
+            "naloxone_doses": 0,
+            "ems_called": 0,
+            "by_outcome": {"alive": 0, "transported": 0, "died": 0, "unknown": 0},
+            "naloxone_given_by": {"worker": 0, "participant": 0, "bystander": 0, "ems": 0},
+        },
     }
     zone = supervisor_client.get(
         f"/reports/summary.json?start={today}&end={today}&zone=downtown"

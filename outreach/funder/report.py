@@ -13,7 +13,6 @@ threshold up, otherwise "fewer than N", as on every screen.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,6 +22,7 @@ from outreach.funder.definitions import Template
 from outreach.funder.formulas import Term
 from outreach.funder.mapping import Mapping
 from outreach.funder.mapping import members
+from outreach.overdoses import tables as overdose_tables
 from outreach.program_settings import estimated_syringes
 from outreach.reports import disclosure
 from outreach.reports import exports
@@ -33,44 +33,22 @@ from outreach.reports.figures import ReportFilter
 from outreach.reports.figures import figures_from_rollups
 
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
-# Figure → the published table (measure) it reads.
-MEASURES = {
-    "encounters": "encounters",
-    "people_served": "people_served",
-    "syringes_collected_counted": "syringes_collected",
-    "naloxone_reversals_reported": "naloxone_reversals_reported",
+# Figure → the published table (measure, key) it reads; overdose responses have their
+# tables beside the encounter ones (``outreach.overdoses.tables``).
+TABLES = {
+    "encounters": ("encounters", ""),
+    "people_served": ("people_served", ""),
+    "syringes_collected_counted": ("syringes_collected", ""),
+    "naloxone_reversals_reported": ("naloxone_reversals_reported", ""),
+    "overdose_responses": (overdose_tables.RESPONSES, ""),
+    "overdose_naloxone_doses": (overdose_tables.DOSES, ""),
+    # Alive, not "transported": what happened after transport is not known.
+    "overdose_reversals": (overdose_tables.OUTCOME, "alive"),
 }
-
-
-def overdose_months(year: int) -> dict[str, list[tuple[int, int]]]:
-    """Overdose response figures by calendar month: (value, responses behind it).
-
-    Reversals are responses whose outcome is "alive" (not "transported": the outcome after
-    transport is not known). Naloxone doses are those given during responses.
-    """
-    from outreach.overdoses.figures import overdose_figures
-
-    months: dict[str, list[tuple[int, int]]] = {name: [] for name in OVERDOSE_FIGURES}
-    for start, end in period_rules.buckets(date(year, 1, 1), date(year, 12, 31), MONTH):
-        found = overdose_figures(ReportFilter(start, end))
-        alive = found.by_outcome["alive"]
-        months["overdose_responses"].append((found.responses, found.responses))
-        months["overdose_reversals"].append((alive, alive))
-        months["overdose_naloxone_doses"].append((found.naloxone_doses, found.responses))
-    return months
-
-
-OVERDOSE_FIGURES = ("overdose_responses", "overdose_reversals", "overdose_naloxone_doses")
-# Figures other record kinds keep: name → (year → twelve month totals as (value, records)).
-# A figure without a source reads "not recorded"; a sum leaves it out (docs/funder-reports.md).
-MONTHLY_SOURCES: dict[str, Callable[[int], dict[str, list[tuple[int, int]]]]] = dict.fromkeys(
-    OVERDOSE_FIGURES, overdose_months
-)
 
 SHOWN = "shown"
 SUPPRESSED = "suppressed"
 FEWER_THAN = "fewer_than"
-NOT_RECORDED = "not_recorded"
 
 
 @dataclass(frozen=True)
@@ -133,7 +111,6 @@ class _Published:
         self.rows = [12] if period.kind == YEAR else period.months
         self.period = period
         self.threshold = threshold
-        self._source_months: dict[Callable, dict[str, list[tuple[int, int]]]] = {}
 
     def total(self, table: Table | None) -> tuple[int, bool]:
         """(value, hidden) of the period's total over every zone in one table."""
@@ -144,45 +121,29 @@ class _Published:
         hidden = any((row, column) in table.suppressed for row in self.rows)
         return value, hidden
 
-    def source_table(self, name: str) -> Table | None:
-        """A table of month totals from another record kind, suppressed like the others."""
-        source = MONTHLY_SOURCES.get(name)
-        if source is None:
-            return None
-        if source not in self._source_months:
-            self._source_months[source] = source(self.period.year)
-        months = self._source_months[source][name]
-        table = disclosure.additive_table(name, "", name, [[cell] for cell in months])
-        disclosure.suppress(table, self.threshold)
-        return table
-
 
 def _additive(
     term: Term, published: _Published, mapping: Mapping, catalog: Catalog, per_pound: int
-) -> tuple[int, bool] | None:
-    """(value, hidden) of one additive term; None when nothing records it."""
-    if term.name in MEASURES:
-        return published.total(published.tables.get((MEASURES[term.name], "")))
+) -> tuple[int, bool]:
+    """(value, hidden) of one additive term."""
+    if term.name in TABLES:
+        return published.total(published.tables.get(TABLES[term.name]))
     if term.name == "syringes_collected_estimated":
         grams, hidden = published.total(published.tables.get(("syringes_collected_grams", "")))
         return estimated_syringes(grams, per_pound), hidden
-    if term.category is not None:
-        catalogue = formulas.FAMILIES[term.name]
-        entries = {
-            entry.id: entry
-            for entry in (catalog.items if catalogue == "supplies" else catalog.referral_types)
-        }
-        value, hidden = 0, False
-        for entry_id in members(mapping, catalogue, term.category):
-            part, part_hidden = published.total(
-                published.tables.get((catalogue, entries[entry_id].key))
-            )
-            value += part * (entries[entry_id].doses_per_unit if term.name == "doses" else 1)
-            hidden = hidden or part_hidden
-        return value, hidden
-    if term.name not in MONTHLY_SOURCES:
-        return None
-    return published.total(published.source_table(term.name))
+    catalogue = formulas.FAMILIES[term.name]
+    entries = {
+        entry.id: entry
+        for entry in (catalog.items if catalogue == "supplies" else catalog.referral_types)
+    }
+    value, hidden = 0, False
+    for entry_id in members(mapping, catalogue, term.category):
+        part, part_hidden = published.total(
+            published.tables.get((catalogue, entries[entry_id].key))
+        )
+        value += part * (entries[entry_id].doses_per_unit if term.name == "doses" else 1)
+        hidden = hidden or part_hidden
+    return value, hidden
 
 
 def build(
@@ -206,10 +167,7 @@ def build(
             results.append(_distinct(field, people, threshold))
             continue
         parts = [_additive(term, published, mapping, catalog, per_pound) for term in field.terms]
-        parts = [part for part in parts if part is not None]
-        if not parts:
-            results.append(FieldResult(field, None, NOT_RECORDED))
-        elif any(hidden for _value, hidden in parts):
+        if any(hidden for _value, hidden in parts):
             results.append(FieldResult(field, None, SUPPRESSED))
         else:
             results.append(FieldResult(field, sum(value for value, _hidden in parts), SHOWN))

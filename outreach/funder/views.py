@@ -109,8 +109,8 @@ def index():
 def _csv(result: funder_report.FunderReport) -> str:
     """One row: the period, then each field under the template's own name.
 
-    Hidden figures are words, never a number: "<N" (fewer than N), "suppressed" (a small
-    count is part of it), "not recorded" (Outreach keeps no such records).
+    Hidden figures are words, never a number: "<N" (fewer than N) or "suppressed" (a
+    small count is part of it).
     """
     cells = []
     for item in result.results:
@@ -118,10 +118,8 @@ def _csv(result: funder_report.FunderReport) -> str:
             cells.append(item.value)
         elif item.status == funder_report.FEWER_THAN:
             cells.append(f"<{result.threshold}")
-        elif item.status == funder_report.SUPPRESSED:
-            cells.append("suppressed")
         else:
-            cells.append("not recorded")
+            cells.append("suppressed")
     header = ["template", "period", "period_start", "period_end"]
     header += [item.field.name for item in result.results]
     period = result.period

@@ -10,6 +10,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from outreach.models import NO_ZONE
+from outreach.overdoses import report as overdose_report
 from outreach.program_settings import estimated_syringes
 from outreach.reports import charts
 from outreach.reports import disclosure
@@ -68,6 +69,7 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int, per_
             referral_keys[k]: v for k, v in figures.referrals.items() if k in referral_keys and v
         },
     }
+    payload["overdose_responses"] = overdose_report.summary(report)
     if participants is None:
         payload["participants_fewer_than"] = threshold
     return payload
@@ -130,6 +132,7 @@ class Dashboard:
     period: str
     series: list[SeriesRow]
     charts: dict
+    overdoses: overdose_report.OverdoseSection | None = None
 
 
 def build(
@@ -181,6 +184,8 @@ def build(
         charts={},
     )
     dashboard.charts = _charts(dashboard)
+    per = {DAY: _("per day"), WEEK: _("per week"), MONTH: _("per month")}[period]
+    dashboard.overdoses = overdose_report.section(report, series, per)
     return dashboard
 
 

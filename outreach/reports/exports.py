@@ -24,6 +24,7 @@ from outreach.models import NO_ZONE
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
+from outreach.overdoses import tables as overdose_tables
 from outreach.reports import csvfile
 from outreach.reports import disclosure
 from outreach.reports import periods as period_rules
@@ -106,7 +107,11 @@ def _measure_tables(
         cells = measure_tables.month_cells(first, last)
     else:
         cells = measure_tables.export_cells(first, last)
-    zone_ids = sorted({zone_id for _day, zone_id in cells.days})
+    overdose_cells = overdose_tables.day_cells(first, last)
+    # Zones with encounters or overdose responses: a zone left out had neither.
+    zone_ids = sorted(
+        {zone_id for _day, zone_id in cells.days} | overdose_tables.zones_of(overdose_cells)
+    )
     order = [zone.id for zone in catalog.zones]
     zone_ids.sort(key=lambda z: (z == NO_ZONE, order.index(z) if z in order else 0))
     participants: dict[tuple[int, int], int] = {}
@@ -124,6 +129,7 @@ def _measure_tables(
         cells, periods, zone_ids, participants, range_participants, labels
     )
     built.extend(_naloxone_tables(built, catalog, labels))
+    built.extend(overdose_tables.build_tables(overdose_cells, periods, zone_ids))
     return built, zone_ids, labels
 
 
@@ -175,6 +181,8 @@ def _suppress_all(built: list[Table], threshold: int, catalog: Catalog) -> None:
     for table in built:
         if table.measure in DERIVED_MEASURES:
             disclosure.suppress(table, threshold, must_hide=hidden_in_parts)
+    # Overdose outcomes add up to the responses: those tables hide each other's cells.
+    overdose_tables.suppress_together(built, threshold)
 
 
 def internal_export(
@@ -224,9 +232,10 @@ def published_year_tables(
     year: int, threshold: int, catalog: Catalog, lang: str, with_participants: bool = True
 ) -> tuple[list[tuple[date, date]], list[Table], list[int], Labels]:
     """One year's published tables (months x zones, suppressed): every shareable figure,
-    funder reports' included, is copied or summed from these (``disclosure``). Each
-    table's suppression depends on that table alone (the naloxone sums on their parts), so
-    leaving the participant table empty changes no other table."""
+    funder reports' included, is copied or summed from these (``disclosure``). The
+    participant table's suppression depends on it alone (others: on their own table, the
+    naloxone sums on their parts, overdose outcomes with the responses), so leaving it
+    empty changes no other table."""
     months = period_rules.buckets(date(year, 1, 1), date(year, 12, 31), SHAREABLE_PERIOD)
     built, zone_ids, labels = _measure_tables(
         months, catalog, lang, by_month=True, with_participants=with_participants

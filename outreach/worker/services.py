@@ -11,6 +11,7 @@ from outreach.encounters.validation import MAX_PEOPLE_SERVED
 from outreach.encounters.validation import MAX_REVERSALS
 from outreach.encounters.validation import MAX_SUPPLY_QUANTITY
 from outreach.encounters.validation import MAX_SYRINGES_COLLECTED
+from outreach.overdoses.contract import MAX_NALOXONE_DOSES
 
 # Headings for the supply categories of the default catalogue; others show as "Other".
 CATEGORY_LABELS = {
@@ -28,6 +29,7 @@ LIMITS = {
     "people_served": MAX_PEOPLE_SERVED,
     "syringes_collected": MAX_SYRINGES_COLLECTED,
     "reversals": MAX_REVERSALS,
+    "overdose_doses": MAX_NALOXONE_DOSES,
 }
 
 

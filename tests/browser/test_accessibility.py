@@ -7,6 +7,11 @@ these contexts bypass CSP; everything else is the page as served.
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
@@ -15,6 +20,7 @@ from outreach.directory.demo import add_demo_services
 from outreach.extensions import db
 from outreach.models import DirectoryService
 from outreach.models import Encounter
+from outreach.models import OverdoseResponse
 from outreach.models import SupplyItem
 from outreach.models import User
 from tests.browser.conftest import log_encounter
@@ -35,7 +41,15 @@ VISITOR_PAGES = [
     "/directory?lang=es",
     "/no-such-page",
 ]
-WORKER_PAGES = ["/log", "/log?lang=es", "/outbox", "/account"]
+# /log#overdose opens the overdose response form below the encounter form.
+WORKER_PAGES = [
+    "/log",
+    "/log?lang=es",
+    "/log#overdose",
+    "/log?lang=es#overdose",
+    "/outbox",
+    "/account",
+]
 SUPERVISOR_PAGES = [
     "/account/lockouts",
     "/reports",
@@ -95,6 +109,20 @@ def filled_app(app, users):
     with app.app_context():
         demo.generate(60, 300, random_seed=7)
         add_demo_services()
+        # Overdose responses, so /reports shows its overdose section with tables and chart.
+        for n, outcome in enumerate(("alive", "alive", "transported", "died")):
+            moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=n)
+            db.session.add(
+                OverdoseResponse(
+                    id=uuid.uuid4(),
+                    occurred_at=moment,
+                    local_date=moment.date(),
+                    naloxone_doses=n,
+                    given_by_worker=n > 0,
+                    ems_called="yes",
+                    outcome=outcome,
+                )
+            )
         db.session.commit()
         ids = {
             "encounter": db.session.scalar(sa.select(Encounter.id).limit(1)),

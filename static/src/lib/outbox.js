@@ -108,11 +108,14 @@ async function prepare(record) {
   return kept;
 }
 
-export async function addRecord(plain, { holdMs = 0 } = {}) {
+// ``kind``: the sync key the record goes under when it is not an encounter (entries without
+// one are encounters), e.g. "overdose_responses".
+export async function addRecord(plain, { holdMs = 0, kind } = {}) {
   const record = await prepare(plain);
   const now = Date.now();
   const entry = {
     id: record.id,
+    ...(kind && { kind }),
     record,
     status: PENDING,
     savedAt: now,

@@ -102,7 +102,11 @@ export function batches(entries, maxRecords = MAX_BATCH, maxBytes = MAX_BODY_BYT
   return out;
 }
 
-async function post(records) {
+// Each record under its kind's key; the answer has one result per record under the same
+// key ("results" for encounters), all matched back by id.
+async function post(entries) {
+  const sent = { encounters: [] };
+  for (const entry of entries) (sent[entry.kind || "encounters"] ||= []).push(entry.record);
   let response;
   try {
     response = await timedFetch(
@@ -112,7 +116,7 @@ async function post(records) {
         credentials: "same-origin",
         cache: "no-store",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
-        body: JSON.stringify({ encounters: records }),
+        body: JSON.stringify(sent),
       },
       SYNC_TIMEOUT_MS,
     );
@@ -127,7 +131,7 @@ async function post(records) {
       throw new SyncError(OFFLINE, response.status);
     }
     if (!body || !Array.isArray(body.results)) throw new SyncError(OFFLINE, response.status);
-    return body.results;
+    return Object.keys(sent).flatMap((key) => body[key === "encounters" ? "results" : key] || []);
   }
   let code = null;
   try {
@@ -148,14 +152,13 @@ async function post(records) {
 // Send one batch: refresh the CSRF token and retry once on a CSRF refusal.
 async function sendBatch(entries) {
   if (!csrfToken) await fetchToken();
-  const records = entries.map((entry) => entry.record);
   try {
-    return await post(records);
+    return await post(entries);
   } catch (error) {
     if (error.kind !== "csrf") throw error;
     await fetchToken();
     try {
-      return await post(records);
+      return await post(entries);
     } catch (again) {
       // A second CSRF refusal right after a fresh token: the session itself is gone.
       if (again.kind === "csrf") throw new SyncError(AUTH, 403);

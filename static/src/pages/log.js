@@ -2,6 +2,7 @@
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { codeConcern } from "../lib/code-check.js";
+import { setUpOverdoseForm } from "../lib/overdose-form.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { lang, show, t } from "../lib/ui.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
@@ -381,4 +382,5 @@ arrangeSupplies()
   .then(startEditing)
   .then(rememberZone);
 checkCatalog();
+setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave });
 document.documentElement.dataset.ready = "true";

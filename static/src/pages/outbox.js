@@ -10,6 +10,8 @@ const rejectedSection = document.querySelector("[data-rejected-section]");
 const pendingEmpty = document.querySelector("[data-pending-empty]");
 const pendingSection = document.querySelector("[data-pending-section]");
 let cleared = false;
+// Overdose responses (lib/overdose-form.js) are fixed in their own form on /log.
+const OVERDOSE = "overdose_responses";
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -19,7 +21,9 @@ function element(tag, className, text) {
 }
 
 // One line per fact; the participant code is never shown.
-function describe(record, names) {
+function describe(entry, names) {
+  const { record } = entry;
+  if (entry.kind === OVERDOSE) return [t("overdose")];
   const lines = [];
   const supplies = Object.entries(record.supplies || {}).map(
     ([key, quantity]) => `${names.supplies[key] || key} × ${quantity}`,
@@ -50,7 +54,7 @@ function item(entry, names) {
   const when = Date.parse(record.occurred_at) || entry.savedAt;
   const zone = record.zone ? names.zones[record.zone] || record.zone : t("noZone");
   li.append(element("p", "record-title", `${formatTime(when)} · ${zone}`));
-  for (const line of describe(record, names)) li.append(element("p", "record-line", line));
+  for (const line of describe(entry, names)) li.append(element("p", "record-line", line));
   if (entry.status === REJECTED) {
     li.append(element("p", "record-status", t("rejected")));
     const errors = element("ul", "record-errors");
@@ -61,7 +65,7 @@ function item(entry, names) {
     li.append(errors);
     const actions = element("div", "record-actions");
     const fix = element("a", "button primary", t("fix"));
-    fix.href = `/log#edit=${entry.id}`;
+    fix.href = entry.kind === OVERDOSE ? `/log#overdose=${entry.id}` : `/log#edit=${entry.id}`;
     const discard = element("button", "button danger", t("discard"));
     discard.type = "button";
     discard.dataset.discard = entry.id;

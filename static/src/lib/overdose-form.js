@@ -1,0 +1,83 @@
+// The overdose response form on /log (#overdose): saved to the outbox under the sync key
+// "overdose_responses", sent by the same sync as encounters. Choices only, no free text.
+// The browser checks required choices and the doses' bounds (the inputs carry them).
+import { addRecord, getRecord, replaceRecord } from "./outbox.js";
+import { t } from "./ui.js";
+
+export const KIND = "overdose_responses";
+
+// ``tools``: from the page, so the id, time and toast are made exactly as for encounters.
+export function setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave }) {
+  const section = document.querySelector("[data-overdose]");
+  const form = document.getElementById("overdose-form");
+  if (!form) return;
+  const fields = form.elements;
+  const none = form.querySelector('[name="given_by"][value="none"]');
+  const local = (date) => isoWithOffset(date).slice(0, 16);
+  fields.zone.append(...[...document.getElementById("zone").options].map((option) => option.cloneNode(true)));
+  let editing = null;
+
+  const reset = () => {
+    const zone = fields.zone.value;
+    form.reset();
+    fields.zone.value = zone || document.getElementById("zone").value;
+    fields.when.value = local(new Date());
+    editing = null;
+  };
+  const open = async () => {
+    const id = /^#overdose=([0-9a-f-]{36})$/i.exec(window.location.hash)?.[1];
+    if (!id && window.location.hash !== "#overdose") return;
+    section.open = true;
+    const entry = id && (await getRecord(id));
+    if (entry) {
+      // Fixing a record the server refused: its values back in the form.
+      const { record } = entry;
+      editing = entry;
+      fields.zone.value = record.zone || "";
+      fields.when.value = local(new Date(record.occurred_at));
+      fields.doses.value = String(record.naloxone_doses);
+      for (const input of form.querySelectorAll("[type=checkbox], [type=radio]")) {
+        const chosen = record[input.name];
+        input.checked = Array.isArray(chosen) ? chosen.includes(input.value) : chosen === input.value;
+      }
+    }
+    section.scrollIntoView();
+  };
+  const givers = () => [...form.querySelectorAll('[name="given_by"]:checked')].map((input) => input.value);
+  // "Nobody" goes with no doses and no giver (the server refuses the mix): choosing one
+  // side clears the other.
+  form.addEventListener("change", ({ target }) => {
+    if (target === none && none.checked) {
+      for (const input of form.querySelectorAll('[name="given_by"]')) input.checked = input === none;
+      fields.doses.value = "0";
+    } else if (target.name === "given_by" || (target === fields.doses && Number(target.value) > 0)) {
+      none.checked = false;
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!form.reportValidity()) return;
+    const record = {
+      id: editing?.id || uuid(),
+      occurred_at: isoWithOffset(new Date(fields.when.value)),
+      zone: fields.zone.value || null,
+      naloxone_doses: Number(fields.doses.value),
+      given_by: givers(),
+      ems_called: fields.ems_called.value,
+      outcome: fields.outcome.value,
+    };
+    try {
+      if (!editing || !(await replaceRecord(record))) await addRecord(record, { kind: KIND });
+    } catch (failure) {
+      showToast(t(failure?.reason === "signed-out" ? "signedOutSave" : "notSaved"));
+      return;
+    }
+    reset();
+    section.open = false;
+    showToast(t("saved"));
+    await afterSave();
+  });
+  reset();
+  window.addEventListener("hashchange", open);
+  open();
+}
