@@ -307,6 +307,8 @@ def test_page_in_spanish_and_bad_choices(supervisor_client):
         "/reports/funder?template=generic_ssp_quarterly&period=q1&year=2026&lang=es"
     ).get_data(as_text=True)
     assert "Participantes únicos" in page and "Jeringas distribuidas" in page
+    default = supervisor_client.get("/reports/funder?lang=es")
+    assert default.status_code == 200 and "Participantes únicos" in default.get_data(as_text=True)
     for query in ("period=q9&year=2026", "period=year&year=1990", "template=nope"):
         response = supervisor_client.get(f"/reports/funder?template=generic_ssp_quarterly&{query}")
         assert response.status_code == 400

@@ -60,12 +60,14 @@ def index():
     templates = load_templates()
     lang = current_lang()
     today = periods.today()
-    form = FunderReportForm(formdata=request.args or None)
+    # Only the language asked for (the header's language links): the defaults.
+    asked = any(name != "lang" for name in request.args)
+    form = FunderReportForm(formdata=request.args if asked else None)
     form.template.choices = choices((t.key, t.name(lang)) for t in templates.values())
     form.period.choices = period_choices()
     years = range(today.year, today.year - YEARS_BACK - 1, -1)
     form.year.choices = choices((str(y), str(y)) for y in years)
-    if not request.args:
+    if not asked:
         first = next(iter(templates.values()))
         choice, year = _default_period(first, today)
         form.template.data, form.period.data, form.year.data = first.key, choice, str(year)
