@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from outreach.funder.views import bp as funder_bp
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
+    from outreach.overdoses.views import bp as overdoses_bp
     from outreach.reports.views import bp as reports_bp
     from outreach.sync.api import bp as api_bp
 
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     pwa.register_offline_pages(app, cards_offline_urls)
     pwa.register_offline_pages(app, directory_offline_urls)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(overdoses_bp)
     app.register_blueprint(admin_bp)
     # Funder templates are checked at start-up: a broken file stops the app, not a report.
     load_templates()

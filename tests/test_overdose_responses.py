@@ -421,3 +421,51 @@ def test_shareable_export_hides_outcomes_together_with_responses(app, sync_api, 
     # The small outcomes (2 died, 1 transported, 3 eastside) are hidden.
     hidden = {(z, k) for (_p, _s, z), c in cells.items() for k, v in c.items() if v is None}
     assert {("downtown", "died"), ("riverside", "transported"), ("eastside", "alive")} <= hidden
+
+
+# --- voiding one entered by mistake ---------------------------------------------------------
+
+
+def test_a_supervisor_voids_an_overdose_response_and_it_leaves_the_reports(
+    app, sync_api, supervisor_client, worker_client
+):
+    from tests.conftest import csrf_token_from
+
+    keep, mistake = make_overdose(), make_overdose(outcome="died", naloxone_doses=5)
+    post(sync_api, overdoses=[keep, mistake])
+    listing = supervisor_client.get("/reports/overdoses")
+    assert listing.status_code == 200
+    assert f"/reports/overdoses/{mistake['id']}/void" in listing.get_data(as_text=True)
+    assert worker_client.get(f"/reports/overdoses/{mistake['id']}/void").status_code == 403
+
+    url = f"/reports/overdoses/{mistake['id']}/void"
+    page = supervisor_client.get(url)
+    assert page.status_code == 200
+    token = csrf_token_from(page.get_data(as_text=True))
+    assert supervisor_client.post(url, data={"csrf_token": token}).status_code == 400
+    answer = supervisor_client.post(url, data={"csrf_token": token, "reason": "duplicate"})
+    assert answer.status_code == 302
+    # Voided once: a second void changes nothing.
+    assert supervisor_client.post(
+        url, data={"csrf_token": token, "reason": "test"}
+    ).status_code == (409)
+
+    day = _today().isoformat()
+    summary = supervisor_client.get(f"/reports/summary.json?start={day}&end={day}").get_json()
+    assert summary["overdose_responses"]["responses"] == 1
+    assert summary["overdose_responses"]["by_outcome"]["died"] == 0
+    rows = _csv(supervisor_client.get(f"/reports/export.csv?period=day&start={day}&end={day}"))
+    total = [r for r in rows if r["measure"] == "overdose_responses" and r["zone"] == "all"]
+    assert [r["value"] for r in total] == ["1"]
+    with app.app_context():
+        stored = db.session.get(OverdoseResponse, uuid.UUID(mistake["id"]))
+        assert stored.voided_at is not None and stored.void_reason == "duplicate"
+        events = db.session.execute(
+            sa.text("SELECT action, target_id FROM audit_event WHERE action LIKE 'overdose%'")
+        ).all()
+    assert [(a, str(uuid.UUID(t))) for a, t in events] == [
+        ("overdose_response.void", mistake["id"])
+    ]
+    # Sending the voided record again is still a duplicate: it does not come back.
+    again = post(sync_api, overdoses=[mistake]).get_json()["overdose_responses"]
+    assert again == [{"id": mistake["id"], "status": "duplicate"}]

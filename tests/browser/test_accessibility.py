@@ -58,6 +58,8 @@ SUPERVISOR_PAGES = [
     "/reports/encounters/{encounter}/void",
     "/reports/funder",
     "/reports/funder?template=cdph_ssp_annual&period=year&year=2026&lang=es",
+    "/reports/overdoses",
+    "/reports/overdoses/{overdose}/void",
 ]
 ADMIN_PAGES = [
     "/admin",
@@ -129,6 +131,7 @@ def filled_app(app, users):
             "user": db.session.scalar(sa.select(User.id).where(User.username == users.worker)),
             "item": db.session.scalar(sa.select(SupplyItem.id).limit(1)),
             "service": db.session.scalar(sa.select(DirectoryService.id).limit(1)),
+            "overdose": db.session.scalar(sa.select(OverdoseResponse.id).limit(1)),
         }
     return ids
 
