@@ -15,7 +15,8 @@ the last 365 local days (median of ``--repeat`` runs after one warm-up):
 - records + covering indexes: the same after adding indexes that cover those queries;
 - roll-ups: summary.json's figures and the dashboard's queries from the daily roll-ups,
   and the whole /reports page, /reports/summary.json and the monthly CSV exports
-  (shareable and internal) through the app;
+  (shareable and internal) through the app; the last whole quarter's funder report (page
+  and CSV, generic template) beside summary.json for the same quarter;
 - upkeep: a 500-record sync batch and one void, which maintain the roll-ups.
 """
 
@@ -226,6 +227,20 @@ def run_engine(engine_name: str, args, workdir: Path) -> dict:
             lambda: client.get(export_url + "&suppress=1"), repeat
         )
         results["http_export_internal"] = median_ms(lambda: client.get(export_url), repeat)
+        # The last whole quarter: a funder report beside summary.json for the same dates.
+        quarter = (today.month - 1) // 3 or 4
+        year = today.year if today.month > 3 else today.year - 1
+        q_start = datetime(year, 3 * quarter - 2, 1).date()
+        q_end = (datetime(year + quarter // 4, 3 * quarter % 12 + 1, 1) - timedelta(days=1)).date()
+        quarter_summary = f"/reports/summary.json?start={q_start}&end={q_end}"
+        funder_url = f"/reports/funder?template=generic_ssp_quarterly&period=q{quarter}&year={year}"
+        assert client.get(funder_url).status_code == 200
+        assert client.get(funder_url + "&format=csv").status_code == 200
+        results["http_summary_quarter"] = median_ms(lambda: client.get(quarter_summary), repeat)
+        results["http_funder_quarter"] = median_ms(lambda: client.get(funder_url), repeat)
+        results["http_funder_quarter_csv"] = median_ms(
+            lambda: client.get(funder_url + "&format=csv"), repeat
+        )
 
         with app.test_request_context():
             worker = db.session.scalar(sa.select(User.id).where(User.username == "worker0"))
@@ -286,6 +301,9 @@ ROWS = [
     ("http_dashboard", "GET /reports (whole page, charts included)"),
     ("http_export_shareable", "GET /reports/export.csv?suppress=1, by month (shareable)"),
     ("http_export_internal", "GET /reports/export.csv, by month (internal)"),
+    ("http_summary_quarter", "GET /reports/summary.json, the last whole quarter"),
+    ("http_funder_quarter", "GET /reports/funder, the same quarter (printable page)"),
+    ("http_funder_quarter_csv", "GET /reports/funder?format=csv, the same quarter"),
     ("sync_500", "upkeep: sync batch of 500 records (incl. roll-ups)"),
     ("sync_500_bare", "  the same batch without roll-up upkeep (for comparison)"),
     ("void_one", "upkeep: void one record (incl. roll-ups)"),

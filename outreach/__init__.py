@@ -88,6 +88,9 @@ def _register_blueprints(app: Flask) -> None:
     from outreach.directory.admin import bp as directory_admin_bp
     from outreach.directory.views import bp as directory_bp
     from outreach.directory.views import offline_urls as directory_offline_urls
+    from outreach.funder.definitions import load_templates
+    from outreach.funder.views import admin_bp as funder_admin_bp
+    from outreach.funder.views import bp as funder_bp
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
     from outreach.overdoses.views import bp as overdoses_bp
@@ -113,6 +116,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(overdoses_bp)
     app.register_blueprint(admin_bp)
+    # Funder templates are checked at start-up: a broken file stops the app, not a report.
+    load_templates()
+    app.register_blueprint(funder_bp)
+    app.register_blueprint(funder_admin_bp)
 
 
 def _register_cli(app: Flask) -> None:

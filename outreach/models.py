@@ -474,3 +474,21 @@ class ReportParticipantDay(db.Model):
 
 
 ROLLUP_MODELS = (ReportDay, ReportDaySupply, ReportDayReferral, ReportParticipantDay)
+
+
+class FunderCategoryMap(db.Model):
+    """Where one catalogue entry counts in one funder template (set by an admin in /admin).
+
+    Without a row, the template's own defaults decide (``outreach.funder.mapping``); a row
+    with an empty category keeps the entry out of that template's figures.
+    """
+
+    __tablename__ = "funder_category_map"
+
+    template_key: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    # "supplies" (supply_item ids) or "referrals" (referral_type ids): two catalogues, so no
+    # foreign key; catalogue entries are deactivated, never deleted.
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16), primary_key=True)
+    entry_id: so.Mapped[int] = so.mapped_column(primary_key=True, autoincrement=False)
+    category: so.Mapped[str] = so.mapped_column(sa.String(64), default="")
+    updated_at: so.Mapped[datetime] = so.mapped_column(default=utcnow, onupdate=utcnow)

@@ -214,6 +214,77 @@ class Attack:
         return found[0], found[1]
 
 
+_FUNDER_PUBLISHED: dict[tuple[str, str], set] = defaultdict(set)
+
+
+def _funder_parts(term, mapping, catalog) -> list[tuple[str, str, int]] | None:
+    """The published tables a funder formula term sums: (measure, key, weight); None for
+    a distinct count (no linear relation)."""
+    from outreach.funder import formulas
+    from outreach.funder import report as funder_report
+    from outreach.funder.mapping import members
+
+    if term.category is None and formulas.FIGURES[term.name] == formulas.DISTINCT:
+        return None
+    if term.name in funder_report.TABLES:
+        return [(*funder_report.TABLES[term.name], 1)]
+    if term.name == "syringes_collected_estimated":
+        return [("syringes_collected_grams", "", 1)]
+    catalogue = formulas.FAMILIES[term.name]
+    entries = {
+        e.id: e for e in (catalog.items if catalogue == "supplies" else catalog.referral_types)
+    }
+    return [
+        (catalogue, entries[i].key, entries[i].doses_per_unit if term.name == "doses" else 1)
+        for i in members(mapping, catalogue, term.category)
+    ]
+
+
+def _funder_downloads(app, client, months: list[date], truth) -> int:
+    """Download every funder report over the attack's months (each template, each month,
+    quarter and year touching them) and add each field that sums one measure with data to
+    that measure's equations (a field summing several measures is left out: the attack
+    solves one measure at a time, and those sums only add what the parts already say)."""
+    from outreach.funder.definitions import load_templates
+    from outreach.funder.mapping import effective
+    from outreach.reports.catalog import load_catalog
+
+    with app.app_context():
+        catalog = load_catalog()
+        templates = load_templates()
+        mappings = {key: effective(t, catalog) for key, t in templates.items()}
+    choices = set()
+    for first in months:
+        choices |= {(f"m{first.month:02d}", first.year), (f"q{(first.month + 2) // 3}", first.year)}
+        choices.add(("year", first.year))
+    added = 0
+    for key, template in templates.items():
+        for choice, year in sorted(choices):
+            row = _rows(
+                client.get(f"/reports/funder?template={key}&period={choice}&year={year}&format=csv")
+            )[0]
+            start, end = (
+                date.fromisoformat(row["period_start"]),
+                date.fromisoformat(row["period_end"]),
+            )
+            for field in template.fields:
+                parts = []
+                for term in field.terms:
+                    found = _funder_parts(term, mappings[key], catalog)
+                    if found is None:
+                        parts = None
+                        break
+                    parts += [p for p in found if any(truth.get(p[:2], {}).values())]
+                if not parts or len(parts) != 1:
+                    continue
+                measure, item, weight = parts[0]
+                text = row[field.name]
+                value = None if text == "suppressed" else str(int(text) // weight)
+                _FUNDER_PUBLISHED[(measure, item)].add((start, end, "all", value))
+                added += 1
+    return added
+
+
 def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_client, sync_api):
     timezone = app.config["PROGRAM_TIMEZONE"]
     today = datetime.now(ZoneInfo(timezone)).date()
@@ -268,6 +339,11 @@ def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_
                 for zone in set(ZONE_RATES) - listed:
                     published[key].add((span_start, span_end, zone, "0"))
     assert files >= 3, "the attack needs several shareable files"
+    funder_rows = _funder_downloads(app, supervisor_client, months, truth)
+    assert funder_rows >= 20, "the funder reports should add equations to the attack"
+    for key, rows in _FUNDER_PUBLISHED.items():
+        published[key] |= rows
+    _FUNDER_PUBLISHED.clear()
 
     overdose_keys = {key for key in published if key[0].startswith("overdose_")}
     assert len(overdose_keys) == 11, overdose_keys

@@ -66,6 +66,10 @@ def _reads(supervisor_client, admin_client, day, earlier, supervisor_id: int) ->
         f"/reports/export.csv?period=month&{base}",
         f"/reports/export.csv?period=month&suppress=1&{base}",
     ]
+    # Funder reports: the month, quarter and year of the probed day (participants, new).
+    quarter = (day.month - 1) // 3 + 1
+    funder = f"/reports/funder?template=generic_ssp_quarterly&year={day.year}"
+    urls += [f"{funder}&period=q{quarter}", f"{funder}&period=q{quarter}&format=csv"]
     seen = {}
     for url in urls:
         response = supervisor_client.get(url)

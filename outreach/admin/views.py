@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "directory.import": _l("Directory imported"),
     "directory.export": _l("Directory exported"),
     "settings.update": _l("Program setting changed"),
+    "funder.mapping": _l("Funder report categories changed"),
 }
 # An event this list does not know yet (a newer feature's) still reads as words.
 OTHER_ACTION = _l("Other change")

@@ -90,11 +90,24 @@ def _labels(catalog: Catalog, lang: str, zone_ids: Sequence[int]) -> Labels:
 
 
 def _measure_tables(
-    periods: list[tuple[date, date]], catalog: Catalog, lang: str, reader_id: int | None
+    periods: list[tuple[date, date]],
+    catalog: Catalog,
+    lang: str,
+    reader_id: int | None = None,
+    by_month: bool = False,
+    with_participants: bool = True,
 ) -> tuple[list[Table], list[int], Labels]:
-    """Every measure's table over ``periods`` (rows) and the zones with encounters in them."""
+    """Every measure's table over ``periods`` (rows) and the zones with encounters in them.
+
+    ``by_month``: the periods are whole calendar months (the roll-ups are summed by month
+    in the database). Without participants, their table is all zeros (funder reports count
+    participants over their own period).
+    """
     first, last = periods[0][0], periods[-1][1]
-    cells = measure_tables.export_cells(first, last)
+    if by_month:
+        cells = measure_tables.month_cells(first, last)
+    else:
+        cells = measure_tables.export_cells(first, last)
     overdose_cells = overdose_tables.day_cells(first, last)
     # Zones with encounters or overdose responses: a zone left out had neither.
     zone_ids = sorted(
@@ -102,13 +115,16 @@ def _measure_tables(
     )
     order = [zone.id for zone in catalog.zones]
     zone_ids.sort(key=lambda z: (z == NO_ZONE, order.index(z) if z in order else 0))
-    participants = measure_tables.participants_by_period(periods, reader_id)
-    range_participants = {
-        scope: count
-        for (_index, scope), count in measure_tables.participants_by_period(
-            [(first, last)], reader_id
-        ).items()
-    }
+    participants: dict[tuple[int, int], int] = {}
+    range_participants: dict[int, int] = {}
+    if with_participants:
+        participants = measure_tables.participants_by_period(periods, reader_id)
+        range_participants = {
+            scope: count
+            for (_index, scope), count in measure_tables.participants_by_period(
+                [(first, last)], reader_id
+            ).items()
+        }
     labels = _labels(catalog, lang, zone_ids)
     built = measure_tables.build_tables(
         cells, periods, zone_ids, participants, range_participants, labels
@@ -218,14 +234,39 @@ def shareable_export(
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
     rows: list[list] = []
     for year in range(start.year, end.year + 1):
-        year_start, year_end = date(year, 1, 1), date(year, 12, 31)
-        months = period_rules.buckets(year_start, year_end, period)
-        built, zone_ids, labels = _measure_tables(months, catalog, lang, reader_id)
-        _suppress_all(built, threshold, catalog)
+        months, built, zone_ids, labels = published_year_tables(
+            year, threshold, catalog, lang, reader_id=reader_id
+        )
         chosen = [i for i, (first, last) in enumerate(months) if start <= first and last <= end]
         whole_year = len(chosen) == len(months)
         rows.extend(table_rows(built, period, months, zone_ids, labels, "year", whole_year, chosen))
     return start, end, csvfile.write_csv(_ordered_rows(rows), HEADER)
+
+
+def published_year_tables(
+    year: int,
+    threshold: int,
+    catalog: Catalog,
+    lang: str,
+    with_participants: bool = True,
+    reader_id: int | None = None,
+) -> tuple[list[tuple[date, date]], list[Table], list[int], Labels]:
+    """One year's published tables (months x zones, suppressed): every shareable figure,
+    funder reports' included, is copied or summed from these (``disclosure``). The
+    participant table's suppression depends on it alone (others: on their own table, the
+    naloxone sums on their parts, overdose outcomes with the responses), so leaving it
+    empty changes no other table."""
+    months = period_rules.buckets(date(year, 1, 1), date(year, 12, 31), SHAREABLE_PERIOD)
+    built, zone_ids, labels = _measure_tables(
+        months,
+        catalog,
+        lang,
+        reader_id=reader_id,
+        by_month=True,
+        with_participants=with_participants,
+    )
+    _suppress_all(built, threshold, catalog)
+    return months, built, zone_ids, labels
 
 
 def _ordered_rows(rows: list[list]) -> list[list]:

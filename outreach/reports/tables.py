@@ -82,6 +82,47 @@ def export_cells(start: date, end: date) -> Cells:
     return cells
 
 
+def month_cells(start: date, end: date) -> Cells:
+    """``export_cells`` summed by calendar month in the database, each month keyed by its
+    first day: the same month tables from a few hundred rows instead of every day's."""
+    cells = Cells()
+    day, supply, referral = ReportDay, ReportDaySupply, ReportDayReferral
+
+    def month(model) -> tuple:
+        return sa.extract("year", model.local_date), sa.extract("month", model.local_date)
+
+    grouped = (*month(day), day.zone_id)
+    for year, number, zone_id, *totals in db.session.execute(
+        sa.select(
+            *grouped,
+            *(sa.func.sum(getattr(day, measure)) for measure in ENCOUNTER_MEASURES),
+        )
+        .where(day.local_date.between(start, end), day.encounters > 0)
+        .group_by(*grouped)
+    ):
+        cells.days[(date(int(year), int(number), 1), zone_id)] = {
+            measure: int(total) for measure, total in zip(ENCOUNTER_MEASURES, totals, strict=True)
+        }
+    grouped = (*month(supply), supply.zone_id, supply.item_id)
+    for year, number, zone_id, item_id, encounters, quantity in db.session.execute(
+        sa.select(*grouped, sa.func.sum(supply.encounters), sa.func.sum(supply.quantity))
+        .where(supply.local_date.between(start, end), supply.encounters > 0)
+        .group_by(*grouped)
+    ):
+        cells.supplies[(date(int(year), int(number), 1), zone_id, item_id)] = (
+            int(encounters),
+            int(quantity),
+        )
+    grouped = (*month(referral), referral.zone_id, referral.referral_type_id)
+    for year, number, zone_id, type_id, encounters in db.session.execute(
+        sa.select(*grouped, sa.func.sum(referral.encounters))
+        .where(referral.local_date.between(start, end), referral.encounters > 0)
+        .group_by(*grouped)
+    ):
+        cells.referrals[(date(int(year), int(number), 1), zone_id, type_id)] = int(encounters)
+    return cells
+
+
 def participants_by_period(
     periods: list[tuple[date, date]], reader_id: int | None = None
 ) -> dict[tuple[int, int], int]:

@@ -56,6 +56,8 @@ SUPERVISOR_PAGES = [
     "/reports?preset=custom&start=2000-01-01&end=1999-01-01",  # the form with its errors
     "/reports/encounters",
     "/reports/encounters/{encounter}/void",
+    "/reports/funder",
+    "/reports/funder?template=cdph_ssp_annual&period=year&year=2026&lang=es",
     "/reports/overdoses",
     "/reports/overdoses/{overdose}/void",
 ]
@@ -73,6 +75,8 @@ ADMIN_PAGES = [
     "/admin/directory/new",
     "/admin/directory/{service}/edit",
     "/admin/directory/import",
+    "/admin/funder",
+    "/admin/funder/generic_ssp_quarterly",
 ]
 
 
