@@ -24,12 +24,17 @@ from outreach.encounters.catalog import load_catalog_index
 from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import csrf
 from outreach.i18n import current_lang
+from outreach.stock.ingest import ingest_stock_events
+from outreach.stock.services import session_bag
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # Records are a few levels deep; anything much deeper is an attack or a bug.
 MAX_JSON_DEPTH = 32
 # CSRF is checked in require_session() below, after the sign-in check, not globally.
 csrf.exempt(bp)
+# Record kinds sent beside "encounters": body key → ingest(records, worker_id, author), which
+# answers one result per record in the encounters' form, under the same key.
+RECORD_KINDS = {"stock_events": ingest_stock_events}
 
 
 class ApiError(Exception):
@@ -136,6 +141,8 @@ def session_info():
         csrf_token=generate_csrf(),
         # The seal key and the lock's idle time.
         **device.session_extras(),
+        # What the server expects this worker's bag to hold (tracked items).
+        bag=session_bag(current_user.id),
     )
 
 
@@ -148,15 +155,24 @@ def catalog():
 @bp.post("/sync")
 @manages_own_write_transaction
 def sync():
-    """Store a batch of encounters; one result per record, in order."""
+    """Store a batch of encounters (and other record kinds); one result per record, in order."""
     config = current_app.config
     body = _read_json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("encounters"), list):
+    others = (
+        {key: body[key] for key in RECORD_KINDS if key in body} if isinstance(body, dict) else {}
+    )
+    if not isinstance(body, dict) or not isinstance(
+        body.get("encounters", [] if others else None), list
+    ):
         raise ApiError(
             400, "bad_request", _('The body must be an object with an "encounters" list.')
         )
-    records = body["encounters"]
-    if len(records) > config["SYNC_MAX_RECORDS"]:
+    for key, value in others.items():
+        if not isinstance(value, list):
+            raise ApiError(400, "bad_request", _('"%(key)s" must be a list.', key=key))
+    records = body.get("encounters", [])
+    # The limit counts every kind together.
+    if len(records) + sum(map(len, others.values())) > config["SYNC_MAX_RECORDS"]:
         raise ApiError(
             413,
             "too_many_records",
@@ -170,5 +186,10 @@ def sync():
             _("Too many sync requests. Waiting before trying again."),
             {"Retry-After": str(verdict.retry_after)},
         )
-    outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
-    return jsonify(results=outcome.results)
+    answer = {"results": []}
+    if records or not others:
+        outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
+        answer["results"] = outcome.results
+    for key, records_of_kind in others.items():
+        answer[key] = RECORD_KINDS[key](records_of_kind, current_user.id, current_user.username)
+    return jsonify(answer)

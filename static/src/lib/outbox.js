@@ -108,11 +108,13 @@ async function prepare(record) {
   return kept;
 }
 
-export async function addRecord(plain, { holdMs = 0 } = {}) {
+// ``kind``: the sync body's key for it ("encounters" when absent; "stock_events"...).
+export async function addRecord(plain, { holdMs = 0, kind } = {}) {
   const record = await prepare(plain);
   const now = Date.now();
   const entry = {
     id: record.id,
+    kind,
     record,
     status: PENDING,
     savedAt: now,

@@ -2,6 +2,7 @@
 // One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
 // when the server answers "created" or "duplicate" for it; anything else keeps it.
 // Only records the signed-in account logged are sent; the others wait for their author.
+import { adoptServerBag } from "./bag.js";
 import { applyResults, getState, nextHoldEnd, rememberSession, sendable, setState, signedOut } from "./outbox.js";
 
 export const MAX_BATCH = 500; // the server's limit per request
@@ -79,7 +80,10 @@ async function fetchToken(remember = true) {
   const body = await response.json();
   csrfToken = body.csrf_token;
   sessionUser = body.user.username;
-  if (remember) body.userChanged = await rememberSession(body);
+  if (remember) {
+    body.userChanged = await rememberSession(body);
+    await adoptServerBag(body);
+  }
   return body;
 }
 
@@ -102,7 +106,14 @@ export function batches(entries, maxRecords = MAX_BATCH, maxBytes = MAX_BODY_BYT
   return out;
 }
 
-async function post(records) {
+// Each record under its kind's key; the answer's results in the same order as sent.
+function bodyOf(entries) {
+  const body = { encounters: [] };
+  for (const entry of entries) (body[entry.kind || "encounters"] ||= []).push(entry.record);
+  return body;
+}
+
+async function post(payload) {
   let response;
   try {
     response = await timedFetch(
@@ -112,7 +123,7 @@ async function post(records) {
         credentials: "same-origin",
         cache: "no-store",
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken || "" },
-        body: JSON.stringify({ encounters: records }),
+        body: JSON.stringify(payload),
       },
       SYNC_TIMEOUT_MS,
     );
@@ -127,7 +138,8 @@ async function post(records) {
       throw new SyncError(OFFLINE, response.status);
     }
     if (!body || !Array.isArray(body.results)) throw new SyncError(OFFLINE, response.status);
-    return body.results;
+    // Other kinds answer under their own key, in the same form.
+    return Object.keys(payload).flatMap((key) => (key === "encounters" ? body.results : body[key] || []));
   }
   let code = null;
   try {
@@ -148,7 +160,7 @@ async function post(records) {
 // Send one batch: refresh the CSRF token and retry once on a CSRF refusal.
 async function sendBatch(entries) {
   if (!csrfToken) await fetchToken();
-  const records = entries.map((entry) => entry.record);
+  const records = bodyOf(entries);
   try {
     return await post(records);
   } catch (error) {
