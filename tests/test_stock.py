@@ -254,3 +254,51 @@ def test_the_bag_page_lists_tracked_items_with_thresholds(app, worker_client):
 def test_openapi_documents_stock_events(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "StockEvent" in spec["components"]["schemas"]
+
+
+def test_admin_sets_tracked_items_and_thresholds_audited(app, admin_client, worker_client):
+    from outreach.models import AuditEvent
+    from tests.conftest import csrf_token_from
+
+    with app.app_context():
+        item_id = db.session.scalar(sa.select(SupplyItem.id).where(SupplyItem.key == NALOXONE))
+    url = f"/admin/catalog/supplies/{item_id}"
+    page = admin_client.get(url).get_data(as_text=True)
+    assert 'name="stock_tracked"' in page and 'name="low_stock_threshold"' in page
+
+    def post(**extra):
+        token = csrf_token_from(admin_client.get(url).get_data(as_text=True))
+        data = {
+            "csrf_token": token,
+            "key": NALOXONE,
+            "name": "Naloxone nasal spray",
+            "unit": "kit",
+            "category": "overdose",
+            "quick_amounts": "1 2",
+            "is_naloxone": "y",
+            "doses_per_unit": "2",
+            **extra,
+        }
+        return admin_client.post(url, data=data)
+
+    for bad in ("-1", "10001", "few", "2.5"):
+        assert post(stock_tracked="y", low_stock_threshold=bad).status_code == 400, bad
+    assert post(stock_tracked="y", low_stock_threshold="4").status_code == 302
+    with app.app_context():
+        item = db.session.get(SupplyItem, item_id)
+        assert (item.stock_tracked, item.low_stock_threshold) == (True, 4)
+        audit = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "catalog.update")
+        ).all()
+        assert audit[-1].details["changes"]["stock_tracked"] == [False, True]
+        assert audit[-1].details["changes"]["low_stock_threshold"] == [None, 4]
+    # Phones learn it from the catalogue (its version changes) and the pages.
+    catalog = worker_client.get("/api/v1/catalog").get_json()
+    entry = next(s for s in catalog["supplies"] if s["key"] == NALOXONE)
+    assert (entry["stock_tracked"], entry["low_stock_threshold"]) == (True, 4)
+    log = worker_client.get("/log").get_data(as_text=True)
+    assert f'data-supply="{NALOXONE}" data-low="4"' in log
+    # Blank threshold: tracked without a warning threshold.
+    assert post(stock_tracked="y", low_stock_threshold="").status_code == 302
+    with app.app_context():
+        assert db.session.get(SupplyItem, item_id).low_stock_threshold is None
