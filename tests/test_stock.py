@@ -190,7 +190,7 @@ def test_report_loaded_handed_out_adjusted_and_bags_now(app, sync_api, superviso
         ],
     )
     _void(app, voided["id"])
-    # The adjustment above names an item key that is not in it: rejected, nothing stored.
+    # The adjustment above has no valid reason for its item: rejected, nothing stored.
     post(
         sync_api,
         [],

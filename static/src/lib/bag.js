@@ -1,6 +1,6 @@
 // The worker's bag as this phone knows it, offline: IndexedDB "state" under "bag:<user>",
-// { items: {key: n}, last: {key: n} (the last load-out) }. Each load-out adds, each count
-// replaces, each encounter saved here takes its supplies out. When nothing of this worker
+// { started, items: {key: n}, last: {key: n} (the last load-out) }. Each load-out adds, each
+// count replaces, each encounter saved here takes its supplies out (once the bag started). When nothing of this worker
 // waits to be sent, the server knows everything: its figure (GET /api/v1/session) is taken.
 import { getState, listRecords, sentBy, setState } from "./outbox.js";
 
@@ -14,7 +14,8 @@ export async function readBag() {
 // sign 1 adds, -1 takes out; "count" replaces; "load" also remembers the load-out.
 export async function changeBag(quantities, sign = 1, kind = "") {
   const { user, bag } = await readBag();
-  if (!user) return;
+  if (!user || !(kind || bag.started)) return;
+  bag.started = true;
   for (const [key, n] of Object.entries(quantities || {})) {
     bag.items[key] = (kind === "count" ? 0 : bag.items[key] || 0) + sign * n;
   }
@@ -27,13 +28,13 @@ export async function adoptServerBag(session) {
   if (!user || !session.bag?.started) return;
   if ((await listRecords()).some((entry) => sentBy(entry, user))) return;
   const bag = (await getState(keyOf(user))) || { last: {} };
-  await setState(keyOf(user), { ...bag, items: { ...session.bag.items } });
+  await setState(keyOf(user), { ...bag, started: true, items: { ...session.bag.items } });
 }
 
 // What the bag would hold after ``quantity`` more go out, and the warning to show (if any):
-// below zero, or at or under the admin's threshold. Null when this bag was never loaded.
+// below zero, or at or under the admin's threshold. None before the bag was first loaded.
 export function stockWarning(bag, key, quantity, low, text) {
-  if (!Object.keys(bag.items).length) return "";
+  if (!bag.started) return "";
   const left = (bag.items[key] || 0) - quantity;
   if (left < 0) return text.short.replace("{n}", bag.items[key] || 0);
   if (low !== "" && left <= Number(low)) return text.low.replace("{n}", left);
