@@ -85,7 +85,7 @@ def report():
         view=view,
         reasons=REASONS,
         lang=current_lang(),
-        csv_url=url_for("stock.report", **request.args.to_dict(), format="csv"),
+        csv_url=url_for("stock.report", **{**request.args.to_dict(), "format": "csv"}),
     )
 
 
