@@ -116,3 +116,43 @@ def test_load_encounter_and_count_offline_arrive_once(page, context, live_server
         worker = db.session.scalar(sa.select(StockEvent.worker_id))
         assert services.bag_of(worker)[naloxone].expected == 1
         assert dict(services.bag_of(worker)[naloxone].adjusted) == {"lost": 2}
+
+
+def test_a_rejected_stock_event_waits_with_its_message_and_the_others_go(
+    page, context, live_server, users
+):
+    app = live_server.app
+    _track(app)
+    sign_in(page, users.worker)
+    page.goto("/log/bag")
+    wait_offline_ready(page)
+    context.set_offline(True)
+    page.reload()
+    page.fill(f"#bag-{NALOXONE}", "4")
+    page.fill(f"#bag-{SYRINGE}", "50")
+    page.click('#bag-form button[type="submit"]')
+    page.locator("[data-toast]").wait_for(state="visible")
+    page.check('input[name="type"][value="count"]')
+    page.fill(f"#bag-{SYRINGE}", "50")
+    page.click('#bag-form button[type="submit"]')
+    page.locator("[data-toast]").wait_for(state="visible")
+    wait_count(page, 2)
+    # Meanwhile the naloxone key is renamed on the server: the load-out names an unknown item.
+    with app.app_context():
+        item = db.session.scalar(sa.select(SupplyItem).where(SupplyItem.key == NALOXONE))
+        item.key = "naloxone_nasal_spray"
+        db.session.commit()
+    context.set_offline(False)
+    page.goto("/outbox")
+    rejected = page.locator("[data-rejected-list] > li")
+    rejected.first.wait_for(timeout=30_000)
+    wait_count(page, 1)
+    expect(rejected.first.locator("[data-record-errors]")).to_contain_text("unknown item")
+    expect(rejected.first).to_contain_text("Load-out")
+    # Entered again on the bag page, not fixed in the encounter form: only Discard.
+    expect(rejected.first.locator("a", has_text="Fix")).to_have_count(0)
+    with app.app_context():
+        assert [e.type for e in db.session.scalars(sa.select(StockEvent))] == ["count"]
+    rejected.first.locator("button[data-discard]").click()
+    page.locator("[data-confirm-dialog] button", has_text="Discard").click()
+    wait_count(page, 0)
