@@ -95,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     from outreach.main import bp as main_bp
     from outreach.overdoses.views import bp as overdoses_bp
     from outreach.reports.views import bp as reports_bp
+    from outreach.stock.views import bp as stock_bp
+    from outreach.stock.views import offline_urls as stock_offline_urls
     from outreach.sync.api import bp as api_bp
 
     app.register_blueprint(main_bp)
@@ -111,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     pwa.init_app(app)
     pwa.register_offline_pages(app, pwa.offline_urls)
     pwa.register_offline_pages(app, worker.offline_urls)
+    pwa.register_offline_pages(app, stock_offline_urls)
     pwa.register_offline_pages(app, cards_offline_urls)
     pwa.register_offline_pages(app, directory_offline_urls)
     app.register_blueprint(reports_bp)
@@ -120,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     load_templates()
     app.register_blueprint(funder_bp)
     app.register_blueprint(funder_admin_bp)
+    app.register_blueprint(stock_bp)
 
 
 def _register_cli(app: Flask) -> None:

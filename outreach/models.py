@@ -183,6 +183,10 @@ class SupplyItem(CatalogMixin, db.Model):
     is_naloxone: so.Mapped[bool] = so.mapped_column(default=False)
     # Doses one unit holds (a nasal kit of two sprays is 2): funders count naloxone in doses.
     doses_per_unit: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
+    # Kept in workers' bags (outreach.stock): loaded, handed out, counted at shift end.
+    stock_tracked: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    # A bag holding this many or fewer is "running low" on the phone; None: never warned.
+    low_stock_threshold: so.Mapped[int | None]
 
 
 class ReferralType(CatalogMixin, db.Model):
@@ -311,6 +315,55 @@ class OverdoseResponse(db.Model):
 
     zone: so.Mapped[Zone | None] = so.relationship()
     worker: so.Mapped[User | None] = so.relationship(foreign_keys=[worker_id])
+
+
+class StockEvent(db.Model):
+    """A worker's bag changing: a load-out, an end-of-shift count, or an adjustment.
+
+    Made on the phone with a UUID (the idempotency key, as for encounters). What a bag holds
+    is worked out when read (outreach.stock.ledger), never stored, so a record arriving late
+    changes the figures instead of leaving them wrong.
+    """
+
+    __tablename__ = "stock_event"
+
+    id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, primary_key=True)
+    # "load", "count" or "adjustment" (outreach.stock.contract.EVENT_TYPES).
+    type: so.Mapped[str] = so.mapped_column(sa.String(16))
+    worker_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id"), index=True)
+    occurred_at: so.Mapped[datetime]
+    # The day in PROGRAM_TIMEZONE, fixed at ingest, as for encounters.
+    local_date: so.Mapped[date] = so.mapped_column(index=True)
+    received_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+    lines: so.Mapped[list[StockEventLine]] = so.relationship(
+        back_populates="event", cascade="all, delete-orphan"
+    )
+
+
+class StockEventLine(db.Model):
+    """One item of a stock event.
+
+    ``quantity``: loaded (load), counted in the bag (count), or taken out of the bag
+    (adjustment). ``expected``: for a count, what the phone expected the bag to hold.
+    ``reason``: why the bag holds less than expected (outreach.stock.contract.REASONS).
+    """
+
+    __tablename__ = "stock_event_line"
+    __table_args__ = (sa.CheckConstraint("quantity >= 0", name="quantity_nonnegative"),)
+
+    event_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.ForeignKey("stock_event.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("supply_item.id"), primary_key=True, index=True
+    )
+    quantity: so.Mapped[int]
+    expected: so.Mapped[int | None]
+    reason: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+
+    event: so.Mapped[StockEvent] = so.relationship(back_populates="lines")
+    item: so.Mapped[SupplyItem] = so.relationship()
 
 
 class AuditEvent(db.Model):

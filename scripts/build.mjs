@@ -46,12 +46,14 @@ for (const [file, info] of Object.entries(result.metafile.outputs)) {
 await writeFile(path.join(outdir, "manifest.json"), JSON.stringify(manifest, null, 2));
 
 // --- Service worker -------------------------------------------------------------------
-// What it precaches: every bundle and chunk, and the icons. Staff-only bundles (reports,
-// admin) and the sign-in page's are left out: those pages are never available offline.
+// What it precaches: every bundle and chunk, and the small icons. Staff-only bundles
+// (reports, admin) and the sign-in page's are left out: those pages are never available
+// offline. The 512 px manifest icons are left out too: the browser downloads them itself
+// when the app is installed, and no page shows them (they cost 5 KB of the offline budget).
 const precache = {
   globDirectory: path.join(root, "static"),
   globPatterns: ["dist/**/*.{js,css}", "icons/*.png"],
-  globIgnores: ["dist/sw.js", "dist/reports*", "dist/admin*", "dist/login*", "**/*.map"],
+  globIgnores: ["dist/sw.js", "dist/reports*", "dist/admin*", "dist/login*", "**/*.map", "icons/*-512.png"],
   modifyURLPrefix: { "": "/static/" },
   // Hashed names change with their content: no revision needed.
   dontCacheBustURLsMatching: /-[A-Z0-9]{8}\.(js|css)$/,

@@ -1,7 +1,7 @@
 """funder report templates: where catalogue entries count in each template
 
 Revision ID: 0007_funder
-Revises: 0005_overdose
+Revises: 0006_stock
 Create Date: 2026-11-29 23:20:00
 
 Adds ``funder_category_map``: for one funder template (a YAML file in
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007_funder'
-down_revision = '0005_overdose'
+down_revision = '0006_stock'
 branch_labels = None
 depends_on = None
 

@@ -94,3 +94,8 @@ class SupplyEntryForm(CatalogEntryForm):
         default=1,
         validators=[Optional(), NumberRange(min=1, max=100)],
     )
+    stock_tracked = BooleanField(_l("Kept in workers' bags (loaded and counted)"))
+    low_stock_threshold = IntegerField(
+        _l("Warn when a bag holds this many or fewer"),
+        validators=[Optional(), NumberRange(min=0, max=10_000)],
+    )

@@ -36,6 +36,8 @@ SUPPLY_FIELDS = (
     "is_syringe",
     "is_naloxone",
     "doses_per_unit",
+    "stock_tracked",
+    "low_stock_threshold",
 )
 MAX_DOSES_PER_UNIT = 100
 AUDIT_PAGE_SIZE = 50
@@ -195,8 +197,19 @@ def _clean_fields(model, fields: dict) -> dict:
             is_syringe=bool(fields.get("is_syringe")),
             is_naloxone=bool(fields.get("is_naloxone")),
             doses_per_unit=doses,
+            stock_tracked=bool(fields.get("stock_tracked")),
+            low_stock_threshold=_threshold(fields.get("low_stock_threshold")),
         )
     return clean
+
+
+def _threshold(value) -> int | None:
+    """A bag's low-stock threshold: blank for none, else a whole number 0-10,000."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10_000:
+        raise AdminError(_("The low-stock threshold is a whole number from 0 to 10,000."))
+    return value
 
 
 def add_entry(model, key: str, fields: dict, actor: User):

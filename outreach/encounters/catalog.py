@@ -50,6 +50,9 @@ def catalog_payload(lang: str) -> dict:
             "unit": item.unit,
             "category": item.category,
             "quick_amounts": [int(n) for n in item.quick_amounts.split() if n.isdigit()],
+            # The bag (outreach.stock): kept in workers' bags, and when a bag runs low.
+            "stock_tracked": item.stock_tracked,
+            "low_stock_threshold": item.low_stock_threshold,
         }
         for item in active(SupplyItem)
     ]

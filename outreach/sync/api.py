@@ -25,16 +25,18 @@ from outreach.encounters.ingest import ingest_batch
 from outreach.extensions import csrf
 from outreach.i18n import current_lang
 from outreach.overdoses.ingest import ingest_overdoses
+from outreach.stock.ingest import ingest_stock_events
+from outreach.stock.services import session_bag
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# Record kinds a batch may carry beside "encounters", each under its own key and answered
-# under that same key, one result per record (absent from the answer when not sent, so a
-# phone that sends only encounters gets exactly the answer it always got).
-OTHER_RECORD_KINDS = {"overdose_responses": ingest_overdoses}
 # Records are a few levels deep; anything much deeper is an attack or a bug.
 MAX_JSON_DEPTH = 32
 # CSRF is checked in require_session() below, after the sign-in check, not globally.
 csrf.exempt(bp)
+# Record kinds sent beside "encounters": body key → ingest(records, worker_id, author), which
+# answers one result per record in the encounters' form, under the same key (absent from the
+# answer when not sent, so a phone that sends only encounters gets the answer it always got).
+RECORD_KINDS = {"overdose_responses": ingest_overdoses, "stock_events": ingest_stock_events}
 
 
 class ApiError(Exception):
@@ -141,6 +143,8 @@ def session_info():
         csrf_token=generate_csrf(),
         # The seal key and the lock's idle time.
         **device.session_extras(),
+        # What the server expects this worker's bag to hold (tracked items).
+        bag=session_bag(current_user.id),
     )
 
 
@@ -156,16 +160,20 @@ def sync():
     """Store a batch of encounters (and other record kinds); one result per record, in order."""
     config = current_app.config
     body = _read_json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("encounters"), list):
+    others = (
+        {key: body[key] for key in RECORD_KINDS if key in body} if isinstance(body, dict) else {}
+    )
+    if not isinstance(body, dict) or not isinstance(
+        body.get("encounters", [] if others else None), list
+    ):
         raise ApiError(
             400, "bad_request", _('The body must be an object with an "encounters" list.')
         )
-    records = body["encounters"]
-    others = {key: body[key] for key in OTHER_RECORD_KINDS if key in body}
-    for key, listed in others.items():
-        if not isinstance(listed, list):
+    for key, value in others.items():
+        if not isinstance(value, list):
             raise ApiError(400, "bad_request", _('"%(key)s" must be a list.', key=key))
-    # The limit counts every kind of record together.
+    records = body.get("encounters", [])
+    # The limit counts every kind together.
     if len(records) + sum(map(len, others.values())) > config["SYNC_MAX_RECORDS"]:
         raise ApiError(
             413,
@@ -180,9 +188,10 @@ def sync():
             _("Too many sync requests. Waiting before trying again."),
             {"Retry-After": str(verdict.retry_after)},
         )
-    outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
-    answered = {
-        key: OTHER_RECORD_KINDS[key](listed, current_user.id, current_user.username)
-        for key, listed in others.items()
-    }
-    return jsonify(results=outcome.results, **answered)
+    answer = {"results": []}
+    if records or not others:
+        outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
+        answer["results"] = outcome.results
+    for key, records_of_kind in others.items():
+        answer[key] = RECORD_KINDS[key](records_of_kind, current_user.id, current_user.username)
+    return jsonify(answer)

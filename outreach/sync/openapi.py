@@ -245,4 +245,40 @@ def build_spec(
     body["schema"]["properties"]["encounters"]["maxItems"] = max_records
     body["schema"]["properties"]["overdose_responses"]["maxItems"] = max_records
     body["example"] = {"encounters": [example]}
+    _add_stock_events(spec, supply_keys, max_records)
     return spec
+
+
+def _add_stock_events(spec: dict, supply_keys: list[str], max_records: int) -> None:
+    """The bag's record kind, sent beside "encounters" and answered beside "results"."""
+    from outreach.stock import contract as stock_contract
+
+    schema = stock_contract.json_schema()
+    if supply_keys:
+        schema["properties"]["items"]["propertyNames"] = {"enum": supply_keys}
+    spec["components"]["schemas"]["StockEvent"] = schema
+    post = spec["paths"]["/sync"]["post"]
+    post["requestBody"]["content"]["application/json"]["schema"]["properties"]["stock_events"] = {
+        "type": "array",
+        "maxItems": max_records,
+        "items": {"$ref": "#/components/schemas/StockEvent"},
+    }
+    answer = post["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    session = spec["paths"]["/session"]["get"]["responses"]["200"]["content"]
+    session["application/json"]["schema"]["properties"]["bag"] = {
+        "type": "object",
+        "description": (
+            "What the server expects this worker's bag to hold: tracked item key to a whole "
+            "number (negative when more was handed out than loaded); started is false "
+            "before the first load-out or count."
+        ),
+        "properties": {
+            "started": {"type": "boolean"},
+            "items": {"type": "object", "additionalProperties": {"type": "integer"}},
+        },
+    }
+    answer["stock_events"] = {
+        "type": "array",
+        "description": "Present when the body had stock_events: one result per event, in order.",
+        "items": {"$ref": "#/components/schemas/SyncResult"},
+    }

@@ -77,7 +77,9 @@ class FaultInjector:
             body = environ["wsgi.input"].read(length)
             environ["wsgi.input"] = io.BytesIO(body)
             try:
-                ids = [r.get("id") for r in json.loads(body)["encounters"]]
+                # Every record kind of the body ("encounters", "stock_events", ...).
+                kinds = [v for v in json.loads(body).values() if isinstance(v, list)]
+                ids = [r.get("id") for records in kinds for r in records]
             except (ValueError, KeyError, TypeError, AttributeError):
                 ids = []
             with self.lock:

@@ -49,6 +49,8 @@ WORKER_PAGES = [
     "/log?lang=es#overdose",
     "/outbox",
     "/account",
+    "/log/bag",
+    "/log/bag?lang=es",
 ]
 SUPERVISOR_PAGES = [
     "/account/lockouts",
@@ -60,6 +62,8 @@ SUPERVISOR_PAGES = [
     "/reports/funder?template=cdph_ssp_annual&period=year&year=2026&lang=es",
     "/reports/overdoses",
     "/reports/overdoses/{overdose}/void",
+    "/reports/stock",
+    "/reports/stock?lang=es",
 ]
 ADMIN_PAGES = [
     "/admin",
@@ -125,6 +129,7 @@ def filled_app(app, users):
                     outcome=outcome,
                 )
             )
+        _fill_bags(users)
         db.session.commit()
         ids = {
             "encounter": db.session.scalar(sa.select(Encounter.id).limit(1)),
@@ -134,6 +139,31 @@ def filled_app(app, users):
             "overdose": db.session.scalar(sa.select(OverdoseResponse.id).limit(1)),
         }
     return ids
+
+
+def _fill_bags(users) -> None:
+    """Two items kept in bags, and the worker's bag loaded then counted short (so the bag
+    page, /log's warnings and the stock report all have something to show)."""
+    import uuid
+    from datetime import datetime
+
+    from outreach.models import StockEvent
+    from outreach.models import StockEventLine
+
+    items = db.session.scalars(sa.select(SupplyItem).order_by(SupplyItem.sort_order).limit(2))
+    worker = db.session.scalar(sa.select(User.id).where(User.username == users.worker))
+    day = datetime.now()
+    load = StockEvent(
+        id=uuid.uuid4(), type="load", worker_id=worker, occurred_at=day, local_date=day.date()
+    )
+    count = StockEvent(
+        id=uuid.uuid4(), type="count", worker_id=worker, occurred_at=day, local_date=day.date()
+    )
+    for item in items:
+        item.stock_tracked, item.low_stock_threshold = True, 5
+        load.lines.append(StockEventLine(item_id=item.id, quantity=20))
+        count.lines.append(StockEventLine(item_id=item.id, quantity=15, expected=20, reason="lost"))
+    db.session.add_all([load, count])
 
 
 def _violations(page) -> list[str]:

@@ -259,8 +259,8 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
 
 TARGET_PAGES = {
     None: ["/login", "/cards", "/directory"],
-    "worker": ["/log", "/outbox", "/cards?lang=es"],
-    "supervisor": ["/reports"],
+    "worker": ["/log", "/outbox", "/cards?lang=es", "/log/bag"],
+    "supervisor": ["/reports", "/reports/stock"],
     "admin": ["/admin", "/admin/users", "/admin/catalog/supplies", "/admin/audit"],
 }
 

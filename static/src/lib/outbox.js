@@ -108,8 +108,8 @@ async function prepare(record) {
   return kept;
 }
 
-// ``kind``: the sync key the record goes under when it is not an encounter (entries without
-// one are encounters), e.g. "overdose_responses".
+// ``kind``: the sync body's key for it when it is not an encounter (entries without one are
+// encounters), e.g. "overdose_responses" or "stock_events".
 export async function addRecord(plain, { holdMs = 0, kind } = {}) {
   const record = await prepare(plain);
   const now = Date.now();

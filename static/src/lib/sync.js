@@ -2,6 +2,7 @@
 // One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
 // when the server answers "created" or "duplicate" for it; anything else keeps it.
 // Only records the signed-in account logged are sent; the others wait for their author.
+import { adoptServerBag } from "./bag.js";
 import { applyResults, getState, nextHoldEnd, rememberSession, sendable, setState, signedOut } from "./outbox.js";
 
 export const MAX_BATCH = 500; // the server's limit per request
@@ -79,7 +80,10 @@ async function fetchToken(remember = true) {
   const body = await response.json();
   csrfToken = body.csrf_token;
   sessionUser = body.user.username;
-  if (remember) body.userChanged = await rememberSession(body);
+  if (remember) {
+    body.userChanged = await rememberSession(body);
+    await adoptServerBag(body);
+  }
   return body;
 }
 

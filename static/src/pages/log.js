@@ -1,4 +1,5 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
+import { changeBag, watchBag } from "../lib/bag.js";
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { codeConcern } from "../lib/code-check.js";
@@ -101,8 +102,20 @@ function numberProblems() {
   return problems;
 }
 
+// Syringes collected by weight: a number 0.01-500 (a comma as decimal point too), kg or lb.
+function readWeight(problems) {
+  const input = form.elements.syringes_collected_weight;
+  const raw = input.value.trim().replace(",", ".");
+  const value = Number(raw);
+  const ok = !raw || (/^\d*\.?\d+$/.test(raw) && value >= 0.01 && value <= 500);
+  markField(input, ok ? "" : formError.dataset.weight);
+  if (!ok) problems.push({ input, message: `${labelOf(input)}: ${formError.dataset.weight}` });
+  return ok && raw ? { value, unit: form.elements.syringes_collected_weight_unit.value } : null;
+}
+
 function buildRecord() {
   const problems = numberProblems();
+  const weight = readWeight(problems);
   if (problems.length) return { problems };
   const supplies = {};
   for (const input of form.querySelectorAll('input[name^="supply."]')) {
@@ -123,8 +136,13 @@ function buildRecord() {
     referrals,
   };
   if (!record.participant_code && keptSeal) record.participant_code_sealed = keptSeal;
+  if (weight) record.syringes_collected_weight = weight;
   const empty =
-    !Object.keys(supplies).length && !referrals.length && !record.syringes_collected && !record.naloxone_reversals_reported;
+    !Object.keys(supplies).length &&
+    !referrals.length &&
+    !record.syringes_collected &&
+    !weight &&
+    !record.naloxone_reversals_reported;
   if (empty) return { problems: [{ input: form.querySelector('input[name^="supply."]'), message: t("empty") }] };
   return { record };
 }
@@ -154,7 +172,7 @@ function focusField(input) {
 function clearProblems() {
   show(formError, false);
   formError.replaceChildren();
-  for (const input of numberInputs()) markField(input, "");
+  for (const input of [...numberInputs(), form.elements.syringes_collected_weight]) markField(input, "");
 }
 
 // Put a record's values back in the form (after "undo", or to fix a rejected one).
@@ -173,6 +191,8 @@ function fill(record) {
   form.elements.naloxone_reversals_reported.value = record.naloxone_reversals_reported
     ? String(record.naloxone_reversals_reported)
     : "";
+  form.elements.syringes_collected_weight.value = record.syringes_collected_weight?.value ?? "";
+  if (record.syringes_collected_weight) form.elements.syringes_collected_weight_unit.value = record.syringes_collected_weight.unit;
   // Sealed at save: the code cannot be shown again, only kept or typed anew.
   form.elements.participant_code.value = "";
   keptSeal = record.participant_code_sealed || null;
@@ -184,8 +204,10 @@ function fill(record) {
 
 function resetForm() {
   const zone = form.elements.zone.value;
+  const unit = form.elements.syringes_collected_weight_unit.value;
   form.reset();
   form.elements.zone.value = zone;
+  form.elements.syringes_collected_weight_unit.value = unit;
   for (const input of numberInputs()) input.value = input.dataset.default || "";
   clearProblems();
   warnAboutCode();
@@ -232,7 +254,10 @@ async function save(event) {
     const entry = await addRecord(record, { holdMs: UNDO_MS });
     lastSaved = entry.record;
     learnFrom(record);
+    // The bag on this phone: what was handed out leaves it.
+    await changeBag(record.supplies, -1).catch(() => null);
     resetForm();
+    checkBag();
     keptSeal = null;
     form.elements.participant_code.placeholder = "";
     // Undo goes a moment before the hold ends, so it is never offered for a record sent.
@@ -261,6 +286,7 @@ async function undo() {
     return;
   }
   await removeRecord(record.id);
+  await changeBag(record.supplies, 1).catch(() => null);
   fill(record);
   showToast(t("undone"));
   await afterSave();
@@ -366,6 +392,7 @@ function showRanges() {
 }
 
 showRanges();
+const checkBag = watchBag(form, { low: t("bagLow"), short: t("bagShort") });
 form.addEventListener("click", onControl);
 form.elements.participant_code.addEventListener("input", warnAboutCode);
 form.addEventListener("change", (event) => {

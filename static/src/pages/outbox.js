@@ -25,15 +25,19 @@ function describe(entry, names) {
   const { record } = entry;
   if (entry.kind === OVERDOSE) return [t("overdose")];
   const lines = [];
-  const supplies = Object.entries(record.supplies || {}).map(
+  const supplies = Object.entries(record.supplies || record.items || {}).map(
     ([key, quantity]) => `${names.supplies[key] || key} × ${quantity}`,
   );
+  // A stock event (the bag): its kind, then its items.
+  if (record.type) lines.push(t(`bag.${record.type}`));
   if (supplies.length) lines.push(supplies.join(", "));
   if (record.referrals?.length) {
     lines.push(t("referrals", { list: record.referrals.map((key) => names.referrals[key] || key).join(", ") }));
   }
   if (record.people_served > 1) lines.push(t("people", { n: record.people_served }));
   if (record.syringes_collected) lines.push(t("collected", { n: record.syringes_collected }));
+  const weight = record.syringes_collected_weight;
+  if (weight) lines.push(t("collected", { n: `${weight.value} ${weight.unit}` }));
   if (record.naloxone_reversals_reported) lines.push(t("reversals", { n: record.naloxone_reversals_reported }));
   return lines;
 }
@@ -41,7 +45,7 @@ function describe(entry, names) {
 // A field of the contract in the worker's words ("supplies.cooker" is the cooker's name).
 function fieldName(field, names) {
   const [head, key] = field.split(".", 2);
-  if (key && head === "supplies") return names.supplies[key] || key;
+  if (key && ["supplies", "items", "reasons"].includes(head)) return names.supplies[key] || key;
   if (key && head === "referrals") return names.referrals[key] || key;
   const label = t(`field.${head}`);
   return label === `field.${head}` ? t("field.record") : label;
@@ -69,7 +73,8 @@ function item(entry, names) {
     const discard = element("button", "button danger", t("discard"));
     discard.type = "button";
     discard.dataset.discard = entry.id;
-    actions.append(fix, discard);
+    // A stock event is entered again on the bag page rather than fixed.
+    actions.append(...(entry.kind && entry.kind !== OVERDOSE ? [] : [fix]), discard);
     li.append(actions);
   } else {
     li.append(element("p", "record-status", t("waiting")));

@@ -1,0 +1,182 @@
+"""Reads of the bag: what each bag holds now, and the supervisor's figures for a period.
+
+Every figure comes from ``ledger.replay`` over the stored events and the encounters'
+supplies, so it is the same arithmetic everywhere. A bag starts at its worker's first
+load-out or count: supplies handed out before a worker ever used the bag are not in it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections import defaultdict
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from outreach.extensions import db
+from outreach.models import Encounter
+from outreach.models import EncounterSupply
+from outreach.models import StockEvent
+from outreach.models import StockEventLine
+from outreach.models import SupplyItem
+from outreach.models import User
+from outreach.stock import ledger
+from outreach.stock.contract import NO_REASON
+from outreach.stock.contract import REASONS
+from outreach.stock.ledger import HANDED_OUT
+from outreach.stock.ledger import Ledger
+from outreach.stock.ledger import Movement
+
+# The reasons in the order reports show them: the worker's four, then the unexplained rest.
+REPORT_REASONS = (*REASONS, NO_REASON)
+
+BagKey = tuple[int, int]  # (worker id, item id)
+
+
+@dataclass(frozen=True)
+class DayMovement:
+    day: date
+    movement: Movement
+
+
+def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMovement]]:
+    """Every movement of every bag (of these workers), by (worker, item)."""
+    query = sa.select(
+        StockEvent.worker_id,
+        StockEvent.type,
+        StockEvent.occurred_at,
+        StockEvent.local_date,
+        StockEventLine.item_id,
+        StockEventLine.quantity,
+        StockEventLine.expected,
+        StockEventLine.reason,
+    ).join(StockEventLine, StockEventLine.event_id == StockEvent.id)
+    if worker_ids is not None:
+        query = query.where(StockEvent.worker_id.in_(worker_ids))
+    bags: dict[BagKey, list[DayMovement]] = defaultdict(list)
+    first: dict[int, datetime] = {}
+    for worker, kind, at, day, item, quantity, expected, reason in db.session.execute(query):
+        bags[(worker, item)].append(
+            DayMovement(day, Movement(at, kind, quantity, reason, expected))
+        )
+        first[worker] = min(first.get(worker, at), at)
+    if not first:
+        return bags
+    tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
+    items = tracked | {item for _worker, item in bags}
+    handed = (
+        sa.select(
+            Encounter.worker_id,
+            Encounter.occurred_at,
+            Encounter.local_date,
+            EncounterSupply.item_id,
+            EncounterSupply.quantity,
+        )
+        .join(EncounterSupply, EncounterSupply.encounter_id == Encounter.id)
+        .where(
+            Encounter.worker_id.in_(list(first)),
+            Encounter.voided_at.is_(None),
+            Encounter.occurred_at >= min(first.values()),
+            EncounterSupply.item_id.in_(items),
+        )
+    )
+    for worker, at, day, item, quantity in db.session.execute(handed):
+        if at >= first[worker]:
+            bags[(worker, item)].append(DayMovement(day, Movement(at, HANDED_OUT, quantity)))
+    return bags
+
+
+def bag_of(worker_id: int) -> dict[int, Ledger]:
+    """What one worker's bag is expected to hold now, by item id."""
+    return {
+        item: ledger.replay([m.movement for m in moves])
+        for (_worker, item), moves in _movements([worker_id]).items()
+    }
+
+
+def session_bag(worker_id: int) -> dict:
+    """For ``GET /api/v1/session``: the bag the server expects, tracked items by key."""
+    keys = {i: k for i, k in db.session.execute(sa.select(SupplyItem.id, SupplyItem.key))}
+    tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
+    bag = bag_of(worker_id)
+    return {
+        "started": bool(bag),
+        "items": {keys[item]: entry.expected for item, entry in bag.items() if item in tracked},
+    }
+
+
+@dataclass
+class ItemFigures:
+    """One item over a period, summed over every bag."""
+
+    item: SupplyItem
+    loaded: int = 0
+    handed_out: int = 0
+    adjusted: Counter = field(default_factory=Counter)
+
+    @property
+    def adjusted_total(self) -> int:
+        return sum(self.adjusted.values())
+
+
+@dataclass
+class BagRow:
+    """One worker's bag now: expected per item id (negative when more went out than in)."""
+
+    worker: str
+    expected: dict[int, int]
+
+
+@dataclass
+class StockReport:
+    start: date
+    end: date
+    items: list[ItemFigures]
+    bags: list[BagRow]
+
+    @property
+    def short_bags(self) -> int:
+        return sum(1 for bag in self.bags for n in bag.expected.values() if n < 0)
+
+
+def stock_report(start: date, end: date) -> StockReport:
+    """Per item over [start, end]: loaded, handed out from bags, adjusted by reason; and what
+    each bag holds now. Only staff names and item totals: no participant counts."""
+    bags = _movements()
+    tracked = db.session.scalars(sa.select(SupplyItem).where(SupplyItem.stock_tracked)).all()
+    seen_ids = {item for _worker, item in bags}
+    extra = (
+        db.session.scalars(
+            sa.select(SupplyItem).where(SupplyItem.id.in_(seen_ids - {i.id for i in tracked}))
+        ).all()
+        if seen_ids
+        else []
+    )
+    items = sorted([*tracked, *extra], key=lambda i: (i.sort_order, i.name))
+    figures = {item.id: ItemFigures(item) for item in items}
+    now: dict[int, dict[int, int]] = defaultdict(dict)
+    for (worker, item), moves in bags.items():
+        state = Ledger()
+        row = figures[item]
+        for entry in sorted(moves, key=lambda m: ledger.sort_key(m.movement)):
+            made = ledger.apply(state, entry.movement)
+            if not start <= entry.day <= end:
+                continue
+            if entry.movement.kind == "load":
+                row.loaded += entry.movement.quantity
+            elif entry.movement.kind == HANDED_OUT:
+                row.handed_out += entry.movement.quantity
+            row.adjusted.update(made)
+        now[worker][item] = state.expected
+    names = {
+        i: n
+        for i, n in db.session.execute(sa.select(User.id, User.username).where(User.id.in_(now)))
+    }
+    rows = sorted(
+        (BagRow(names.get(worker, "?"), expected) for worker, expected in now.items()),
+        key=lambda row: row.worker,
+    )
+    return StockReport(start, end, list(figures.values()), rows)

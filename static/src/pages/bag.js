@@ -1,0 +1,94 @@
+// /log/bag: a load-out (the last one offered) or an end-of-shift count, saved to the outbox
+// as a stock event and sent like encounters. Works offline.
+import { adoptServerBag, changeBag, readBag } from "../lib/bag.js";
+import { addRecord } from "../lib/outbox.js";
+import { currentSession } from "../lib/sync.js";
+import { show, t } from "../lib/ui.js";
+import { afterSave, initShell } from "./shell.js";
+
+const form = document.getElementById("bag-form");
+const error = document.querySelector("[data-bag-error]");
+const toast = document.querySelector("[data-toast]");
+const rows = form ? [...form.querySelectorAll("[data-item]")] : [];
+const mode = () => form.elements.type.value;
+let saving = false;
+
+async function render(refill = true) {
+  const { bag } = await readBag();
+  for (const row of rows) {
+    const key = row.dataset.item;
+    const have = bag.items[key] || 0;
+    row.querySelector("[data-have]").textContent = form.dataset.have.replace("{n}", have);
+    const input = row.querySelector("input");
+    if (refill) input.value = mode() === "load" ? bag.last[key] || "" : "";
+    // Counting fewer than expected: a reason from the list (never free text).
+    const select = row.querySelector("select");
+    select.hidden = !(mode() === "count" && input.value !== "" && Number(input.value) < have);
+  }
+}
+
+function fail(text) {
+  error.textContent = text;
+  show(error, true);
+  error.focus();
+}
+
+async function save(event) {
+  event.preventDefault();
+  if (saving) return;
+  const type = mode();
+  const { bag } = await readBag();
+  const items = {};
+  const reasons = {};
+  const expected = {};
+  for (const row of rows) {
+    const input = row.querySelector("input");
+    const key = row.dataset.item;
+    const n = Number(input.value);
+    if (input.value.trim() === "") continue;
+    if (!Number.isInteger(n) || n < 0 || n > 10000) return fail(`${row.querySelector("label").textContent}: 0–10000`);
+    if (type === "load" && n === 0) continue;
+    items[key] = n;
+    if (type !== "count") continue;
+    expected[key] = bag.items[key] || 0;
+    const reason = row.querySelector("select").value;
+    if (n < expected[key] && !reason) return fail(form.dataset.reasonNeeded);
+    if (n < expected[key]) reasons[key] = reason;
+  }
+  if (!Object.keys(items).length) return fail(form.dataset.empty);
+  show(error, false);
+  saving = true;
+  try {
+    const record = { id: crypto.randomUUID(), type, occurred_at: new Date().toISOString(), items };
+    if (type === "count") Object.assign(record, { expected, reasons });
+    await addRecord(record, { kind: "stock_events" });
+    await changeBag(items, 1, type);
+    toast.textContent = type === "load" ? form.dataset.savedLoad : form.dataset.savedCount;
+    show(toast, true);
+    setTimeout(() => show(toast, false), 3000);
+    await render();
+  } catch (failure) {
+    fail(t("notSaved"));
+    return undefined;
+  } finally {
+    saving = false;
+  }
+  return afterSave();
+}
+
+if (form) {
+  form.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-step]");
+    if (!button) return;
+    const input = document.getElementById(button.getAttribute("aria-controls"));
+    input.value = String(Math.min(10000, Math.max(0, (Number(input.value) || 0) + Number(button.dataset.step))));
+    render(false);
+  });
+  form.addEventListener("input", () => render(false));
+  form.addEventListener("change", (event) => event.target.name === "type" && render());
+  form.addEventListener("submit", save);
+  render();
+  if (navigator.onLine) currentSession().then(adoptServerBag).then(() => render(false), () => null);
+}
+initShell();
+document.documentElement.dataset.ready = "true";
