@@ -247,7 +247,14 @@ def offline_pages():
         revision = cache.get(stamp, (url, visitor, lang), lambda url=url: _page_revision(url))
         if revision is not None:
             pages.append({"url": url, "revision": revision})
-    response = jsonify(build=build_id(), signed_in=bool(current_user.is_authenticated), pages=pages)
+    # ``user``: whom the list is for, so a phone told "the user changed" can see that the
+    # list it just fetched already was theirs (and not fetch it again).
+    response = jsonify(
+        build=build_id(),
+        signed_in=bool(current_user.is_authenticated),
+        user=current_user.username if current_user.is_authenticated else None,
+        pages=pages,
+    )
     # The list depends on who asks; never shared or stored by a cache.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -88,7 +88,16 @@ let refreshAgain = null;
 
 // Bring the kept pages up to date with /offline-pages.json. At most every few minutes
 // unless forced (language or user changed, catalogue changed, first install).
-function refreshPages({ force = false } = {}) {
+// ``user``: set when the page saw a new user signed in; a list already fetched for them
+// needs no second fetch (the first visit after sign-in installs the worker with it).
+function refreshPages({ force = false, user } = {}) {
+  if (user !== undefined) {
+    return (refreshing || Promise.resolve())
+      .catch(() => null)
+      .then(() => caches.open(PAGES))
+      .then(readRevisions)
+      .then((known) => (known.user === user ? { pages: Object.keys(known.pages).length } : refreshPages({ force: true })));
+  }
   if (refreshing && force) {
     // A forced refresh asks for what the server has now. The one in flight may have read the
     // list before the change (a renamed item, say), so run once more after it; callers
@@ -161,7 +170,7 @@ function refreshPages({ force = false } = {}) {
       if (!list.signed_in) next[url] = known.pages[url];
       else await cache.delete(url);
     }
-    const body = JSON.stringify({ checkedAt: Date.now(), lang, pages: next });
+    const body = JSON.stringify({ checkedAt: Date.now(), lang, user: list.user ?? null, pages: next });
     await cache.put(REVISIONS_KEY, new Response(body, { headers: { "Content-Type": "application/json" } }));
     return { pages: Object.keys(next).length };
   })().finally(() => {
@@ -283,7 +292,7 @@ self.addEventListener("message", (event) => {
   } else if (data.type === "REFRESH_PAGES") {
     const port = event.ports[0];
     event.waitUntil(
-      refreshPages({ force: Boolean(data.force) }).then(
+      refreshPages({ force: Boolean(data.force), user: data.user }).then(
         (result) => port?.postMessage({ ok: true, ...result }),
         () => port?.postMessage({ ok: false }),
       ),

@@ -1,5 +1,6 @@
 // Ask the service worker to bring the pages it keeps offline up to date.
-export async function refreshOfflinePages(force) {
+// ``user``: the user who just signed in (the pages change with who is signed in).
+export async function refreshOfflinePages(force, user) {
   if (!("serviceWorker" in navigator) || !navigator.onLine) return null;
   const registration = await navigator.serviceWorker.ready;
   const worker = registration.active;
@@ -10,6 +11,6 @@ export async function refreshOfflinePages(force) {
       if (event.data?.ok) document.documentElement.dataset.offlineReady = "true";
       resolve(event.data);
     };
-    worker.postMessage({ type: "REFRESH_PAGES", force: Boolean(force) }, [channel.port2]);
+    worker.postMessage({ type: "REFRESH_PAGES", force: Boolean(force), user }, [channel.port2]);
   });
 }

@@ -201,7 +201,7 @@ async function checkSession() {
   try {
     const session = await currentSession();
     await adoptVerifiers(session.user.username);
-    if (session.userChanged) refreshOfflinePages(true);
+    if (session.userChanged) refreshOfflinePages(true, session.user.username);
     initLock();
   } catch (error) {
     if (error.kind === AUTH) showSignedIn(null);
