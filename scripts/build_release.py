@@ -61,9 +61,10 @@ def stage(directory: Path) -> Path:
     for name, folder in BUNDLED.items():
         shutil.copytree(folder, source / "outreach" / "_bundled" / name, ignore=IGNORED)
     pyproject = (ROOT / "pyproject.toml").read_text()
+    # The package's own data files, plus the front end, templates and migrations bundled in.
     pyproject = pyproject.replace(
-        'outreach = ["content/**/*", "translations/**/*"]',
-        'outreach = ["content/**/*", "translations/**/*", "_bundled/**/*"]',
+        'outreach = ["content/**/*", "translations/**/*",',
+        'outreach = ["content/**/*", "translations/**/*", "_bundled/**/*",',
     )
     assert "_bundled/**/*" in pyproject, "pyproject.toml package-data changed"
     (source / "pyproject.toml").write_text(pyproject)

@@ -61,6 +61,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_stock_event_worker_id'))
         batch_op.drop_index(batch_op.f('ix_stock_event_local_date'))
     op.drop_table('stock_event')
-    with op.batch_alter_table('supply_item', schema=None) as batch_op:
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a copy of the table: dropping the old
+    # supply_item while encounter lines still point at it breaks their foreign keys.
+    with op.batch_alter_table('supply_item', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('low_stock_threshold')
         batch_op.drop_column('stock_tracked')
