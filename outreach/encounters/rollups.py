@@ -10,11 +10,11 @@ from __future__ import annotations
 import bisect
 import uuid
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from outreach.database import dialect_insert
 from outreach.encounters.records import CleanEncounter
@@ -165,29 +165,10 @@ def _participant_chain_deltas(
 
     # Visit days now (this transaction's own change included), per participant and scope.
     after: dict[tuple[str, int], dict[date, int]] = {}
-    for start in range(0, len(hashes), HASH_CHUNK):
-        chunk = hashes[start : start + HASH_CHUNK]
-        rows = connection.execute(
-            sa.select(
-                encounter.c.participant_hash,
-                sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
-                encounter.c.local_date,
-                sa.func.count(),
-            )
-            .where(
-                _one_of(connection, encounter.c.participant_hash, chunk),
-                encounter.c.voided_at.is_(None),
-            )
-            .group_by(
-                encounter.c.participant_hash,
-                sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
-                encounter.c.local_date,
-            )
-        )
-        for participant, zone_id, local_date, count in rows:
-            for chain_key in ((participant, ALL_ZONES), (participant, zone_id)):
-                days = after.setdefault(chain_key, {})
-                days[local_date] = days.get(local_date, 0) + count
+    for participant, zone_id, local_date, count in _visit_days(connection, hashes):
+        for chain_key in ((participant, ALL_ZONES), (participant, zone_id)):
+            days = after.setdefault(chain_key, {})
+            days[local_date] = days.get(local_date, 0) + count
 
     deltas: dict[tuple, int] = {}
     for chain_key, batch_days in changed.items():
@@ -244,13 +225,35 @@ def _chain_difference(
     return only_longer, only_shorter
 
 
-def _one_of(connection: sa.Connection, column, values: list):
-    """``column IN values``; one array parameter on PostgreSQL (planned much faster)."""
-    if connection.dialect.name == "postgresql":
-        return column == sa.func.any(
-            sa.bindparam("chunk", values, type_=postgresql.ARRAY(column.type))
-        )
-    return column.in_(values)
+def _visit_days(connection: sa.Connection, hashes: list[str]) -> Iterator[tuple]:
+    """(participant hash, zone id or NO_ZONE, local day, live encounters) for every day the
+    participants ``hashes`` were seen.
+
+    Written for the driver (``ix_encounter_participant_day`` answers it): built with
+    SQLAlchemy, the statement spent more time coercing and rendering its hundreds of hashes
+    than the database spent answering it. Days come back through the column type's result
+    processor, as SQLAlchemy would return them.
+    """
+    dialect = connection.dialect
+    to_date = encounter.c.local_date.type.dialect_impl(dialect).result_processor(dialect, None)
+    select = (
+        "SELECT participant_hash, COALESCE(zone_id, %d), local_date, COUNT(*) FROM encounter "
+        "WHERE participant_hash %s AND voided_at IS NULL "
+        "GROUP BY participant_hash, COALESCE(zone_id, %d), local_date"
+    )
+    for start in range(0, len(hashes), HASH_CHUNK):
+        chunk = hashes[start : start + HASH_CHUNK]
+        if dialect.name == "postgresql":
+            # One array parameter: planned much faster than a long IN list.
+            condition, parameters = "= ANY(%s::varchar[])", (chunk,)
+        else:
+            condition, parameters = f"IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+        rows = connection.exec_driver_sql(select % (NO_ZONE, condition, NO_ZONE), parameters)
+        if to_date is None:
+            yield from rows
+        else:
+            for participant, zone_id, local_date, count in rows:
+                yield participant, zone_id, to_date(local_date), count
 
 
 def _chain_pairs(days: Mapping[date, int]) -> list[tuple[date, date]]:
