@@ -7,7 +7,11 @@ For each engine: a fresh database, gunicorn with the production settings, then -
 batches of 500 encounters (2 supply lines each, some referrals) posted by --clients phones at
 once. The floor inserts the same rows with the database driver's executemany into equivalent
 plain tables, in one transaction per 500 rows: no HTTP, JSON, validation, hashing or
-idempotency. Prints encounters per second for both and the ratio.
+idempotency. Prints encounters per second for both and the ratio. The floor's tables have only
+their primary keys and its rows placeholders (no participant hash, one zone); with
+--floor-indexes a second floor stores the app's values into the same tables with the app's
+secondary indexes, to show how much of the gap is the schema's own cost (the first floor stays
+the aim's measure).
 
 On a shared machine absolute rates swing with the load, so each engine runs --repeat rounds of
 app then floor back to back, and the table gives medians with the spread of the per-round
@@ -17,6 +21,7 @@ ratio (min-max), plus the load average before and after.
 from __future__ import annotations
 
 import argparse
+import hmac
 import os
 import random
 import sqlite3
@@ -49,6 +54,16 @@ CREATE TABLE enc_supply (encounter_id CHAR(32) NOT NULL, item_id INTEGER NOT NUL
 CREATE TABLE enc_referral (encounter_id CHAR(32) NOT NULL, referral_type_id INTEGER NOT NULL,
   PRIMARY KEY (encounter_id, referral_type_id));
 """
+# --floor-indexes: the app's secondary indexes on the same tables (migrations 0001-0004), for a
+# second floor that also stores the app's values (participant hashes, zones, weights column).
+APP_INDEXES = """
+CREATE INDEX ix_enc_occurred_at ON enc (occurred_at);
+CREATE INDEX ix_enc_worker_id ON enc (worker_id);
+CREATE INDEX ix_enc_local_date_zone ON enc (local_date, zone_id);
+CREATE INDEX ix_enc_participant_day ON enc (participant_hash, local_date, zone_id);
+CREATE INDEX ix_enc_supply_item_id ON enc_supply (item_id);
+"""
+ZONE_IDS = {"downtown": 1, "riverside": 2, "eastside": 3, None: None}
 
 
 def make_batches(count: int, seed: int = 1) -> list[list[dict]]:
@@ -57,11 +72,13 @@ def make_batches(count: int, seed: int = 1) -> list[list[dict]]:
     return [[encounter(rng, now) for _ in range(BATCH)] for _ in range(count)]
 
 
-def http_ingest(database_url: str, batches: list[list[dict]], clients: int) -> float:
+def http_ingest(
+    database_url: str, batches: list[list[dict]], clients: int, server_env: dict[str, str]
+) -> float:
     """Encounters per second through gunicorn."""
     prepare(database_url, workers=clients)
     server = GunicornServer(
-        bench_env(database_url, TRUSTED_PROXIES="1", SYNC_RATE_PER_MINUTE="100000")
+        bench_env(database_url, TRUSTED_PROXIES="1", SYNC_RATE_PER_MINUTE="100000", **server_env)
     )
     try:
         phones = []
@@ -104,7 +121,9 @@ def http_ingest(database_url: str, batches: list[list[dict]], clients: int) -> f
     return stored / elapsed
 
 
-def flat_rows(batches: list[list[dict]]):
+def flat_rows(batches: list[list[dict]], same_values: bool = False):
+    """The rows each batch stores. ``same_values``: the app's values (participant hashes
+    computed beforehand, zones, a weight column), not placeholders."""
     now = datetime.now(UTC).replace(tzinfo=None)
     for batch in batches:
         encounters, supplies, referrals = [], [], []
@@ -113,36 +132,41 @@ def flat_rows(batches: list[list[dict]]):
             occurred = (
                 datetime.fromisoformat(record["occurred_at"]).astimezone(UTC).replace(tzinfo=None)
             )
-            encounters.append(
-                (
-                    key,
-                    occurred,
-                    occurred.date(),
-                    1,
-                    None,
-                    record["people_served"],
-                    record["syringes_collected"],
-                    0,
-                    1,
-                    now,
-                )
-            )
+            zone, code = 1, None
+            if same_values:
+                zone = ZONE_IDS[record["zone"]]
+                if record["participant_code"]:
+                    code = hmac.new(b"floor", record["participant_code"].encode(), "sha256")
+                    code = code.hexdigest()
+            row = [key, occurred, occurred.date(), zone, code, record["people_served"]]
+            row += [record["syringes_collected"], 0, 1, now]
+            if same_values:
+                row.append(0)
+            encounters.append(tuple(row))
             supplies.extend((key, item, q) for item, q in enumerate(record["supplies"].values(), 1))
             referrals.extend((key, 3) for _ in record["referrals"])
         yield encounters, supplies, referrals
 
 
-def floor_sqlite(database_url: str, batches) -> float:
+def _schema(indexes: bool) -> str:
+    if not indexes:
+        return FLAT_TABLES
+    weight = "received_at TIMESTAMP NOT NULL, syringes_collected_grams INTEGER NOT NULL"
+    return FLAT_TABLES.replace("received_at TIMESTAMP NOT NULL", weight) + APP_INDEXES
+
+
+def floor_sqlite(database_url: str, batches, indexes: bool = False) -> float:
     path = sa.engine.make_url(database_url).database
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
-    connection.executescript(FLAT_TABLES)
-    rows = list(flat_rows(batches))
+    connection.executescript(_schema(indexes))
+    rows = list(flat_rows(batches, same_values=indexes))
+    marks = ",".join("?" * len(rows[0][0][0]))
     started = time.perf_counter()
     for encounters, supplies, referrals in rows:
         connection.execute("BEGIN IMMEDIATE")
-        connection.executemany("INSERT INTO enc VALUES (?,?,?,?,?,?,?,?,?,?)", encounters)
+        connection.executemany(f"INSERT INTO enc VALUES ({marks})", encounters)
         connection.executemany("INSERT INTO enc_supply VALUES (?,?,?)", supplies)
         connection.executemany("INSERT INTO enc_referral VALUES (?,?)", referrals)
         connection.execute("COMMIT")
@@ -151,23 +175,22 @@ def floor_sqlite(database_url: str, batches) -> float:
     return sum(len(b) for b in batches) / elapsed
 
 
-def floor_postgresql(database_url: str, batches) -> float:
+def floor_postgresql(database_url: str, batches, indexes: bool = False) -> float:
     import psycopg
 
     url = sa.engine.make_url(database_url)
     conninfo = f"host={url.host} port={url.port or 5432} dbname={url.database}"
     if url.username:
         conninfo += f" user={url.username}"
-    rows = list(flat_rows(batches))
+    rows = list(flat_rows(batches, same_values=indexes))
+    marks = ",".join(["%s"] * len(rows[0][0][0]))
     with psycopg.connect(conninfo) as connection:
-        connection.execute(FLAT_TABLES)
+        connection.execute(_schema(indexes))
         connection.commit()
         started = time.perf_counter()
         for encounters, supplies, referrals in rows:
             with connection.transaction(), connection.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO enc VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)", encounters
-                )
+                cursor.executemany(f"INSERT INTO enc VALUES ({marks})", encounters)
                 cursor.executemany("INSERT INTO enc_supply VALUES (%s,%s,%s)", supplies)
                 cursor.executemany("INSERT INTO enc_referral VALUES (%s,%s)", referrals)
         elapsed = time.perf_counter() - started
@@ -182,29 +205,50 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a gunicorn setting for the app side, e.g. OUTREACH_THREADS=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--floor-indexes",
+        action="store_true",
+        help="also a second floor: the app's values and secondary indexes (informative)",
+    )
     args = parser.parse_args()
+    server_env = dict(setting.split("=", 1) for setting in args.server)
     batches = make_batches(args.batches)
     print(f"Machine: {machine()}")
-    print(f"{args.batches} batches of {BATCH} encounters, {args.clients} phones at once\n")
+    print(f"{args.batches} batches of {BATCH} encounters, {args.clients} phones at once")
+    print(f"gunicorn: {server_env or 'production settings (gunicorn.conf.py)'}\n")
     print(f"Load average before: {_load()}")
-    print("| engine | HTTP ingest (enc/s) | executemany floor (enc/s) | floor / HTTP (min-max) |")
-    print("| --- | ---: | ---: | ---: |")
+    header = "| engine | HTTP ingest (enc/s) | executemany floor (enc/s) | floor / HTTP (min-max) |"
+    if args.floor_indexes:
+        header += " floor, app's values and indexes (enc/s) | that floor / HTTP |"
+    print(header)
+    print("| --- | ---: | ---: | ---: |" + (" ---: | ---: |" if args.floor_indexes else ""))
     for engine in args.engines.split(","):
-        rates, floors, ratios = [], [], []
+        floor = floor_sqlite if engine == "sqlite" else floor_postgresql
+        rates, floors, ratios, indexed = [], [], [], []
         for _round in range(args.repeat):
             with throwaway_database(engine) as url:
-                rates.append(http_ingest(url, batches, args.clients))
+                rates.append(http_ingest(url, batches, args.clients, server_env))
             with throwaway_database(engine) as url:
-                floors.append(
-                    floor_sqlite(url, batches)
-                    if engine == "sqlite"
-                    else floor_postgresql(url, batches)
-                )
+                floors.append(floor(url, batches))
             ratios.append(floors[-1] / rates[-1])
-        print(
+            if args.floor_indexes:
+                with throwaway_database(engine) as url:
+                    indexed.append(floor(url, batches, indexes=True))
+        line = (
             f"| {engine} | {statistics.median(rates):,.0f} | {statistics.median(floors):,.0f} "
             f"| {statistics.median(ratios):.1f}x ({min(ratios):.1f}-{max(ratios):.1f}) |"
         )
+        if indexed:
+            ratio = statistics.median(i / r for i, r in zip(indexed, rates, strict=True))
+            line += f" {statistics.median(indexed):,.0f} | {ratio:.1f}x |"
+        print(line)
     print(f"\nLoad average after: {_load()}")
 
 

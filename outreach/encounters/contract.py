@@ -87,10 +87,10 @@ def _participant_code(value: str | None) -> str | None:
     """The normalised code (None when blank), or the reason it cannot be used."""
     if value is None or not value.strip():
         return None
-    problem = privacy.participant_code_problem(value)
+    problem, normalised = privacy.checked_participant_code(value)
     if problem:
         raise PydanticCustomError(problem, problem)
-    return privacy.normalise_participant_code(value)
+    return normalised
 
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_SUPPLY_QUANTITY)]

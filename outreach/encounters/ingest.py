@@ -25,16 +25,20 @@ from flask import current_app
 
 from outreach import clock
 from outreach import device
-from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters import key_rotation
 from outreach.encounters import rollups
 from outreach.encounters.catalog import load_catalog_index
+from outreach.encounters.records import REFERRAL_COLUMNS
+from outreach.encounters.records import ROW_COLUMNS
+from outreach.encounters.records import SUPPLY_COLUMNS
 from outreach.encounters.records import CleanEncounter
 from outreach.encounters.validation import ValidationContext
 from outreach.encounters.validation import echo_id
 from outreach.encounters.validation import parse_record_id
 from outreach.encounters.validation import validate_encounter
+from outreach.encounters.writes import existing_ids
+from outreach.encounters.writes import insert_rows
 from outreach.extensions import db
 from outreach.models import AuditEvent
 from outreach.models import Encounter
@@ -43,6 +47,7 @@ from outreach.models import EncounterSupply
 from outreach.models import utcnow
 
 log = logging.getLogger("outreach.sync")
+encounter_table = Encounter.__table__
 
 CREATED = "created"
 DUPLICATE = "duplicate"
@@ -127,13 +132,12 @@ def ingest_batch(records: list, worker_id: int | None, author: str | None = None
 def _existing_ids(candidates: set[uuid.UUID]) -> set[uuid.UUID]:
     if not candidates:
         return set()
-    return set(db.session.scalars(sa.select(Encounter.id).where(Encounter.id.in_(candidates))))
+    return existing_ids(db.session.connection(), encounter_table.c.id, list(candidates))
 
 
 def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.UUID]:
     """Insert the encounters and their lines in one transaction; return the ids inserted."""
     received_at = utcnow()
-    rows = [e.row(worker_id, received_at) for e in encounters]
     with write_transaction() as connection:
         # Key rotation: visits stored under a code's previous-key hash move to its current
         # hash first, in this same transaction, so the batch and the move stand or fall together.
@@ -141,23 +145,39 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
         if connection.dialect.name == "sqlite":
             # SQLite's writer holds the database lock from BEGIN IMMEDIATE: an id absent now
             # stays absent until this transaction ends, so a plain insert of the rest is exact.
-            present = _existing_ids_in(connection, [e.id for e in encounters])
-            rows = [row for row in rows if row["id"] not in present]
-            insert_many(connection, Encounter.__table__, rows)
-            inserted = {row["id"] for row in rows}
-        else:
-            statement = (
-                dialect_insert(connection, Encounter.__table__)
-                .on_conflict_do_nothing(index_elements=["id"])
-                .returning(Encounter.__table__.c.id)
+            present = existing_ids(connection, encounter_table.c.id, [e.id for e in encounters])
+            stored = [e for e in encounters if e.id not in present]
+            insert_rows(
+                connection,
+                encounter_table,
+                ROW_COLUMNS,
+                [e.values(worker_id, received_at) for e in stored],
             )
-            inserted = set(connection.execute(statement, rows).scalars())
-        stored = [e for e in encounters if e.id in inserted]
-        insert_many(
-            connection, EncounterSupply.__table__, [r for e in stored for r in e.supply_rows()]
+            inserted = {e.id for e in stored}
+        else:
+            # PostgreSQL: a concurrent copy of the batch may insert the same ids; the loser's
+            # rows are skipped by ON CONFLICT and it answers "duplicate".
+            inserted = set(
+                insert_rows(
+                    connection,
+                    encounter_table,
+                    ROW_COLUMNS,
+                    [e.values(worker_id, received_at) for e in encounters],
+                    skip_conflicts_on="id",
+                )
+            )
+            stored = [e for e in encounters if e.id in inserted]
+        insert_rows(
+            connection,
+            EncounterSupply.__table__,
+            SUPPLY_COLUMNS,
+            [(e.id, item, quantity) for e in stored for item, quantity in e.supplies.items()],
         )
-        insert_many(
-            connection, EncounterReferral.__table__, [r for e in stored for r in e.referral_rows()]
+        insert_rows(
+            connection,
+            EncounterReferral.__table__,
+            REFERRAL_COLUMNS,
+            [(e.id, referral) for e in stored for referral in e.referral_type_ids],
         )
         # Reports read daily roll-ups; they change in this same transaction.
         rollups.apply(connection, stored, +1)
@@ -165,42 +185,11 @@ def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.
     return inserted
 
 
-def _existing_ids_in(connection: sa.Connection, candidates: list[uuid.UUID]) -> set[uuid.UUID]:
-    table = Encounter.__table__
-    return set(connection.scalars(sa.select(table.c.id).where(table.c.id.in_(candidates))))
-
-
 def insert_many(connection: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    """INSERT rows (dicts with the same keys, in the same order) with the driver's executemany.
-
-    Each value goes through its column type's bind processor, exactly as SQLAlchemy would;
-    what is skipped is SQLAlchemy's per-row parameter handling, which cost more than the
-    driver's insert itself (see bench/README.md, "Sync ingest").
-    """
-    if not rows:
-        return
-    dialect = connection.dialect
-    columns = list(rows[0])
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=columns)
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-    ]
-    if compiled.positional:
-        order = [columns.index(name) for name in compiled.positiontup]
-        steps = [(processors[i], i) for i in order]
-        parameters = [
-            tuple(process(values[i]) if process else values[i] for process, i in steps)
-            for values in (tuple(row.values()) for row in rows)
-        ]
-    elif any(processors):
-        named = list(zip(columns, processors, strict=True))
-        parameters = [
-            {name: process(row[name]) if process else row[name] for name, process in named}
-            for row in rows
-        ]
-    else:
-        parameters = rows
-    connection.exec_driver_sql(compiled.string, parameters)
+    """INSERT rows (dicts with the same keys, in the same order) in one go (``insert_rows``)."""
+    if rows:
+        columns = tuple(rows[0])
+        insert_rows(connection, table, columns, [tuple(row.values()) for row in rows])
 
 
 def _note_backdated(

@@ -10,6 +10,23 @@ from dataclasses import field
 from datetime import date
 from datetime import datetime
 
+# The ``encounter`` columns a record fills, in the order of ``CleanEncounter.values``.
+ROW_COLUMNS = (
+    "id",
+    "occurred_at",
+    "local_date",
+    "zone_id",
+    "participant_hash",
+    "people_served",
+    "syringes_collected",
+    "naloxone_reversals_reported",
+    "syringes_collected_grams",
+    "worker_id",
+    "received_at",
+)
+SUPPLY_COLUMNS = ("encounter_id", "item_id", "quantity")
+REFERRAL_COLUMNS = ("encounter_id", "referral_type_id")
+
 
 @dataclass(frozen=True, slots=True)
 class CleanEncounter:
@@ -35,19 +52,23 @@ class CleanEncounter:
 
     def row(self, worker_id: int | None, received_at: datetime) -> dict:
         """The ``encounter`` table row."""
-        return {
-            "id": self.id,
-            "occurred_at": self.occurred_at,
-            "local_date": self.local_date,
-            "zone_id": self.zone_id,
-            "participant_hash": self.participant_hash,
-            "people_served": self.people_served,
-            "syringes_collected": self.syringes_collected,
-            "naloxone_reversals_reported": self.naloxone_reversals_reported,
-            "syringes_collected_grams": self.syringes_collected_grams,
-            "worker_id": worker_id,
-            "received_at": received_at,
-        }
+        return dict(zip(ROW_COLUMNS, self.values(worker_id, received_at), strict=True))
+
+    def values(self, worker_id: int | None, received_at: datetime) -> tuple:
+        """The ``encounter`` table row as a tuple, in ``ROW_COLUMNS`` order."""
+        return (
+            self.id,
+            self.occurred_at,
+            self.local_date,
+            self.zone_id,
+            self.participant_hash,
+            self.people_served,
+            self.syringes_collected,
+            self.naloxone_reversals_reported,
+            self.syringes_collected_grams,
+            worker_id,
+            received_at,
+        )
 
     def supply_rows(self) -> list[dict]:
         return [

@@ -7,13 +7,14 @@ transaction, so the roll-ups can never disagree with the encounters they summari
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from outreach.database import dialect_insert
 from outreach.encounters.records import CleanEncounter
@@ -164,62 +165,95 @@ def _participant_chain_deltas(
 
     # Visit days now (this transaction's own change included), per participant and scope.
     after: dict[tuple[str, int], dict[date, int]] = {}
-    for start in range(0, len(hashes), HASH_CHUNK):
-        chunk = hashes[start : start + HASH_CHUNK]
-        rows = connection.execute(
-            sa.select(
-                encounter.c.participant_hash,
-                sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
-                encounter.c.local_date,
-                sa.func.count(),
-            )
-            .where(
-                _one_of(connection, encounter.c.participant_hash, chunk),
-                encounter.c.voided_at.is_(None),
-            )
-            .group_by(
-                encounter.c.participant_hash,
-                sa.func.coalesce(encounter.c.zone_id, sa.literal_column(str(NO_ZONE))),
-                encounter.c.local_date,
-            )
-        )
-        for participant, zone_id, local_date, count in rows:
-            for chain_key in ((participant, ALL_ZONES), (participant, zone_id)):
-                days = after.setdefault(chain_key, {})
-                days[local_date] = days.get(local_date, 0) + count
+    for participant, zone_id, local_date, count in _visit_days(connection, hashes):
+        for chain_key in ((participant, ALL_ZONES), (participant, zone_id)):
+            days = after.setdefault(chain_key, {})
+            days[local_date] = days.get(local_date, 0) + count
 
     deltas: dict[tuple, int] = {}
     for chain_key, batch_days in changed.items():
         now_days = after.get(chain_key, {})
-        # Only the batch's days differ between before and now: when none of them starts or
-        # stops being a visit day (the usual case, a participant seen again), the chain is
-        # unchanged and its pairs need not be compared.
-        if all(
-            (now_days.get(day, 0) > 0) == (now_days.get(day, 0) - sign * count > 0)
-            for day, count in batch_days.items()
-        ):
-            continue
-        before_days = dict(now_days)
-        for local_date, count in batch_days.items():
-            before_days[local_date] = before_days.get(local_date, 0) - sign * count
-        now_pairs = set(_chain_pairs(now_days))
-        before_pairs = set(_chain_pairs(before_days))
-        # A chain's pairs are distinct, so the pairs both chains share cancel out.
         scope = chain_key[1]
-        for pair in now_pairs - before_pairs:
-            deltas[(scope, *pair)] = deltas.get((scope, *pair), 0) + 1
-        for pair in before_pairs - now_pairs:
-            deltas[(scope, *pair)] = deltas.get((scope, *pair), 0) - 1
+        # Only the batch's days differ between before and now. Those that start (sign +1)
+        # or stop (sign -1) being a visit day change the chain; a participant seen again on
+        # a visit day (the usual case within a day) leaves it as it was.
+        flipped = {
+            day
+            for day, count in batch_days.items()
+            if (now_days.get(day, 0) > 0) != (now_days.get(day, 0) - sign * count > 0)
+        }
+        if not flipped:
+            continue
+        # The longer of the two chains holds the flipped days; the other is it without them.
+        visit_days = [day for day, count in now_days.items() if count > 0]
+        longer = sorted(visit_days) if sign > 0 else sorted({*visit_days, *flipped})
+        gained, lost = _chain_difference(longer, flipped)
+        for pair in gained:
+            deltas[(scope, *pair)] = deltas.get((scope, *pair), 0) + sign
+        for pair in lost:
+            deltas[(scope, *pair)] = deltas.get((scope, *pair), 0) - sign
     return {key: {"participants": n} for key, n in deltas.items() if n}
 
 
-def _one_of(connection: sa.Connection, column, values: list):
-    """``column IN values``; one array parameter on PostgreSQL (planned much faster)."""
-    if connection.dialect.name == "postgresql":
-        return column == sa.func.any(
-            sa.bindparam("chunk", values, type_=postgresql.ARRAY(column.type))
-        )
-    return column.in_(values)
+def _chain_difference(
+    longer: list[date], removed: set[date]
+) -> tuple[list[tuple[date, date]], list[tuple[date, date]]]:
+    """The (day, previous day) pairs only in the chain ``longer``, and those only in the
+    chain ``longer`` without the days ``removed`` (all of which are in ``longer``).
+
+    The same as comparing ``_chain_pairs`` of both chains, but looking only around the
+    removed days (found by bisection), not along the whole chain: a pair changes only when
+    it holds a removed day, or when a run of removed days separates a day from its previous.
+    """
+    positions = sorted(bisect.bisect_left(longer, day) for day in removed)
+    marked = set(positions)
+    last = len(longer) - 1
+    only_longer, only_shorter = [], []
+    for i in positions:
+        previous = longer[i - 1] if i else FIRST_VISIT
+        only_longer.append((longer[i], previous))
+        if i < last and i + 1 not in marked:
+            only_longer.append((longer[i + 1], longer[i]))
+        if i - 1 in marked:
+            continue
+        # The first removed day of a run: the day after the run follows the day before it.
+        end = i
+        while end + 1 in marked:
+            end += 1
+        if end < last:
+            only_shorter.append((longer[end + 1], previous))
+    return only_longer, only_shorter
+
+
+def _visit_days(connection: sa.Connection, hashes: list[str]) -> Iterator[tuple]:
+    """(participant hash, zone id or NO_ZONE, local day, live encounters) for every day the
+    participants ``hashes`` were seen.
+
+    Written for the driver (``ix_encounter_participant_day`` answers it): built with
+    SQLAlchemy, the statement spent more time coercing and rendering its hundreds of hashes
+    than the database spent answering it. Days come back through the column type's result
+    processor, as SQLAlchemy would return them.
+    """
+    dialect = connection.dialect
+    to_date = encounter.c.local_date.type.dialect_impl(dialect).result_processor(dialect, None)
+    select = (
+        "SELECT participant_hash, COALESCE(zone_id, %d), local_date, COUNT(*) FROM encounter "
+        "WHERE participant_hash %s AND voided_at IS NULL "
+        "GROUP BY participant_hash, COALESCE(zone_id, %d), local_date"
+    )
+    for start in range(0, len(hashes), HASH_CHUNK):
+        chunk = hashes[start : start + HASH_CHUNK]
+        if dialect.name == "postgresql":
+            # One array parameter: planned much faster than a long IN list.
+            condition, parameters = "= ANY(%s::varchar[])", (chunk,)
+        else:
+            condition, parameters = f"IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+        rows = connection.exec_driver_sql(select % (NO_ZONE, condition, NO_ZONE), parameters)
+        if to_date is None:
+            yield from rows
+        else:
+            for participant, zone_id, local_date, count in rows:
+                yield participant, zone_id, to_date(local_date), count
 
 
 def _chain_pairs(days: Mapping[date, int]) -> list[tuple[date, date]]:

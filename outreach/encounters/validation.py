@@ -127,14 +127,17 @@ def resolve(
     payload: EncounterPayload, context: ValidationContext, record_id: uuid.UUID | None = None
 ) -> tuple[CleanEncounter | None, dict[str, str]]:
     """A payload that has the contract's shape, resolved against this server's data."""
-    errors: dict[str, str] = {}
-    zone_id, supplies, referral_ids = _resolve_keys(
-        {"zone": payload.zone, "supplies": payload.supplies, "referrals": payload.referrals},
-        context.catalog,
-        errors,
-    )
-    if errors:
+    keys = _known_keys(payload, context.catalog)
+    if keys is None:
+        # Some key is not in the catalogue: name each one (the slower, thorough way).
+        errors: dict[str, str] = {}
+        _resolve_keys(
+            {"zone": payload.zone, "supplies": payload.supplies, "referrals": payload.referrals},
+            context.catalog,
+            errors,
+        )
         return None, errors
+    zone_id, supplies, referral_ids = keys
     occurred_at = payload.occurred_at
     participant_hash, previous_participant_hash = resolve_participant(payload, context)
     return (
@@ -154,6 +157,32 @@ def resolve(
         ),
         {},
     )
+
+
+def _known_keys(
+    payload: EncounterPayload, catalog: CatalogIndex
+) -> tuple[int | None, dict[int, int], list[int]] | None:
+    """``_resolve_keys`` for a record whose keys are all in the catalogue (the usual case),
+    with the same results; None when any key is unknown."""
+    zone_id = None
+    if payload.zone:
+        zone_id = catalog.zones.get(payload.zone)
+        if zone_id is None:
+            return None
+    supplies: dict[int, int] = {}
+    if payload.supplies:
+        lookup = catalog.supplies.get
+        supplies = {lookup(key): quantity for key, quantity in payload.supplies.items()}
+        if None in supplies:
+            return None
+    referral_ids: list[int] = []
+    if payload.referrals:
+        lookup = catalog.referral_types.get
+        # Each type once, in the order first listed.
+        referral_ids = list(dict.fromkeys(map(lookup, payload.referrals)))
+        if None in referral_ids:
+            return None
+    return zone_id, supplies, referral_ids
 
 
 def _grams(payload: EncounterPayload) -> int:
