@@ -6,6 +6,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -95,7 +96,9 @@ def test_a_whole_rotation_keeps_returning_participants(make_app, users):
     _sync(before, users, [("ROT-CAL-3", 7, "riverside")])
     switched = make_app(PARTICIPANT_CODE_KEY=NEW_KEY)
     _sync(switched, users, [("ROT-CAL-3", 6, "riverside")])
-    window = (date.today() - timedelta(days=10), date.today())
+    # Roll-ups keep the program's local days: read them by its date, not the machine's.
+    today = datetime.now(ZoneInfo(switched.config["PROGRAM_TIMEZONE"])).date()
+    window = (today - timedelta(days=10), today)
     assert _distinct_participants(switched, *window) == 4  # CAL counted twice
 
     rotating = make_app(
@@ -112,7 +115,7 @@ def test_a_whole_rotation_keeps_returning_participants(make_app, users):
     }
     # ANA and CAL are one person each, and returning; BEN is still counted once.
     assert _distinct_participants(rotating, *window) == 3
-    recent = (date.today() - timedelta(days=2), date.today())
+    recent = (today - timedelta(days=2), today)
     with rotating.app_context():
         returning = db.session.scalar(
             sa.select(sa.func.sum(ReportParticipantDay.participants)).where(
