@@ -112,6 +112,32 @@ def encounter(rng, now: datetime | None = None) -> dict:
     }
 
 
+def overdose_response(rng, now: datetime | None = None) -> dict:
+    """An overdose response as the phone's form sends it."""
+    now = now or datetime.now(UTC)
+    doses = rng.choice([0, 1, 2, 2, 3])
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "occurred_at": now.isoformat(timespec="seconds"),
+        "zone": rng.choice(["downtown", "riverside", "eastside", None]),
+        "naloxone_doses": doses,
+        "given_by": rng.choice([["worker"], ["bystander"], ["worker", "ems"]]) if doses else [],
+        "ems_called": rng.choice(["yes", "no", "unknown"]),
+        "outcome": rng.choice(["alive", "alive", "transported", "unknown"]),
+    }
+
+
+def stock_event(rng, now: datetime | None = None) -> dict:
+    """A bag load-out as the phone's bag page sends it."""
+    now = now or datetime.now(UTC)
+    return {
+        "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "type": "load",
+        "occurred_at": now.isoformat(timespec="seconds"),
+        "items": {"syringe_1ml_27g": rng.choice([100, 200]), "naloxone_nasal": rng.choice([5, 10])},
+    }
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     if not ordered:

@@ -13,6 +13,10 @@ their primary keys and its rows placeholders (no participant hash, one zone); wi
 secondary indexes, to show how much of the gap is the schema's own cost (the first floor stays
 the aim's measure).
 
+With --mixed, each batch instead carries 450 encounters, 25 overdose responses and 25 bag
+load-outs (the record kinds a phone sends beside encounters), timed through gunicorn in
+records per second beside the encounters-only figure (the floor stays the encounters' one).
+
 On a shared machine absolute rates swing with the load, so each engine runs --repeat rounds of
 app then floor back to back, and the table gives medians with the spread of the per-round
 ratio (min-max), plus the load average before and after.
@@ -37,7 +41,9 @@ from common import BENCH_PASSWORD
 from common import bench_env
 from common import encounter
 from common import machine
+from common import overdose_response
 from common import prepare
+from common import stock_event
 from common import throwaway_database
 
 from harness.live import GunicornServer
@@ -70,6 +76,79 @@ def make_batches(count: int, seed: int = 1) -> list[list[dict]]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     return [[encounter(rng, now) for _ in range(BATCH)] for _ in range(count)]
+
+
+# --mixed: per batch of 500 records, the other kinds a phone sends beside its encounters.
+MIXED_OTHERS = {"overdose_responses": (25, overdose_response), "stock_events": (25, stock_event)}
+KIND_TABLES = {
+    "encounters": "encounter",
+    "overdose_responses": "overdose_response",
+    "stock_events": "stock_event",
+}
+
+
+def make_mixed_batches(count: int, seed: int = 1) -> list[dict[str, list[dict]]]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    others = sum(number for number, _make in MIXED_OTHERS.values())
+    return [
+        {
+            "encounters": [encounter(rng, now) for _ in range(BATCH - others)],
+            **{key: [make(rng, now) for _ in range(n)] for key, (n, make) in MIXED_OTHERS.items()},
+        }
+        for _ in range(count)
+    ]
+
+
+def mixed_ingest(
+    database_url: str, batches: list[dict[str, list[dict]]], clients: int, server_env: dict
+) -> float:
+    """Records (every kind) per second through gunicorn; each kind must be stored once."""
+    prepare(database_url, workers=clients)
+    server = GunicornServer(
+        bench_env(database_url, TRUSTED_PROXIES="1", SYNC_RATE_PER_MINUTE="100000", **server_env)
+    )
+    failures: list[str] = []
+    try:
+        phones = []
+        for n in range(clients):
+            phone = ProxiedClient(server.port)
+            phone.login(f"bench-worker-{n}", BENCH_PASSWORD)
+            phones.append(phone)
+
+        def run(phone: ProxiedClient, queue: list[dict[str, list[dict]]]) -> None:
+            for batch in queue:
+                others = {key: value for key, value in batch.items() if key != "encounters"}
+                status, body = phone.sync(batch["encounters"], **others)
+                for key, sent in batch.items():
+                    answers = (body or {}).get("results" if key == "encounters" else key, [])
+                    created = sum(1 for r in answers if r["status"] == "created")
+                    if status != 200 or created != len(sent):
+                        failures.append(f"{key}: status {status}, created {created}")
+
+        queues = [batches[n::clients] for n in range(clients)]
+        threads = [
+            threading.Thread(target=run, args=pair) for pair in zip(phones, queues, strict=True)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        for phone in phones:
+            phone.close()
+    finally:
+        server.stop()
+    if failures:
+        raise SystemExit(f"mixed ingest failed: {failures[:3]}")
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        for key, table in KIND_TABLES.items():
+            stored = connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar()
+            assert stored == sum(len(b[key]) for b in batches), (table, stored)
+    engine.dispose()
+    return sum(len(records) for b in batches for records in b.values()) / elapsed
 
 
 def http_ingest(
@@ -213,6 +292,11 @@ def main() -> None:
         help="a gunicorn setting for the app side, e.g. OUTREACH_THREADS=1 (repeatable)",
     )
     parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="also time batches that mix encounters, overdose responses and bag load-outs",
+    )
+    parser.add_argument(
         "--floor-indexes",
         action="store_true",
         help="also a second floor: the app's values and secondary indexes (informative)",
@@ -224,17 +308,27 @@ def main() -> None:
     print(f"{args.batches} batches of {BATCH} encounters, {args.clients} phones at once")
     print(f"gunicorn: {server_env or 'production settings (gunicorn.conf.py)'}\n")
     print(f"Load average before: {_load()}")
+    mixed = make_mixed_batches(args.batches) if args.mixed else None
     header = "| engine | HTTP ingest (enc/s) | executemany floor (enc/s) | floor / HTTP (min-max) |"
+    if mixed:
+        header += " HTTP ingest, mixed batches (records/s) |"
     if args.floor_indexes:
         header += " floor, app's values and indexes (enc/s) | that floor / HTTP |"
     print(header)
-    print("| --- | ---: | ---: | ---: |" + (" ---: | ---: |" if args.floor_indexes else ""))
+    print(
+        "| --- | ---: | ---: | ---: |"
+        + (" ---: |" if mixed else "")
+        + (" ---: | ---: |" if args.floor_indexes else "")
+    )
     for engine in args.engines.split(","):
         floor = floor_sqlite if engine == "sqlite" else floor_postgresql
-        rates, floors, ratios, indexed = [], [], [], []
+        rates, floors, ratios, indexed, mixed_rates = [], [], [], [], []
         for _round in range(args.repeat):
             with throwaway_database(engine) as url:
                 rates.append(http_ingest(url, batches, args.clients, server_env))
+            if mixed:
+                with throwaway_database(engine) as url:
+                    mixed_rates.append(mixed_ingest(url, mixed, args.clients, server_env))
             with throwaway_database(engine) as url:
                 floors.append(floor(url, batches))
             ratios.append(floors[-1] / rates[-1])
@@ -245,6 +339,8 @@ def main() -> None:
             f"| {engine} | {statistics.median(rates):,.0f} | {statistics.median(floors):,.0f} "
             f"| {statistics.median(ratios):.1f}x ({min(ratios):.1f}-{max(ratios):.1f}) |"
         )
+        if mixed_rates:
+            line += f" {statistics.median(mixed_rates):,.0f} |"
         if indexed:
             ratio = statistics.median(i / r for i, r in zip(indexed, rates, strict=True))
             line += f" {statistics.median(indexed):,.0f} | {ratio:.1f}x |"

@@ -189,17 +189,17 @@ class ProxiedClient:
         _, body = self.request("GET", "/api/v1/session")
         self.csrf_token = json.loads(body)["csrf_token"]
 
-    def sync(self, encounters: list):
-        """(status, parsed body or None)."""
-        response, parsed = self.sync_response(encounters)
+    def sync(self, encounters: list, **other_kinds: list):
+        """(status, parsed body or None). ``other_kinds``: lists under their own keys."""
+        response, parsed = self.sync_response(encounters, **other_kinds)
         return response.status, parsed
 
-    def sync_response(self, encounters: list):
+    def sync_response(self, encounters: list, **other_kinds: list):
         """(the response, for its status and headers; parsed body or None)."""
         response, body = self.request(
             "POST",
             "/api/v1/sync",
-            json.dumps({"encounters": encounters}),
+            json.dumps({"encounters": encounters, **other_kinds}),
             {"Content-Type": "application/json", "X-CSRFToken": self.csrf_token or ""},
         )
         try:
