@@ -119,6 +119,23 @@ class CollectedWeight(BaseModel):
     unit: Annotated[Literal["kg", "lb"], Field(description="Kilograms or pounds.")]
 
 
+# Messages every record kind shares (overdose responses and stock events use them too).
+OCCURRED_AT_MESSAGES = Messages(
+    _l("The date and time are missing."),
+    unreadable=_l(
+        "The date and time could not be read; use a form like 2026-11-21T22:15:00-05:00."
+    ),
+    no_offset=_l("The date and time need a UTC offset, like 2026-11-21T22:15:00-05:00."),
+    future=_l("The date is in the future. Check the phone's date and time, then fix the record."),
+    too_old=_l("The date is more than a year ago. Check it and fix the record."),
+)
+# For kinds other than encounters ("log the encounter again" would be the wrong advice).
+RECORD_ID_MESSAGES = Messages(
+    _l("The id must be a UUID like 6f1c2a8e-3b7d-4c1e-9a55-2f0c7d9e8b10."),
+    missing=_l("The record has no id. Discard it and enter it again."),
+)
+
+
 class EncounterPayload(BaseModel):
     """One anonymous encounter as logged on a phone. Unknown extra fields are ignored. A
     record breaking these rules does not fail the request: it is answered 'rejected' with
@@ -148,17 +165,7 @@ class EncounterPayload(BaseModel):
                 "clock and at most 366 days old."
             )
         ),
-        Messages(
-            _l("The date and time are missing."),
-            unreadable=_l(
-                "The date and time could not be read; use a form like 2026-11-21T22:15:00-05:00."
-            ),
-            no_offset=_l("The date and time need a UTC offset, like 2026-11-21T22:15:00-05:00."),
-            future=_l(
-                "The date is in the future. Check the phone's date and time, then fix the record."
-            ),
-            too_old=_l("The date is more than a year ago. Check it and fix the record."),
-        ),
+        OCCURRED_AT_MESSAGES,
     ]
     zone: Annotated[
         str | None,

@@ -19,6 +19,9 @@ from pydantic import Field
 from pydantic import PlainValidator
 from pydantic import WithJsonSchema
 
+from outreach.encounters.contract import OCCURRED_AT_MESSAGES
+from outreach.encounters.contract import RECORD_ID_MESSAGES
+
 # The same id, time window and message machinery as encounters, so the two kinds of record
 # are checked alike.
 from outreach.encounters.contract import UUID_PATTERN
@@ -57,7 +60,7 @@ class OverdoseResponsePayload(BaseModel):
             description="Made on the phone when the record is saved; the idempotency key.",
             json_schema_extra={"format": "uuid"},
         ),
-        _encounter_messages("id"),
+        RECORD_ID_MESSAGES,
     ]
     occurred_at: Annotated[
         datetime,
@@ -69,7 +72,7 @@ class OverdoseResponsePayload(BaseModel):
                 "hours ahead of the server clock and at most 366 days old."
             )
         ),
-        _encounter_messages("occurred_at"),
+        OCCURRED_AT_MESSAGES,
     ]
     zone: Annotated[
         str | None,

@@ -22,6 +22,8 @@ from pydantic import model_validator
 from pydantic_core import PydanticCustomError
 
 from outreach.encounters.contract import MAX_SUPPLY_QUANTITY
+from outreach.encounters.contract import OCCURRED_AT_MESSAGES
+from outreach.encounters.contract import RECORD_ID_MESSAGES
 from outreach.encounters.contract import UUID_PATTERN
 from outreach.encounters.contract import Messages
 from outreach.encounters.contract import _occurred_at
@@ -74,10 +76,7 @@ class StockEventPayload(BaseModel):
             description="Made on the phone when the event is saved; the idempotency key.",
             json_schema_extra={"format": "uuid"},
         ),
-        Messages(
-            _l("The id must be a UUID like 6f1c2a8e-3b7d-4c1e-9a55-2f0c7d9e8b10."),
-            missing=_l("The record has no id. Discard it and enter it again."),
-        ),
+        RECORD_ID_MESSAGES,
     ]
     type: Annotated[
         Literal["load", "count", "adjustment"],
@@ -89,17 +88,7 @@ class StockEventPayload(BaseModel):
         PlainValidator(_occurred_at),
         WithJsonSchema({"type": "string", "format": "date-time"}),
         Field(description="ISO 8601 with a UTC offset, in the same window as encounters."),
-        Messages(
-            _l("The date and time are missing."),
-            unreadable=_l(
-                "The date and time could not be read; use a form like 2026-11-21T22:15:00-05:00."
-            ),
-            no_offset=_l("The date and time need a UTC offset, like 2026-11-21T22:15:00-05:00."),
-            future=_l(
-                "The date is in the future. Check the phone's date and time, then fix the record."
-            ),
-            too_old=_l("The date is more than a year ago. Check it and fix the record."),
-        ),
+        OCCURRED_AT_MESSAGES,
     ]
     logged_by: Annotated[
         str | None,
