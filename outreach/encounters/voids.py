@@ -30,21 +30,28 @@ class VoidError(Exception):
     """The encounter cannot be voided (missing or voided already)."""
 
 
-def void_encounter(encounter_id: uuid.UUID, reason: str, actor: User) -> None:
-    """Void one encounter: it stays stored, leaves every report, and is audited."""
+def mark_voided(connection, table: sa.Table, record_id: uuid.UUID, reason: str, actor: User):
+    """Mark one record of any kind voided, inside the caller's write transaction.
+
+    The guard on voided_at makes a second, concurrent void change nothing: VoidError.
+    """
     if reason not in VOID_REASONS:
         raise ValueError(f"unknown reason {reason!r}")
+    changed = connection.execute(
+        sa.update(table)
+        .where(table.c.id == record_id, table.c.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by_id=actor.id, void_reason=reason)
+    ).rowcount
+    if changed != 1:
+        raise VoidError("not found or voided already")
+
+
+def void_encounter(encounter_id: uuid.UUID, reason: str, actor: User) -> None:
+    """Void one encounter: it stays stored, leaves every report, and is audited."""
     table = Encounter.__table__
     with write_session():
         connection = db.session.connection()
-        # The guard on voided_at makes a second, concurrent void change nothing.
-        changed = connection.execute(
-            sa.update(table)
-            .where(table.c.id == encounter_id, table.c.voided_at.is_(None))
-            .values(voided_at=utcnow(), voided_by_id=actor.id, void_reason=reason)
-        ).rowcount
-        if changed != 1:
-            raise VoidError("not found or voided already")
+        mark_voided(connection, table, encounter_id, reason, actor)
         voided = rollups.read_encounter(connection, encounter_id)
         rollups.apply(connection, [voided], -1)
         row = connection.execute(

@@ -10,12 +10,10 @@ import sqlalchemy as sa
 
 from outreach.auth.services import record_audit
 from outreach.database import write_session
-from outreach.encounters.voids import VOID_REASONS
-from outreach.encounters.voids import VoidError
+from outreach.encounters.voids import mark_voided
 from outreach.extensions import db
 from outreach.models import OverdoseResponse
 from outreach.models import User
-from outreach.models import utcnow
 
 VOID_ACTION = "overdose_response.void"
 
@@ -33,19 +31,8 @@ def recent(limit: int = 100) -> list[OverdoseResponse]:
 
 def void_overdose_response(response_id: uuid.UUID, reason: str, actor: User) -> None:
     """Void one overdose response (VoidError when missing or voided already)."""
-    if reason not in VOID_REASONS:
-        raise ValueError(f"unknown reason {reason!r}")
-    table = OverdoseResponse.__table__
     with write_session():
-        connection = db.session.connection()
-        # The guard on voided_at makes a second, concurrent void change nothing.
-        changed = connection.execute(
-            sa.update(table)
-            .where(table.c.id == response_id, table.c.voided_at.is_(None))
-            .values(voided_at=utcnow(), voided_by_id=actor.id, void_reason=reason)
-        ).rowcount
-        if changed != 1:
-            raise VoidError("not found or voided already")
+        mark_voided(db.session.connection(), OverdoseResponse.__table__, response_id, reason, actor)
         row = db.session.get(OverdoseResponse, response_id)
         record_audit(
             actor,
