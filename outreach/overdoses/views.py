@@ -65,6 +65,12 @@ def void(response_id: uuid.UUID):
     if request.method == "POST":
         status = 400 if row.voided_at is None else 409
     return (
-        render_template("reports/overdose_void.html", form=form, row=row, **_names()),
+        render_template(
+            "reports/overdose_void.html",
+            form=form,
+            record=row,
+            back=url_for("overdoses.index"),
+            **_names(),
+        ),
         status,
     )

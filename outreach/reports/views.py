@@ -315,7 +315,7 @@ def void(encounter_id: uuid.UUID):
         render_template(
             "reports/void.html",
             form=form,
-            encounter=encounter,
+            record=encounter,
             catalog=load_catalog(),
             reasons=voids.VOID_REASONS,
             back=url_for("reports.encounters", **_list_args()),
