@@ -302,3 +302,43 @@ def test_admin_sets_tracked_items_and_thresholds_audited(app, admin_client, work
     assert post(stock_tracked="y", low_stock_threshold="").status_code == 302
     with app.app_context():
         assert db.session.get(SupplyItem, item_id).low_stock_threshold is None
+
+
+def test_the_session_bag_from_the_last_count_equals_the_whole_replay(app, sync_api, users):
+    """The session reads each item from its last count on; the full replay must agree,
+    whatever mix of load-outs, counts, adjustments and encounters came before."""
+    import random
+
+    from outreach.models import User
+    from outreach.stock import services
+
+    _track(app, SYRINGE, NALOXONE, "condom")
+    rng = random.Random(7)
+    for round_ in range(6):
+        encounters, stock = [], []
+        for _ in range(12):
+            hours_ago = rng.choice([40, 30, 20, 20, 10, 5, 1]) - round_ * 0.1
+            kind = rng.choice(["load", "count", "adjustment", "encounter", "encounter"])
+            item = rng.choice([SYRINGE, NALOXONE, "condom"])
+            if kind == "encounter":
+                encounters.append(
+                    make_encounter(supplies={item: rng.randint(1, 30)}, occurred_at=_at(hours_ago))
+                )
+            elif kind == "count":
+                extra = {"expected": {item: 50}, "reasons": {item: "lost"}}
+                stock.append(stock_event("count", {item: rng.randint(0, 40)}, hours_ago, **extra))
+            elif kind == "adjustment":
+                stock.append(
+                    stock_event("adjustment", {item: rng.randint(1, 5)}, hours_ago, reasons={item: "damaged"})
+                )
+            else:
+                stock.append(stock_event("load", {item: rng.randint(1, 80)}, hours_ago))
+        answer = post(sync_api, encounters, stock)
+        assert answer.status_code == 200, answer.get_json()
+        with app.app_context():
+            worker = db.session.scalar(sa.select(User.id).where(User.username == users.worker))
+            tracked = set(
+                db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked))
+            )
+            whole = {item: entry.expected for item, entry in services.bag_of(worker).items()}
+            assert services._expected_now(worker, tracked) == whole
