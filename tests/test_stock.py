@@ -329,12 +329,7 @@ def test_the_session_bag_from_the_last_count_equals_the_whole_replay(app, sync_a
                 stock.append(stock_event("count", {item: rng.randint(0, 40)}, hours_ago, **extra))
             elif kind == "adjustment":
                 stock.append(
-                    stock_event(
-                        "adjustment",
-                        {item: rng.randint(1, 5)},
-                        hours_ago,
-                        reasons={item: "damaged"},
-                    )
+                    stock_event("adjustment", {item: rng.randint(1, 5)}, hours_ago, reasons={item: "damaged"})
                 )
             else:
                 stock.append(stock_event("load", {item: rng.randint(1, 80)}, hours_ago))
