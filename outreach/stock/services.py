@@ -24,7 +24,6 @@ from outreach.models import StockEventLine
 from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.stock import ledger
-from outreach.stock.contract import COUNT
 from outreach.stock.contract import NO_REASON
 from outreach.stock.contract import REASONS
 from outreach.stock.ledger import HANDED_OUT
@@ -43,8 +42,8 @@ class DayMovement:
     movement: Movement
 
 
-def _stock_movements(worker_ids: list[int] | None) -> dict[BagKey, list[DayMovement]]:
-    """Every load-out, count and adjustment (of these workers), by (worker, item)."""
+def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMovement]]:
+    """Every movement of every bag (of these workers), by (worker, item)."""
     query = sa.select(
         StockEvent.worker_id,
         StockEvent.type,
@@ -58,18 +57,14 @@ def _stock_movements(worker_ids: list[int] | None) -> dict[BagKey, list[DayMovem
     if worker_ids is not None:
         query = query.where(StockEvent.worker_id.in_(worker_ids))
     bags: dict[BagKey, list[DayMovement]] = defaultdict(list)
+    first: dict[int, datetime] = {}
     for worker, kind, at, day, item, quantity, expected, reason in db.session.execute(query):
         bags[(worker, item)].append(
             DayMovement(day, Movement(at, kind, quantity, reason, expected))
         )
-    return bags
-
-
-def _add_handed_out(bags: dict[BagKey, list[DayMovement]], since: dict[int, datetime]) -> None:
-    """Add to ``bags`` what each worker handed out in non-voided encounters from ``since``
-    (worker id → first moment that matters), for tracked items and items already in a bag."""
-    if not since:
-        return
+        first[worker] = min(first.get(worker, at), at)
+    if not first:
+        return bags
     tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
     items = tracked | {item for _worker, item in bags}
     handed = (
@@ -82,26 +77,15 @@ def _add_handed_out(bags: dict[BagKey, list[DayMovement]], since: dict[int, date
         )
         .join(EncounterSupply, EncounterSupply.encounter_id == Encounter.id)
         .where(
-            Encounter.worker_id.in_(list(since)),
+            Encounter.worker_id.in_(list(first)),
             Encounter.voided_at.is_(None),
-            Encounter.occurred_at >= min(since.values()),
+            Encounter.occurred_at >= min(first.values()),
             EncounterSupply.item_id.in_(items),
         )
     )
     for worker, at, day, item, quantity in db.session.execute(handed):
-        if at >= since[worker]:
+        if at >= first[worker]:
             bags[(worker, item)].append(DayMovement(day, Movement(at, HANDED_OUT, quantity)))
-
-
-def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMovement]]:
-    """Every movement of every bag (of these workers), by (worker, item), from each
-    worker's first load-out or count."""
-    bags = _stock_movements(worker_ids)
-    first: dict[int, datetime] = {}
-    for (worker, _item), moves in bags.items():
-        for entry in moves:
-            first[worker] = min(first.get(worker, entry.movement.at), entry.movement.at)
-    _add_handed_out(bags, first)
     return bags
 
 
@@ -113,42 +97,14 @@ def bag_of(worker_id: int) -> dict[int, Ledger]:
     }
 
 
-def _expected_now(worker_id: int, tracked: set[int]) -> dict[int, int]:
-    """What one worker's bag should hold now, by item id: the same arithmetic as
-    ``bag_of``, but an item with a count is read from its last count on (a count says what
-    the bag held, whatever came before), so a page load need not replay a year of records."""
-    bags = _stock_movements([worker_id])
-    if not bags:
-        return {}
-    first = min(entry.movement.at for moves in bags.values() for entry in moves)
-    # Per item, where its replay starts: its last count, or the bag's first event.
-    starts: dict[int, tuple] = {}
-    for (_worker, item), moves in bags.items():
-        counts = [ledger.sort_key(m.movement) for m in moves if m.movement.kind == COUNT]
-        starts[item] = max(counts) if counts else (first, -1)
-    uncounted = (tracked - set(starts)) or {i for i, at in starts.items() if at[0] == first}
-    since = first if uncounted else min(at for at, _order in starts.values())
-    _add_handed_out(bags, {worker_id: since})
-    return {
-        item: ledger.replay(
-            [
-                m.movement
-                for m in moves
-                if ledger.sort_key(m.movement) >= starts.get(item, (first, -1))
-            ]
-        ).expected
-        for (_worker, item), moves in bags.items()
-    }
-
-
 def session_bag(worker_id: int) -> dict:
     """For ``GET /api/v1/session``: the bag the server expects, tracked items by key."""
     keys = {i: k for i, k in db.session.execute(sa.select(SupplyItem.id, SupplyItem.key))}
     tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
-    bag = _expected_now(worker_id, tracked)
+    bag = bag_of(worker_id)
     return {
         "started": bool(bag),
-        "items": {keys[item]: quantity for item, quantity in bag.items() if item in tracked},
+        "items": {keys[item]: entry.expected for item, entry in bag.items() if item in tracked},
     }
 
 
