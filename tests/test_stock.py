@@ -161,6 +161,32 @@ def test_the_session_gives_the_bag_the_server_expects(app, sync_api):
     assert bag == {"started": True, "items": {SYRINGE: 70, NALOXONE: 9}}
 
 
+def test_an_encounter_in_the_same_second_as_the_load_out_is_from_the_bag(app, sync_api):
+    """Phones send encounters in whole seconds and stock events with milliseconds: an
+    encounter logged within the second after a load-out still comes out of that bag, and a
+    count a moment later expects what is left (no unexplained difference)."""
+    _track(app, NALOXONE)
+    second = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).astimezone()
+    load_at, count_at = second + timedelta(milliseconds=400), second + timedelta(seconds=1.8)
+    load = stock_event(items={NALOXONE: 5}) | {"occurred_at": load_at.isoformat()}
+    count = stock_event(
+        "count", {NALOXONE: 1}, expected={NALOXONE: 3}, reasons={NALOXONE: "lost"}
+    ) | {"occurred_at": count_at.isoformat()}
+    encounter = make_encounter(
+        occurred_at=(second + timedelta(seconds=0.9)).isoformat(timespec="seconds"),
+        supplies={NALOXONE: 2},
+    )
+    assert post(sync_api, [encounter], [load, count]).status_code == 200
+    with app.app_context():
+        from outreach.stock import services
+
+        naloxone = db.session.scalar(sa.select(SupplyItem.id).where(SupplyItem.key == NALOXONE))
+        worker = db.session.scalar(sa.select(StockEvent.worker_id))
+        bag = services.bag_of(worker)[naloxone]
+        assert (bag.loaded, bag.handed_out, bag.expected) == (5, 2, 1)
+        assert dict(bag.adjusted) == {"lost": 2}
+
+
 def _void(app, encounter_id):
     with app.app_context():
         from outreach.models import Encounter

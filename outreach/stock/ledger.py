@@ -66,8 +66,15 @@ class Ledger:
         return self.expected < 0
 
 
+def to_the_second(at: datetime) -> datetime:
+    """Times compared at whole seconds. Phones send encounters in whole seconds and stock
+    events with milliseconds, so an encounter logged in the same second just after a load-out
+    would otherwise sort before it (and before the bag's start) and be left out."""
+    return at.replace(microsecond=0)
+
+
 def sort_key(movement: Movement) -> tuple:
-    return (movement.at, _ORDER[movement.kind])
+    return (to_the_second(movement.at), _ORDER[movement.kind])
 
 
 def count_adjustments(

@@ -62,6 +62,8 @@ def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMove
         bags[(worker, item)].append(
             DayMovement(day, Movement(at, kind, quantity, reason, expected))
         )
+        # The bag starts at its first event's second: see ledger.to_the_second.
+        at = ledger.to_the_second(at)
         first[worker] = min(first.get(worker, at), at)
     if not first:
         return bags

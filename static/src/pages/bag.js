@@ -12,15 +12,25 @@ const toast = document.querySelector("[data-toast]");
 const rows = form ? [...form.querySelectorAll("[data-item]")] : [];
 const mode = () => form.elements.type.value;
 let saving = false;
+// Each figure the worker types is stamped with an edit number. A render reads the bag
+// asynchronously; when it refills the form (page load, load-out/count switch) it leaves
+// alone every figure typed since it began, so a quick hand never loses what it entered.
+let edits = 0;
+const touch = (input) => {
+  edits += 1;
+  input.dataset.edit = String(edits);
+};
 
 async function render(refill = true) {
+  const began = edits;
   const { bag } = await readBag();
   for (const row of rows) {
     const key = row.dataset.item;
     const have = bag.items[key] || 0;
     row.querySelector("[data-have]").textContent = form.dataset.have.replace("{n}", have);
     const input = row.querySelector("input");
-    if (refill) input.value = mode() === "load" ? bag.last[key] || "" : "";
+    const typedSince = Number(input.dataset.edit || 0) > began;
+    if (refill && !typedSince) input.value = mode() === "load" ? bag.last[key] || "" : "";
     // Counting fewer than expected: a reason from the list (never free text).
     const select = row.querySelector("select");
     select.hidden = !(mode() === "count" && input.value !== "" && Number(input.value) < have);
@@ -82,9 +92,13 @@ if (form) {
     if (!button) return;
     const input = document.getElementById(button.getAttribute("aria-controls"));
     input.value = String(Math.min(10000, Math.max(0, (Number(input.value) || 0) + Number(button.dataset.step))));
+    touch(input);
     render(false);
   });
-  form.addEventListener("input", () => render(false));
+  form.addEventListener("input", (event) => {
+    if (event.target.type === "number") touch(event.target);
+    render(false);
+  });
   form.addEventListener("change", (event) => event.target.name === "type" && render());
   form.addEventListener("submit", save);
   render();

@@ -363,8 +363,11 @@ async function startEditing() {
 }
 
 async function rememberZone() {
+  const before = form.elements.zone.value;
   const zone = await getState("zone");
-  if (zone !== undefined && !editing && [...form.elements.zone.options].some((o) => o.value === zone)) {
+  // A zone the worker picked while the phone was still reading is theirs to keep.
+  const untouched = form.elements.zone.value === before;
+  if (zone !== undefined && untouched && !editing && [...form.elements.zone.options].some((o) => o.value === zone)) {
     form.elements.zone.value = zone;
   }
   form.elements.zone.addEventListener("change", () => setState("zone", form.elements.zone.value));
