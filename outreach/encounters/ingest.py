@@ -4,7 +4,8 @@ The steps, in order, for one batch (``ingest_batch``):
 
 1. context: the catalogue, the clock, the program's time zone and the participant-code key,
    read once per batch (``IngestContext.for_batch``);
-2. idempotency: ids already stored, or repeated in the batch, answer ``duplicate``;
+2. idempotency: ids already stored, or repeated in the batch, answer ``duplicate``
+   (``outreach.sync.batch``, the loop every record kind shares);
 3. check each record (``validation.validate_encounter``): the contract's shape, then resolve
    catalogue keys and the participant code's hash (``validation.resolve_participant``);
 4. store the good ones in one transaction: the rows, their lines, the daily roll-ups and the
@@ -24,7 +25,6 @@ import sqlalchemy as sa
 from flask import current_app
 
 from outreach import clock
-from outreach import device
 from outreach.database import write_transaction
 from outreach.encounters import key_rotation
 from outreach.encounters import rollups
@@ -34,8 +34,6 @@ from outreach.encounters.records import ROW_COLUMNS
 from outreach.encounters.records import SUPPLY_COLUMNS
 from outreach.encounters.records import CleanEncounter
 from outreach.encounters.validation import ValidationContext
-from outreach.encounters.validation import echo_id
-from outreach.encounters.validation import parse_record_id
 from outreach.encounters.validation import validate_encounter
 from outreach.encounters.writes import existing_ids
 from outreach.encounters.writes import insert_rows
@@ -45,13 +43,15 @@ from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
 from outreach.models import utcnow
+from outreach.sync.batch import CREATED
+from outreach.sync.batch import DUPLICATE
+from outreach.sync.batch import REJECTED
+from outreach.sync.batch import RecordKind
+from outreach.sync.batch import answer_batch
 
 log = logging.getLogger("outreach.sync")
 encounter_table = Encounter.__table__
 
-CREATED = "created"
-DUPLICATE = "duplicate"
-REJECTED = "rejected"
 # A record that happened more than this many days before it arrived is noted in the audit
 # log with who sent it: back-dating is how someone could probe whether a code was seen.
 DEFAULT_BACKDATED_AUDIT_DAYS = 3
@@ -86,36 +86,13 @@ def ingest_batch(records: list, worker_id: int | None, author: str | None = None
     database, so the loser of a race sees ``duplicate``, never an error).
     """
     context = validation_context()
-    ids = [parse_record_id(raw) for raw in records]
-    already_stored = _existing_ids({record_id for record_id in ids if record_id})
-    # End the read transaction before writing, so the write can take SQLite's lock cleanly.
-    db.session.rollback()
-
-    results: list[dict] = []
-    to_store: list[CleanEncounter] = []
-    slot_of: dict[uuid.UUID, int] = {}
-    for raw, record_id in zip(records, ids, strict=True):
-        if record_id is not None and (record_id in already_stored or record_id in slot_of):
-            results.append({"id": str(record_id), "status": DUPLICATE})
-            continue
-        # Never store a record under an account that did not log it.
-        foreign = device.foreign_author_errors(raw, author)
-        if foreign:
-            results.append({"id": echo_id(raw), "status": REJECTED, "errors": foreign})
-            continue
-        clean, errors = validate_encounter(raw, context, record_id)
-        if clean is None:
-            results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
-            continue
-        slot_of[clean.id] = len(results)
-        results.append({"id": str(clean.id), "status": CREATED})
-        to_store.append(clean)
-
-    if to_store:
-        inserted = _store(to_store, worker_id)
-        for clean in to_store:
-            if clean.id not in inserted:
-                results[slot_of[clean.id]]["status"] = DUPLICATE
+    kind = RecordKind(
+        stored_ids=_existing_ids,
+        check=lambda raw, record_id: validate_encounter(raw, context, record_id),
+        id_of=lambda clean: clean.id,
+        store=lambda encounters: _store(encounters, worker_id),
+    )
+    results = answer_batch(records, kind, author)
 
     outcome = BatchOutcome(results)
     log.info(
@@ -130,8 +107,6 @@ def ingest_batch(records: list, worker_id: int | None, author: str | None = None
 
 
 def _existing_ids(candidates: set[uuid.UUID]) -> set[uuid.UUID]:
-    if not candidates:
-        return set()
     return existing_ids(db.session.connection(), encounter_table.c.id, list(candidates))
 
 

@@ -21,16 +21,10 @@ from flask_babel import gettext as _
 from pydantic import ValidationError
 
 from outreach import clock
-from outreach import device
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters.catalog import load_catalog_index
-from outreach.encounters.ingest import CREATED
-from outreach.encounters.ingest import DUPLICATE
-from outreach.encounters.ingest import REJECTED
 from outreach.encounters.ingest import insert_many
-from outreach.encounters.validation import echo_id
-from outreach.encounters.validation import parse_record_id
 from outreach.extensions import db
 from outreach.models import OverdoseResponse
 from outreach.models import utcnow
@@ -38,6 +32,11 @@ from outreach.overdoses.contract import FIELD_MESSAGES
 from outreach.overdoses.contract import GIVERS
 from outreach.overdoses.contract import NO_GIVER
 from outreach.overdoses.contract import OverdoseResponsePayload
+from outreach.sync.batch import CREATED
+from outreach.sync.batch import REJECTED
+from outreach.sync.batch import RecordKind
+from outreach.sync.batch import answer_batch
+from outreach.sync.batch import count
 
 log = logging.getLogger("outreach.sync")
 
@@ -58,52 +57,25 @@ def ingest_overdoses(records: list, worker_id: int | None, author: str | None = 
         now=clock.now(),
         timezone=ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]),
     )
-    ids = [parse_record_id(raw) for raw in records]
-    wanted = {record_id for record_id in ids if record_id}
-    already_stored = (
-        set(
-            db.session.scalars(
-                sa.select(OverdoseResponse.id).where(OverdoseResponse.id.in_(wanted))
-            )
-        )
-        if wanted
-        else set()
+    kind = RecordKind(
+        stored_ids=_stored_ids,
+        check=lambda raw, record_id: check(raw, context, record_id),
+        id_of=lambda row: row["id"],
+        store=lambda rows: _store(rows, worker_id),
     )
-    # End the read transaction before writing, so the write can take SQLite's lock cleanly.
-    db.session.rollback()
-
-    results: list[dict] = []
-    rows: list[dict] = []
-    slot_of: dict[uuid.UUID, int] = {}
-    for raw, record_id in zip(records, ids, strict=True):
-        if record_id is not None and (record_id in already_stored or record_id in slot_of):
-            results.append({"id": str(record_id), "status": DUPLICATE})
-            continue
-        # Never store a record under an account that did not log it.
-        errors = device.foreign_author_errors(raw, author)
-        row = None
-        if not errors:
-            row, errors = check(raw, context, record_id)
-        if row is None:
-            results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
-            continue
-        slot_of[row["id"]] = len(results)
-        results.append({"id": str(row["id"]), "status": CREATED})
-        rows.append(row)
-
-    if rows:
-        inserted = _store(rows, worker_id)
-        for row in rows:
-            if row["id"] not in inserted:
-                results[slot_of[row["id"]]]["status"] = DUPLICATE
+    results = answer_batch(records, kind, author)
     log.info(
         "sync overdose responses worker=%s records=%d created=%d rejected=%d",
         worker_id,
         len(records),
-        sum(1 for r in results if r["status"] == CREATED),
-        sum(1 for r in results if r["status"] == REJECTED),
+        count(results, CREATED),
+        count(results, REJECTED),
     )
     return results
+
+
+def _stored_ids(wanted: set[uuid.UUID]):
+    return db.session.scalars(sa.select(OverdoseResponse.id).where(OverdoseResponse.id.in_(wanted)))
 
 
 def check(

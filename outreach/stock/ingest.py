@@ -21,12 +21,9 @@ from flask_babel import gettext as _
 from pydantic import ValidationError
 
 from outreach import clock
-from outreach import device
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters.catalog import load_catalog_index
-from outreach.encounters.validation import echo_id
-from outreach.encounters.validation import parse_record_id
 from outreach.extensions import db
 from outreach.models import StockEvent
 from outreach.models import StockEventLine
@@ -35,12 +32,13 @@ from outreach.stock.contract import COUNT
 from outreach.stock.contract import FIELD_MESSAGES
 from outreach.stock.contract import PROBLEM_MESSAGES
 from outreach.stock.contract import StockEventPayload
+from outreach.sync.batch import CREATED
+from outreach.sync.batch import RecordKind
+from outreach.sync.batch import answer_batch
+from outreach.sync.batch import count
 
 log = logging.getLogger("outreach.sync")
 
-CREATED = "created"
-DUPLICATE = "duplicate"
-REJECTED = "rejected"
 MAX_KEY_IN_MESSAGE = 64
 
 
@@ -58,45 +56,24 @@ def ingest_stock_events(records: list, worker_id: int, author: str | None) -> li
     supplies = load_catalog_index().supplies
     now = clock.now()
     timezone = ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])
-    ids = [parse_record_id(raw) for raw in records]
-    known = {i for i in ids if i}
-    stored = (
-        set(db.session.scalars(sa.select(StockEvent.id).where(StockEvent.id.in_(known))))
-        if known
-        else set()
+    kind = RecordKind(
+        stored_ids=_stored_ids,
+        check=lambda raw, _record_id: validate_stock_event(raw, supplies, now, timezone),
+        id_of=lambda clean: clean.id,
+        store=lambda events: _store(events, worker_id),
     )
-    db.session.rollback()
-
-    results: list[dict] = []
-    to_store: list[CleanStockEvent] = []
-    slot_of: dict[uuid.UUID, int] = {}
-    for raw, record_id in zip(records, ids, strict=True):
-        if record_id is not None and (record_id in stored or record_id in slot_of):
-            results.append({"id": str(record_id), "status": DUPLICATE})
-            continue
-        errors = device.foreign_author_errors(raw, author)
-        clean = None
-        if not errors:
-            clean, errors = validate_stock_event(raw, supplies, now, timezone)
-        if clean is None:
-            results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
-            continue
-        slot_of[clean.id] = len(results)
-        results.append({"id": str(clean.id), "status": CREATED})
-        to_store.append(clean)
-
-    if to_store:
-        inserted = _store(to_store, worker_id)
-        for clean in to_store:
-            if clean.id not in inserted:
-                results[slot_of[clean.id]]["status"] = DUPLICATE
+    results = answer_batch(records, kind, author)
     log.info(
         "sync stock worker=%s records=%d created=%d",
         worker_id,
         len(records),
-        sum(r["status"] == CREATED for r in results),
+        count(results, CREATED),
     )
     return results
+
+
+def _stored_ids(wanted: set[uuid.UUID]):
+    return db.session.scalars(sa.select(StockEvent.id).where(StockEvent.id.in_(wanted)))
 
 
 def validate_stock_event(

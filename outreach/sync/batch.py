@@ -1,0 +1,88 @@
+"""The idempotent answer to one batch of phone records, the same for every record kind.
+
+Each record gets exactly one result, in the order sent:
+
+- ``duplicate``: its id is stored already, or came earlier in this batch. Nothing changes.
+- ``rejected``: it names an account other than the sender (a shared phone), or fails its
+  kind's checks; the errors say why, by field. The rest of the batch goes on.
+- ``created``: stored now. If a concurrent copy of the batch stored it first, the insert
+  skips it and the answer turns to ``duplicate``, never an error.
+
+A record kind brings three parts: which ids are stored already, how to check one record, and
+how to store the good ones (answering the ids it inserted).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic
+from typing import TypeVar
+
+from outreach import device
+from outreach.encounters.validation import echo_id
+from outreach.encounters.validation import parse_record_id
+from outreach.extensions import db
+
+CREATED = "created"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+Clean = TypeVar("Clean")
+
+
+@dataclass(frozen=True)
+class RecordKind(Generic[Clean]):
+    """How one kind of record is checked and stored."""
+
+    # The ids among these already stored.
+    stored_ids: Callable[[set[uuid.UUID]], Iterable[uuid.UUID]]
+    # One record (and its parsed id, or None): the clean record, or the errors by field.
+    check: Callable[[object, uuid.UUID | None], tuple[Clean | None, dict[str, str]]]
+    # The id of a clean record.
+    id_of: Callable[[Clean], uuid.UUID]
+    # Store the clean records in one transaction; answer the ids inserted.
+    store: Callable[[list[Clean]], set[uuid.UUID]]
+
+
+def answer_batch(records: list, kind: RecordKind[Clean], author: str | None) -> list[dict]:
+    """Check and store a batch of one kind; one result per record, in order."""
+    ids = [parse_record_id(raw) for raw in records]
+    wanted = {record_id for record_id in ids if record_id}
+    already_stored = set(kind.stored_ids(wanted)) if wanted else set()
+    # End the read transaction before writing, so the write can take SQLite's lock cleanly.
+    db.session.rollback()
+
+    results: list[dict] = []
+    to_store: list[Clean] = []
+    slot_of: dict[uuid.UUID, int] = {}
+    for raw, record_id in zip(records, ids, strict=True):
+        if record_id is not None and (record_id in already_stored or record_id in slot_of):
+            results.append({"id": str(record_id), "status": DUPLICATE})
+            continue
+        # Never store a record under an account that did not log it.
+        errors = device.foreign_author_errors(raw, author)
+        clean = None
+        if not errors:
+            clean, errors = kind.check(raw, record_id)
+        if clean is None:
+            results.append({"id": echo_id(raw), "status": REJECTED, "errors": errors})
+            continue
+        clean_id = kind.id_of(clean)
+        slot_of[clean_id] = len(results)
+        results.append({"id": str(clean_id), "status": CREATED})
+        to_store.append(clean)
+
+    if to_store:
+        inserted = kind.store(to_store)
+        for clean in to_store:
+            clean_id = kind.id_of(clean)
+            if clean_id not in inserted:
+                results[slot_of[clean_id]]["status"] = DUPLICATE
+    return results
+
+
+def count(results: list[dict], status: str) -> int:
+    return sum(1 for result in results if result["status"] == status)
