@@ -134,6 +134,10 @@ RECORD_ID_MESSAGES = Messages(
     _l("The id must be a UUID like 6f1c2a8e-3b7d-4c1e-9a55-2f0c7d9e8b10."),
     missing=_l("The record has no id. Discard it and enter it again."),
 )
+ZONE_MESSAGES = Messages(_l("This must be a key from the catalogue."))
+LOGGED_BY_MESSAGES = Messages(
+    _l("This must be the username of the account that logged the record.")
+)
 
 
 class EncounterPayload(BaseModel):
@@ -170,7 +174,7 @@ class EncounterPayload(BaseModel):
     zone: Annotated[
         str | None,
         Field(description="A zone key from the catalogue; blank or null for none."),
-        Messages(_l("This must be a key from the catalogue.")),
+        ZONE_MESSAGES,
     ] = None
     participant_code: Annotated[
         str | None,
@@ -228,7 +232,7 @@ class EncounterPayload(BaseModel):
                 "the signed-in one; phones that predate it may leave it out."
             ),
         ),
-        Messages(_l("This must be the username of the account that logged the record.")),
+        LOGGED_BY_MESSAGES,
     ] = None
     people_served: Annotated[
         int,

@@ -19,13 +19,14 @@ from pydantic import Field
 from pydantic import PlainValidator
 from pydantic import WithJsonSchema
 
+from outreach.encounters.contract import LOGGED_BY_MESSAGES
 from outreach.encounters.contract import OCCURRED_AT_MESSAGES
 from outreach.encounters.contract import RECORD_ID_MESSAGES
 
 # The same id, time window and message machinery as encounters, so the two kinds of record
 # are checked alike.
 from outreach.encounters.contract import UUID_PATTERN
-from outreach.encounters.contract import EncounterPayload
+from outreach.encounters.contract import ZONE_MESSAGES
 from outreach.encounters.contract import Messages
 from outreach.encounters.contract import _occurred_at
 
@@ -38,12 +39,6 @@ EMS_CALLED = ("yes", "no", "unknown")
 OUTCOMES = ("alive", "transported", "died", "unknown")
 
 Giver = Literal["worker", "participant", "bystander", "ems", "none"]
-_ENCOUNTER_FIELDS = EncounterPayload.model_fields
-
-
-def _encounter_messages(name: str) -> Messages:
-    """The encounter contract's messages for a field both kinds share."""
-    return next(m for m in _ENCOUNTER_FIELDS[name].metadata if isinstance(m, Messages))
 
 
 class OverdoseResponsePayload(BaseModel):
@@ -77,7 +72,7 @@ class OverdoseResponsePayload(BaseModel):
     zone: Annotated[
         str | None,
         Field(description="A zone key from the catalogue; blank or null for none."),
-        _encounter_messages("zone"),
+        ZONE_MESSAGES,
     ] = None
     logged_by: Annotated[
         str | None,
@@ -88,7 +83,7 @@ class OverdoseResponsePayload(BaseModel):
                 "another account logged is rejected (under logged_by)."
             ),
         ),
-        _encounter_messages("logged_by"),
+        LOGGED_BY_MESSAGES,
     ] = None
     naloxone_doses: Annotated[
         int,
