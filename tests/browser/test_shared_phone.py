@@ -24,6 +24,7 @@ from tests.browser.conftest import sign_in
 from tests.browser.conftest import stored_ids
 from tests.browser.conftest import wait_count
 from tests.browser.conftest import wait_offline_ready
+from tests.browser.conftest import wait_phone_knows_user
 from tests.browser.conftest import wait_stored
 from tests.browser.conftest import wait_until
 from tests.conftest import PASSWORD
@@ -225,3 +226,24 @@ def test_clearing_the_device_offline_removes_everything(page, context, live_serv
     assert "outreach" not in databases
     assert page.evaluate("localStorage.length + sessionStorage.length") == 0
     assert page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
+
+
+def test_a_lost_first_session_answer_is_asked_again_so_saving_offline_works(
+    page, context, live_server, users
+):
+    """The first answer to "who is signed in?" fails (a weak signal just after sign-in): the
+    phone asks again by itself, without a page load, then saves offline under that worker."""
+    live_server.faults.fail("/api/v1/session", "503", times=1)
+    sign_in(page, users.worker)
+    wait_phone_knows_user(page, users.worker, timeout=20)
+    asked = [path for _method, path in live_server.faults.requests if path == "/api/v1/session"]
+    assert len(asked) >= 2, "the phone did not ask again after the failed answers"
+    wait_offline_ready(page)
+    context.set_offline(True)
+    log_encounter(page)
+    wait_count(page, 1)
+    context.set_offline(False)
+    (stored,) = wait_stored(live_server.app, 1)
+    with live_server.app.app_context():
+        encounter = db.session.get(Encounter, uuid.UUID(stored))
+        assert db.session.get(User, encounter.worker_id).username == users.worker

@@ -12,6 +12,7 @@ export { refreshOfflinePages };
 const SYNC_TAG = "outreach-outbox";
 const PERIODIC_MS = 60_000;
 const BUSY_RETRY_MS = 3000;
+const SESSION_RETRY_MS = 3000;
 
 // Safari deletes a site's storage after 7 days without use; warn well before.
 const WARN_AFTER_MS = 3 * 86_400_000;
@@ -196,15 +197,25 @@ async function askForPersistentStorage() {
 
 // Who is signed in decides what this phone may do. A different person: the pages kept offline
 // are fetched again. Signed out (here, or everywhere by the server): the signed-out state.
+// Until the phone has heard who is signed in, it cannot save a record under anyone: a first
+// answer lost to a weak signal is asked for again soon, not only at the next page load.
+const sessionRetry = { timer: null, delay: SESSION_RETRY_MS };
+
 async function checkSession() {
+  clearTimeout(sessionRetry.timer);
   if (!navigator.onLine) return;
   try {
     const session = await currentSession();
+    sessionRetry.delay = SESSION_RETRY_MS;
     await adoptVerifiers(session.user.username);
     if (session.userChanged) refreshOfflinePages(true, session.user.username);
     initLock();
   } catch (error) {
     if (error.kind === AUTH) showSignedIn(null);
+    else if (!(await getState("user").catch(() => null))) {
+      sessionRetry.timer = setTimeout(checkSession, sessionRetry.delay);
+      sessionRetry.delay = Math.min(sessionRetry.delay * 2, PERIODIC_MS);
+    }
   }
   refreshCount();
 }
