@@ -28,6 +28,8 @@ from tests.browser.conftest import sign_in
 from tests.browser.conftest import wait_until
 from tests.live import PROJECT
 
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
+
 AXE = PROJECT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
 

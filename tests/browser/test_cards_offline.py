@@ -9,7 +9,7 @@ from tests.browser.conftest import sign_in
 from tests.browser.conftest import wait_offline_ready
 from tests.browser.conftest import wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 
 
 def _read_offline(page, context) -> None:

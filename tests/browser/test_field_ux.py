@@ -14,7 +14,7 @@ from tests.browser.conftest import wait_offline_ready
 from tests.browser.conftest import wait_until
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 RANGE_SUPPLY, RANGE_PEOPLE = "0\u201310,000", "1\u2013100"  # en dash, as shown
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
