@@ -158,7 +158,7 @@ def test_voiding_a_count_takes_its_adjustments_out_of_the_report(app, sync_api, 
     assert "Stock records — void one entered by mistake" in html and LIST in html
 
 
-def test_a_second_void_is_refused_and_audited_once(app, sync_api, supervisor_client):
+def test_a_second_void_is_refused_and_audited_once(app, sync_api, supervisor_client, admin_client):
     _track(app, SYRINGE)
     mistake = stock_event("adjustment", {SYRINGE: 3}, reasons={SYRINGE: "damaged"})
     post(sync_api, [], [stock_event(items={SYRINGE: 10}, hours_ago=6), mistake])
@@ -174,6 +174,10 @@ def test_a_second_void_is_refused_and_audited_once(app, sync_api, supervisor_cli
     assert 'name="reason"' not in page.get_data(as_text=True)
     assert [a.details["reason"] for a in _audits(app)] == ["test"]
     assert _bag(app) == {SYRINGE: 10}
+    # The audit log reads it as words, in both languages.
+    for lang, words in (("en", "Stock record voided"), ("es", "Registro de existencias anulado")):
+        html = admin_client.get(f"/admin/audit?lang={lang}").get_data(as_text=True)
+        assert words in html and "stock_event.void" not in html
 
 
 def test_the_service_refuses_a_second_void_and_an_unknown_reason(app, sync_api, users):
