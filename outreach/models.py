@@ -335,7 +335,12 @@ class StockEvent(db.Model):
     # The day in PROGRAM_TIMEZONE, fixed at ingest, as for encounters.
     local_date: so.Mapped[date] = so.mapped_column(index=True)
     received_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Voided by a supervisor (outreach.stock.voids): kept, but no bag counts it.
+    voided_at: so.Mapped[datetime | None]
+    voided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    void_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
 
+    worker: so.Mapped[User] = so.relationship(foreign_keys=[worker_id])
     lines: so.Mapped[list[StockEventLine]] = so.relationship(
         back_populates="event", cascade="all, delete-orphan"
     )

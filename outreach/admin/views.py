@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "catalog.deactivate": _l("Catalogue entry deactivated"),
     "catalog.reactivate": _l("Catalogue entry reactivated"),
     "encounter.void": _l("Record voided"),
+    "stock_event.void": _l("Stock record voided"),
     "directory.create": _l("Directory service added"),
     "directory.update": _l("Directory service changed"),
     "directory.deactivate": _l("Directory service removed"),

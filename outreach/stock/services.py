@@ -3,6 +3,7 @@
 Every figure comes from ``ledger.replay`` over the stored events and the encounters'
 supplies, so it is the same arithmetic everywhere. A bag starts at its worker's first
 load-out or count: supplies handed out before a worker ever used the bag are not in it.
+Voided stock events, like voided encounters, are left out of every figure.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class DayMovement:
 
 
 def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMovement]]:
-    """Every movement of every bag (of these workers), by (worker, item)."""
+    """Every movement of every bag (of these workers), by (worker, item); voided events
+    left out."""
     query = sa.select(
         StockEvent.worker_id,
         StockEvent.type,
@@ -54,6 +56,8 @@ def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMove
         StockEventLine.expected,
         StockEventLine.reason,
     ).join(StockEventLine, StockEventLine.event_id == StockEvent.id)
+    # A voided event (outreach.stock.voids) never happened, as far as any bag is concerned.
+    query = query.where(StockEvent.voided_at.is_(None))
     if worker_ids is not None:
         query = query.where(StockEvent.worker_id.in_(worker_ids))
     bags: dict[BagKey, list[DayMovement]] = defaultdict(list)

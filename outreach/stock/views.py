@@ -1,28 +1,47 @@
-"""/log/bag (the phone's bag screen, kept offline) and /reports/stock (supervisors)."""
+"""/log/bag (the phone's bag screen, kept offline) and /reports/stock (supervisors), with
+/reports/stock/events to void a stock event entered by mistake."""
 
 from __future__ import annotations
+
+import uuid
 
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Response
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from outreach import pwa
 from outreach.auth import role_required
+from outreach.encounters.voids import VOID_REASONS
+from outreach.encounters.voids import VoidError
 from outreach.extensions import db
 from outreach.i18n import current_lang
 from outreach.models import Role
+from outreach.models import StockEvent
 from outreach.models import SupplyItem
 from outreach.reports import periods
 from outreach.reports.csvfile import safe_text
 from outreach.reports.csvfile import write_csv
+from outreach.reports.forms import VoidForm
 from outreach.reports.periods import PeriodError
 from outreach.stock import services
+from outreach.stock import voids
+from outreach.stock.contract import ADJUSTMENT
+from outreach.stock.contract import COUNT
+from outreach.stock.contract import LOAD
 from outreach.stock.contract import REASONS
 from outreach.stock.forms import StockPeriodForm
+
+EVENT_TYPE_NAMES = {LOAD: _l("Load-out"), COUNT: _l("Count"), ADJUSTMENT: _l("Adjustment")}
 
 bp = Blueprint("stock", __name__)
 
@@ -130,3 +149,51 @@ def _csv(view: services.StockReport) -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _void_names() -> dict:
+    return {
+        "types": EVENT_TYPE_NAMES,
+        "adjust_reasons": REASONS,
+        "reasons": VOID_REASONS,
+        "timezone": current_app.config["PROGRAM_TIMEZONE"],
+        "lang": current_lang(),
+    }
+
+
+@bp.get("/reports/stock/events")
+@role_required(Role.SUPERVISOR)
+def events():
+    """The latest stock events, each with a way to void it."""
+    return render_template("reports/stock_events.html", rows=voids.recent(), **_void_names())
+
+
+@bp.route("/reports/stock/events/<uuid:event_id>/void", methods=["GET", "POST"])
+@role_required(Role.SUPERVISOR)
+def void_event(event_id: uuid.UUID):
+    """Confirm, then void one stock event with a reason."""
+    row = db.session.get(StockEvent, event_id)
+    if row is None:
+        abort(404)
+    form = VoidForm()
+    status = 200
+    if row.voided_at is None and form.validate_on_submit():
+        try:
+            voids.void_stock_event(event_id, form.reason.data, current_user)
+        except VoidError:
+            flash(_("That record was voided already."), "warning")
+        else:
+            flash(_("The stock record is voided. No bag counts it any more."), "info")
+        return redirect(url_for("stock.events"))
+    if request.method == "POST":
+        status = 400 if row.voided_at is None else 409
+    return (
+        render_template(
+            "reports/stock_event_void.html",
+            form=form,
+            record=row,
+            back=url_for("stock.events"),
+            **_void_names(),
+        ),
+        status,
+    )

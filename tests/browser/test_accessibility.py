@@ -21,6 +21,7 @@ from outreach.extensions import db
 from outreach.models import DirectoryService
 from outreach.models import Encounter
 from outreach.models import OverdoseResponse
+from outreach.models import StockEvent
 from outreach.models import SupplyItem
 from outreach.models import User
 from tests.browser.conftest import log_encounter
@@ -66,6 +67,8 @@ SUPERVISOR_PAGES = [
     "/reports/overdoses/{overdose}/void",
     "/reports/stock",
     "/reports/stock?lang=es",
+    "/reports/stock/events",
+    "/reports/stock/events/{stock_event}/void",
 ]
 ADMIN_PAGES = [
     "/admin",
@@ -139,6 +142,7 @@ def filled_app(app, users):
             "item": db.session.scalar(sa.select(SupplyItem.id).limit(1)),
             "service": db.session.scalar(sa.select(DirectoryService.id).limit(1)),
             "overdose": db.session.scalar(sa.select(OverdoseResponse.id).limit(1)),
+            "stock_event": db.session.scalar(sa.select(StockEvent.id).limit(1)),
         }
     return ids
 

@@ -1,0 +1,57 @@
+"""Voiding a stock event entered by mistake (a load-out, count or adjustment): it stays
+stored, no bag counts it any more (every read of the bag skips voided events: there is
+nothing stored to correct), and the audit log keeps who voided it and why. Reasons come from
+the encounters' fixed list."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from outreach.auth.services import record_audit
+from outreach.database import write_session
+from outreach.encounters.voids import mark_voided
+from outreach.extensions import db
+from outreach.models import StockEvent
+from outreach.models import StockEventLine
+from outreach.models import User
+
+VOID_ACTION = "stock_event.void"
+
+
+def recent(limit: int = 100) -> list[StockEvent]:
+    """Stock events, newest first, with their worker and items, to find one entered by
+    mistake."""
+    return list(
+        db.session.scalars(
+            sa.select(StockEvent)
+            .options(
+                so.joinedload(StockEvent.worker),
+                so.selectinload(StockEvent.lines).joinedload(StockEventLine.item),
+            )
+            .order_by(StockEvent.occurred_at.desc(), StockEvent.id)
+            .limit(limit)
+        )
+    )
+
+
+def void_stock_event(event_id: uuid.UUID, reason: str, actor: User) -> None:
+    """Void one stock event (VoidError when missing or voided already)."""
+    with write_session():
+        mark_voided(db.session.connection(), StockEvent.__table__, event_id, reason, actor)
+        row = db.session.get(StockEvent, event_id)
+        record_audit(
+            actor,
+            VOID_ACTION,
+            "stock_event",
+            event_id,
+            {
+                "reason": reason,
+                "type": row.type,
+                "local_date": row.local_date.isoformat(),
+                "worker": row.worker.username if row.worker else None,
+            },
+        )
+    db.session.expire_all()
