@@ -56,6 +56,8 @@ ACTION_LABELS = {
     "catalog.deactivate": _l("Catalogue entry deactivated"),
     "catalog.reactivate": _l("Catalogue entry reactivated"),
     "encounter.void": _l("Record voided"),
+    "encounter.backdated": _l("Back-dated records received"),
+    "overdose_response.void": _l("Overdose response voided"),
     "stock_event.void": _l("Stock record voided"),
     "directory.create": _l("Directory service added"),
     "directory.update": _l("Directory service changed"),
