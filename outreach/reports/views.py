@@ -8,11 +8,8 @@ import click
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Response
-from flask import abort
 from flask import current_app
-from flask import flash
 from flask import jsonify
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import stream_with_context
@@ -41,9 +38,9 @@ from outreach.reports.figures import ReportFilter
 from outreach.reports.forms import EncounterListForm
 from outreach.reports.forms import ExportForm
 from outreach.reports.forms import ReportFilterForm
-from outreach.reports.forms import VoidForm
 from outreach.reports.forms import choices
 from outreach.reports.periods import PeriodError
+from outreach.reports.void_view import confirm_and_void
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -296,32 +293,15 @@ def encounters():
 @role_required(Role.SUPERVISOR)
 def void(encounter_id: uuid.UUID):
     """Confirm, then void one encounter with a reason."""
-    encounter = db.session.get(Encounter, encounter_id)
-    if encounter is None:
-        abort(404)
-    form = VoidForm()
-    status = 200
-    if encounter.voided_at is None and form.validate_on_submit():
-        try:
-            voids.void_encounter(encounter_id, form.reason.data, current_user)
-        except voids.VoidError:
-            flash(_("That record was voided already."), "warning")
-        else:
-            flash(_("The record is voided. It no longer counts in any report."), "info")
-        return redirect(url_for("reports.encounters", **_list_args()))
-    if request.method == "POST":
-        status = 400 if encounter.voided_at is None else 409
-    return (
-        render_template(
-            "reports/void.html",
-            form=form,
-            record=encounter,
-            catalog=load_catalog(),
-            reasons=voids.VOID_REASONS,
-            back=url_for("reports.encounters", **_list_args()),
-            timezone=current_app.config["PROGRAM_TIMEZONE"],
-        ),
-        status,
+    return confirm_and_void(
+        db.session.get(Encounter, encounter_id),
+        lambda reason: voids.void_encounter(encounter_id, reason, current_user),
+        template="reports/void.html",
+        back=url_for("reports.encounters", **_list_args()),
+        done=_("The record is voided. It no longer counts in any report."),
+        catalog=load_catalog(),
+        reasons=voids.VOID_REASONS,
+        timezone=current_app.config["PROGRAM_TIMEZONE"],
     )
 
 

@@ -8,10 +8,7 @@ import uuid
 import sqlalchemy as sa
 from flask import Blueprint
 from flask import Response
-from flask import abort
 from flask import current_app
-from flask import flash
-from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
@@ -22,7 +19,6 @@ from flask_login import current_user
 from outreach import pwa
 from outreach.auth import role_required
 from outreach.encounters.voids import VOID_REASONS
-from outreach.encounters.voids import VoidError
 from outreach.extensions import db
 from outreach.i18n import current_lang
 from outreach.models import Role
@@ -31,8 +27,8 @@ from outreach.models import SupplyItem
 from outreach.reports import periods
 from outreach.reports.csvfile import safe_text
 from outreach.reports.csvfile import write_csv
-from outreach.reports.forms import VoidForm
 from outreach.reports.periods import PeriodError
+from outreach.reports.void_view import confirm_and_void
 from outreach.stock import services
 from outreach.stock import voids
 from outreach.stock.contract import ADJUSTMENT
@@ -172,28 +168,11 @@ def events():
 @role_required(Role.SUPERVISOR)
 def void_event(event_id: uuid.UUID):
     """Confirm, then void one stock event with a reason."""
-    row = db.session.get(StockEvent, event_id)
-    if row is None:
-        abort(404)
-    form = VoidForm()
-    status = 200
-    if row.voided_at is None and form.validate_on_submit():
-        try:
-            voids.void_stock_event(event_id, form.reason.data, current_user)
-        except VoidError:
-            flash(_("That record was voided already."), "warning")
-        else:
-            flash(_("The stock record is voided. No bag counts it any more."), "info")
-        return redirect(url_for("stock.events"))
-    if request.method == "POST":
-        status = 400 if row.voided_at is None else 409
-    return (
-        render_template(
-            "reports/stock_event_void.html",
-            form=form,
-            record=row,
-            back=url_for("stock.events"),
-            **_void_names(),
-        ),
-        status,
+    return confirm_and_void(
+        db.session.get(StockEvent, event_id),
+        lambda reason: voids.void_stock_event(event_id, reason, current_user),
+        template="reports/stock_event_void.html",
+        back=url_for("stock.events"),
+        done=_("The stock record is voided. No bag counts it any more."),
+        **_void_names(),
     )
