@@ -187,6 +187,94 @@ def test_an_encounter_in_the_same_second_as_the_load_out_is_from_the_bag(app, sy
         assert dict(bag.adjusted) == {"lost": 2}
 
 
+def test_the_session_bag_from_the_last_count_equals_the_whole_replay(app, sync_api, users):
+    """The session reads each item from its last count on; the full replay must agree,
+    whatever mix of load-outs, counts, adjustments and encounters came before."""
+    import random
+
+    from outreach.models import User
+    from outreach.stock import services
+
+    _track(app, SYRINGE, NALOXONE, "condom")
+    rng = random.Random(7)
+    # First a bag where only one item is counted: an item handed out before its own first
+    # load-out (but after the bag's first event) and one never loaded at all still count.
+    first = (
+        [
+            make_encounter(supplies={NALOXONE: 2}, occurred_at=_at(38)),
+            make_encounter(supplies={"condom": 3}, occurred_at=_at(36)),
+        ],
+        [
+            stock_event("load", {SYRINGE: 50}, 40),
+            stock_event("load", {"condom": 10}, 30),
+            # One item counted later: the others must still be read from the bag's start.
+            stock_event(
+                "count", {SYRINGE: 45}, 25, expected={SYRINGE: 50}, reasons={SYRINGE: "lost"}
+            ),
+        ],
+    )
+    for round_ in range(7):
+        encounters, stock = first if round_ == 0 else ([], [])
+        for _ in range(12 if round_ else 0):
+            hours_ago = rng.choice([40, 30, 20, 20, 10, 5, 1]) - round_ * 0.1
+            kind = rng.choice(["load", "count", "adjustment", "encounter", "encounter"])
+            item = rng.choice([SYRINGE, NALOXONE, "condom"])
+            if kind == "encounter":
+                encounters.append(
+                    make_encounter(supplies={item: rng.randint(1, 30)}, occurred_at=_at(hours_ago))
+                )
+            elif kind == "count":
+                extra = {"expected": {item: 50}, "reasons": {item: "lost"}}
+                stock.append(stock_event("count", {item: rng.randint(0, 40)}, hours_ago, **extra))
+            elif kind == "adjustment":
+                stock.append(
+                    stock_event(
+                        "adjustment",
+                        {item: rng.randint(1, 5)},
+                        hours_ago,
+                        reasons={item: "damaged"},
+                    )
+                )
+            else:
+                stock.append(stock_event("load", {item: rng.randint(1, 80)}, hours_ago))
+        answer = post(sync_api, encounters, stock)
+        assert answer.status_code == 200, answer.get_json()
+        results = [r for kind in answer.get_json().values() if isinstance(kind, list) for r in kind]
+        assert {r["status"] for r in results} <= {"created"}, results
+        with app.app_context():
+            worker = db.session.scalar(sa.select(User.id).where(User.username == users.worker))
+            tracked = set(
+                db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked))
+            )
+            whole = {item: entry.expected for item, entry in services.bag_of(worker).items()}
+            assert services.expected_now(worker, tracked) == whole
+
+
+def test_a_tracked_item_never_loaded_is_read_from_the_bags_start(app, sync_api, users):
+    """Every loaded item is counted, but a tracked item handed out without ever being loaded
+    still takes its hand-outs from the bag's start: the session shows it short."""
+    from outreach.models import User
+    from outreach.stock import services
+
+    _track(app, SYRINGE, NALOXONE)
+    answer = post(
+        sync_api,
+        [make_encounter(supplies={NALOXONE: 2}, occurred_at=_at(35))],
+        [
+            stock_event("load", {SYRINGE: 50}, 40),
+            stock_event("count", {SYRINGE: 50}, 30, expected={SYRINGE: 50}),
+        ],
+    )
+    assert answer.status_code == 200
+    with app.app_context():
+        worker = db.session.scalar(sa.select(User.id).where(User.username == users.worker))
+        tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
+        whole = {item: entry.expected for item, entry in services.bag_of(worker).items()}
+        assert services.expected_now(worker, tracked) == whole
+    bag = sync_api.client.get("/api/v1/session").get_json()["bag"]
+    assert bag == {"started": True, "items": {SYRINGE: 50, NALOXONE: -2}}
+
+
 def _void(app, encounter_id):
     with app.app_context():
         from outreach.models import Encounter

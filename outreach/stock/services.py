@@ -25,6 +25,7 @@ from outreach.models import StockEventLine
 from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.stock import ledger
+from outreach.stock.contract import COUNT
 from outreach.stock.contract import NO_REASON
 from outreach.stock.contract import REASONS
 from outreach.stock.ledger import HANDED_OUT
@@ -43,9 +44,11 @@ class DayMovement:
     movement: Movement
 
 
-def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMovement]]:
-    """Every movement of every bag (of these workers), by (worker, item); voided events
-    left out."""
+def _stock_movements(
+    worker_ids: list[int] | None,
+) -> tuple[dict[BagKey, list[DayMovement]], dict[int, datetime]]:
+    """Every load-out, count and adjustment (of these workers), by (worker, item), voided
+    events left out; and when each worker's bag starts (its first event's second)."""
     query = sa.select(
         StockEvent.worker_id,
         StockEvent.type,
@@ -69,9 +72,16 @@ def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMove
         # The bag starts at its first event's second: see ledger.to_the_second.
         at = ledger.to_the_second(at)
         first[worker] = min(first.get(worker, at), at)
-    if not first:
-        return bags
-    tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
+    return bags, first
+
+
+def _add_handed_out(
+    bags: dict[BagKey, list[DayMovement]], since: dict[int, datetime], tracked: set[int]
+) -> None:
+    """Add what each worker handed out in non-voided encounters from ``since[worker]`` on,
+    of tracked items and of items already in their bag."""
+    if not since:
+        return
     items = tracked | {item for _worker, item in bags}
     handed = (
         sa.select(
@@ -83,15 +93,26 @@ def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMove
         )
         .join(EncounterSupply, EncounterSupply.encounter_id == Encounter.id)
         .where(
-            Encounter.worker_id.in_(list(first)),
+            Encounter.worker_id.in_(list(since)),
             Encounter.voided_at.is_(None),
-            Encounter.occurred_at >= min(first.values()),
+            Encounter.occurred_at >= min(since.values()),
             EncounterSupply.item_id.in_(items),
         )
     )
     for worker, at, day, item, quantity in db.session.execute(handed):
-        if at >= first[worker]:
+        if at >= since[worker]:
             bags[(worker, item)].append(DayMovement(day, Movement(at, HANDED_OUT, quantity)))
+
+
+def _tracked_ids() -> set[int]:
+    return set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
+
+
+def _movements(worker_ids: list[int] | None = None) -> dict[BagKey, list[DayMovement]]:
+    """Every movement of every bag (of these workers), by (worker, item), from each bag's
+    start."""
+    bags, first = _stock_movements(worker_ids)
+    _add_handed_out(bags, first, _tracked_ids())
     return bags
 
 
@@ -103,14 +124,45 @@ def bag_of(worker_id: int) -> dict[int, Ledger]:
     }
 
 
+def expected_now(worker_id: int, tracked: set[int]) -> dict[int, int]:
+    """What one worker's bag is expected to hold now, by item id: ``bag_of``'s figures,
+    read from each item's last count on.
+
+    A count says what the bag held, whatever came before it, so a page load reads the
+    encounters since the last end-of-shift count, not the worker's whole history. An item
+    never counted (or tracked but never in a stock event) is read from the bag's start.
+    """
+    bags, first = _stock_movements([worker_id])
+    if not first:
+        return {}
+    from_count: dict[int, tuple] = {}
+    for (_worker, item), moves in bags.items():
+        counts = [ledger.sort_key(m.movement) for m in moves if m.movement.kind == COUNT]
+        if counts:
+            from_count[item] = max(counts)
+    uncounted = (tracked | {item for _worker, item in bags}) - set(from_count)
+    since = first[worker_id] if uncounted else min(key[0] for key in from_count.values())
+    _add_handed_out(bags, {worker_id: since}, tracked)
+    return {
+        item: ledger.replay(
+            [
+                m.movement
+                for m in moves
+                if item not in from_count or ledger.sort_key(m.movement) >= from_count[item]
+            ]
+        ).expected
+        for (_worker, item), moves in bags.items()
+    }
+
+
 def session_bag(worker_id: int) -> dict:
     """For ``GET /api/v1/session``: the bag the server expects, tracked items by key."""
     keys = {i: k for i, k in db.session.execute(sa.select(SupplyItem.id, SupplyItem.key))}
-    tracked = set(db.session.scalars(sa.select(SupplyItem.id).where(SupplyItem.stock_tracked)))
-    bag = bag_of(worker_id)
+    tracked = _tracked_ids()
+    bag = expected_now(worker_id, tracked)
     return {
         "started": bool(bag),
-        "items": {keys[item]: entry.expected for item, entry in bag.items() if item in tracked},
+        "items": {keys[item]: expected for item, expected in bag.items() if item in tracked},
     }
 
 
