@@ -275,6 +275,96 @@ def test_a_tracked_item_never_loaded_is_read_from_the_bags_start(app, sync_api, 
     assert bag == {"started": True, "items": {SYRINGE: 50, NALOXONE: -2}}
 
 
+def _whole_replay_report(start, end):
+    """The stock report's figures by replaying every bag from its start (the reference)."""
+    from collections import Counter
+    from collections import defaultdict
+
+    from outreach.stock import ledger
+    from outreach.stock import services
+
+    figures = defaultdict(lambda: [0, 0, Counter()])
+    now = defaultdict(dict)
+    for (worker, item), moves in services._movements().items():
+        state = ledger.Ledger()
+        for entry in sorted(moves, key=lambda m: ledger.sort_key(m.movement)):
+            made = ledger.apply(state, entry.movement)
+            if start <= entry.day <= end:
+                if entry.movement.kind == "load":
+                    figures[item][0] += entry.movement.quantity
+                elif entry.movement.kind == ledger.HANDED_OUT:
+                    figures[item][1] += entry.movement.quantity
+                figures[item][2].update(made)
+        now[worker][item] = state.expected
+    return figures, now
+
+
+def test_the_stock_report_from_last_counts_equals_the_whole_replay(app):
+    """The report replays each bag item from its last count before the period; over random
+    histories of two workers and several periods it must give the whole replay's figures."""
+    import random
+
+    from outreach.auth import services as auth_services
+    from outreach.encounters.ingest import ingest_batch
+    from outreach.models import Role
+    from outreach.models import User
+    from outreach.reports.periods import today as local_today
+    from outreach.stock import services
+    from outreach.stock.ingest import ingest_stock_events
+
+    _track(app, SYRINGE, NALOXONE)
+    rng = random.Random(11)
+    items = [SYRINGE, NALOXONE, "condom"]
+    with app.app_context():
+        for name in ("worker_a", "worker_b"):
+            user = auth_services.create_user(name, Role.WORKER, "correct horse battery")
+            encounters, events = [], []
+            for _ in range(40):
+                hours_ago = rng.uniform(1, 240)
+                kind = rng.choice(["load", "count", "adjustment", "encounter", "encounter"])
+                item = rng.choice(items)
+                if kind == "encounter":
+                    supplies = {item: rng.randint(1, 30)}
+                    encounters.append(make_encounter(supplies=supplies, occurred_at=_at(hours_ago)))
+                elif kind == "count":
+                    counted = rng.randint(0, 40)
+                    events.append(
+                        stock_event(
+                            "count",
+                            {item: counted},
+                            hours_ago,
+                            expected={item: counted + rng.randint(0, 5)},
+                            reasons={item: "lost"},
+                        )
+                    )
+                elif kind == "adjustment":
+                    amount = {item: rng.randint(1, 5)}
+                    events.append(
+                        stock_event("adjustment", amount, hours_ago, reasons={item: "damaged"})
+                    )
+                else:
+                    events.append(stock_event("load", {item: rng.randint(1, 80)}, hours_ago))
+            results = ingest_batch(encounters, user.id).results
+            results += ingest_stock_events(events, user.id, None)
+            assert {r["status"] for r in results} == {"created"}, results
+        today = local_today()
+        for first_day, last_day in [(10, 0), (6, 3), (4, 4), (2, 0), (30, 12)]:
+            start, end = today - timedelta(days=first_day), today - timedelta(days=last_day)
+            report = services.stock_report(start, end)
+            whole, now = _whole_replay_report(start, end)
+            got = {
+                row.item.id: [row.loaded, row.handed_out, +row.adjusted]
+                for row in report.items
+                if row.loaded or row.handed_out or +row.adjusted
+            }
+            expected = {i: [f[0], f[1], +f[2]] for i, f in whole.items() if f[0] or f[1] or +f[2]}
+            assert got == expected, (start, end)
+            names = {u.id: u.username for u in db.session.scalars(sa.select(User))}
+            assert {row.worker: row.expected for row in report.bags} == {
+                names[worker]: bag for worker, bag in now.items()
+            }
+
+
 def _void(app, encounter_id):
     with app.app_context():
         from outreach.models import Encounter

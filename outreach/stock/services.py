@@ -124,34 +124,62 @@ def bag_of(worker_id: int) -> dict[int, Ledger]:
     }
 
 
+def _last_counts(
+    bags: dict[BagKey, list[DayMovement]], before: date | None = None
+) -> dict[BagKey, tuple]:
+    """Where each bag item's replay can start: its last count (of a day before ``before``),
+    as a sort key. A count says what the bag held, whatever came before it."""
+    starts: dict[BagKey, tuple] = {}
+    for key, moves in bags.items():
+        counts = [
+            ledger.sort_key(m.movement)
+            for m in moves
+            if m.movement.kind == COUNT and (before is None or m.day < before)
+        ]
+        if counts:
+            starts[key] = max(counts)
+    return starts
+
+
+def _read_from(
+    bags: dict[BagKey, list[DayMovement]],
+    first: dict[int, datetime],
+    starts: dict[BagKey, tuple],
+    tracked: set[int],
+) -> dict[int, datetime]:
+    """From when each worker's hand-outs are needed: the earliest of their items' starts, or
+    the bag's start when an item (tracked, or in the bag) has no count to start from."""
+    items: dict[int, set[BagKey]] = {worker: {(worker, i) for i in tracked} for worker in first}
+    for key in bags:
+        items[key[0]].add(key)
+    return {
+        worker: (
+            first[worker]
+            if any(key not in starts for key in keys)
+            else min(starts[key][0] for key in keys)
+        )
+        for worker, keys in items.items()
+    }
+
+
+def _from_start(moves: list[DayMovement], start: tuple | None) -> list[DayMovement]:
+    """The movements from ``start`` (a sort key) on, in replay order."""
+    ordered = sorted(moves, key=lambda m: ledger.sort_key(m.movement))
+    return [m for m in ordered if start is None or ledger.sort_key(m.movement) >= start]
+
+
 def expected_now(worker_id: int, tracked: set[int]) -> dict[int, int]:
     """What one worker's bag is expected to hold now, by item id: ``bag_of``'s figures,
-    read from each item's last count on.
-
-    A count says what the bag held, whatever came before it, so a page load reads the
-    encounters since the last end-of-shift count, not the worker's whole history. An item
-    never counted (or tracked but never in a stock event) is read from the bag's start.
-    """
+    read from each item's last count on, so a page load reads the encounters since the last
+    end-of-shift count, not the worker's whole history."""
     bags, first = _stock_movements([worker_id])
-    if not first:
-        return {}
-    from_count: dict[int, tuple] = {}
-    for (_worker, item), moves in bags.items():
-        counts = [ledger.sort_key(m.movement) for m in moves if m.movement.kind == COUNT]
-        if counts:
-            from_count[item] = max(counts)
-    uncounted = (tracked | {item for _worker, item in bags}) - set(from_count)
-    since = first[worker_id] if uncounted else min(key[0] for key in from_count.values())
-    _add_handed_out(bags, {worker_id: since}, tracked)
+    starts = _last_counts(bags)
+    _add_handed_out(bags, _read_from(bags, first, starts, tracked), tracked)
     return {
         item: ledger.replay(
-            [
-                m.movement
-                for m in moves
-                if item not in from_count or ledger.sort_key(m.movement) >= from_count[item]
-            ]
+            [m.movement for m in _from_start(moves, starts.get((worker, item)))]
         ).expected
-        for (_worker, item), moves in bags.items()
+        for (worker, item), moves in bags.items()
     }
 
 
@@ -203,8 +231,14 @@ class StockReport:
 def stock_report(start: date, end: date) -> StockReport:
     """Per item over [start, end]: loaded, handed out from bags, adjusted by reason; and what
     each bag holds now. Only staff names and item totals: no participant counts."""
-    bags = _movements()
     tracked = db.session.scalars(sa.select(SupplyItem).where(SupplyItem.stock_tracked)).all()
+    tracked_ids = {item.id for item in tracked}
+    # Each bag item is replayed from its last count before the period (what came earlier
+    # changes no figure of the period, nor what the bag holds now), so the report reads the
+    # encounters of about the period, not of every year.
+    bags, first = _stock_movements(None)
+    starts = _last_counts(bags, before=start)
+    _add_handed_out(bags, _read_from(bags, first, starts, tracked_ids), tracked_ids)
     seen_ids = {item for _worker, item in bags}
     extra = (
         db.session.scalars(
@@ -219,7 +253,7 @@ def stock_report(start: date, end: date) -> StockReport:
     for (worker, item), moves in bags.items():
         state = Ledger()
         row = figures[item]
-        for entry in sorted(moves, key=lambda m: ledger.sort_key(m.movement)):
+        for entry in _from_start(moves, starts.get((worker, item))):
             made = ledger.apply(state, entry.movement)
             if not start <= entry.day <= end:
                 continue
