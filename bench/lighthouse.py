@@ -274,6 +274,7 @@ def pages(sessions: dict[str, Browserless]) -> list[Page]:
         Page("/reports", "supervisor", "reports/index"),
         Page("/reports/funder", "supervisor", "funder/report"),
         Page("/reports/stock", "supervisor", "stock/report"),
+        Page("/reports/stock/events", "supervisor", "reports/stock_events"),
         Page("/reports/overdoses", "supervisor", "reports/overdoses"),
         Page("/reports/encounters", "supervisor", "reports/encounters"),
         Page(f"/reports/encounters/{encounter}/void", "supervisor", "reports/void"),
