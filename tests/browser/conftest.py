@@ -205,24 +205,32 @@ def sign_in(page, username: str, password: str = PASSWORD, next_path: str = "/lo
     page.wait_for_url(f"**{next_path}")
 
 
-def wait_phone_knows_user(page, username: str, timeout: float = 30.0) -> None:
+PHONE_USER = """() => new Promise((done) => {
+    const open = indexedDB.open("outreach");
+    open.onerror = () => done(null);
+    open.onsuccess = () => {
+        const db = open.result;
+        if (!db.objectStoreNames.contains("state")) { db.close(); return done(null); }
+        const read = db.transaction("state").objectStore("state").get("user");
+        read.onsuccess = () => { db.close(); done(read.result ?? null); };
+        read.onerror = () => { db.close(); done(null); };
+    };
+})"""
+
+
+def phone_user(page) -> str | None:
+    """Who the phone has recorded as signed in (None: nobody, or not known yet)."""
+    return page.evaluate(PHONE_USER)
+
+
+def wait_phone_knows_user(page, username: str | None, timeout: float = 30.0) -> None:
     """Wait until the phone has recorded who is signed in (from /api/v1/session): only then
-    does it save records for that worker."""
+    does it save records for that worker. ``None``: until it names nobody."""
     deadline = time.monotonic() + timeout
-    script = """() => new Promise((done) => {
-        const open = indexedDB.open("outreach");
-        open.onerror = () => done(null);
-        open.onsuccess = () => {
-            const db = open.result;
-            if (!db.objectStoreNames.contains("state")) { db.close(); return done(null); }
-            const read = db.transaction("state").objectStore("state").get("user");
-            read.onsuccess = () => { db.close(); done(read.result ?? null); };
-            read.onerror = () => { db.close(); done(null); };
-        };
-    })"""
-    while page.evaluate(script) != username:
+    while (named := phone_user(page)) != username:
         if time.monotonic() > deadline:
-            raise AssertionError(f"the phone never recorded {username!r} as signed in")
+            wanted = "nobody" if username is None else repr(username)
+            raise AssertionError(f"the phone names {named!r} as signed in, never {wanted}")
         time.sleep(0.1)
 
 

@@ -247,3 +247,26 @@ def test_a_lost_first_session_answer_is_asked_again_so_saving_offline_works(
     with live_server.app.app_context():
         encounter = db.session.get(Encounter, uuid.UUID(stored))
         assert db.session.get(User, encounter.worker_id).username == users.worker
+
+
+def test_a_new_worker_signing_in_is_never_taken_for_the_last_one(
+    page, context, live_server, users, second_worker
+):
+    """The first worker never signed out. The second signs in on the same phone and the
+    server's answer to "who is signed in?" keeps failing: the phone stops naming the first
+    worker at once (nothing can be saved under their name), then names the second as soon as
+    an answer arrives, and their record goes under their own account."""
+    sign_in(page, users.worker)
+    wait_phone_knows_user(page, users.worker)
+    wait_offline_ready(page)
+    live_server.faults.fail("/api/v1/session", "503", times=1000)
+    switch_to(page, second_worker)
+    wait_phone_knows_user(page, None, timeout=10)
+    live_server.faults.clear()
+    wait_phone_knows_user(page, second_worker, timeout=20)
+    context.set_offline(True)
+    log_encounter(page)
+    wait_count(page, 1)
+    context.set_offline(False)
+    (stored,) = wait_stored(live_server.app, 1)
+    assert worker_of(live_server.app, stored) == second_worker

@@ -6,6 +6,7 @@ import { AUTH, BUSY, FORBIDDEN, OFFLINE, OK, currentSession, forgetToken, syncOu
 import { refreshOfflinePages } from "../lib/offline-pages.js";
 import { choose, confirmAction, formatTime, lang, show, t } from "../lib/ui.js";
 import { adoptVerifiers, initLock, stopLock } from "../lib/lock.js";
+import { PENDING_KEY } from "../lib/lock-key.js";
 
 export { refreshOfflinePages };
 
@@ -197,6 +198,18 @@ async function askForPersistentStorage() {
 
 // Who is signed in decides what this phone may do. A different person: the pages kept offline
 // are fetched again. Signed out (here, or everywhere by the server): the signed-out state.
+// Someone else just signed in on this phone (the sign-in page left the name typed, for the
+// lock): until the server says who it is, the name kept from before must not sign records.
+async function forgetAnotherUser() {
+  try {
+    const typed = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "null")?.user;
+    const kept = await getState("user");
+    if (typed && kept && typed !== kept.toLowerCase()) await signedOut();
+  } catch (error) {
+    // Nothing readable was left: the session's answer decides, as before.
+  }
+}
+
 // Until the phone has heard who is signed in, it cannot save a record under anyone: a first
 // answer lost to a weak signal is asked for again soon, not only at the next page load.
 const sessionRetry = { timer: null, delay: SESSION_RETRY_MS };
@@ -329,5 +342,7 @@ export function initShell() {
     event.preventDefault();
     signOut(signOutForm);
   });
-  checkSession().then(() => requestSync());
+  forgetAnotherUser()
+    .then(checkSession)
+    .then(() => requestSync());
 }
