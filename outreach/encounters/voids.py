@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -44,6 +45,26 @@ def mark_voided(connection, table: sa.Table, record_id: uuid.UUID, reason: str, 
     ).rowcount
     if changed != 1:
         raise VoidError("not found or voided already")
+
+
+def void_and_audit(
+    model: type,
+    record_id: uuid.UUID,
+    reason: str,
+    actor: User,
+    action: str,
+    facts: Callable[[object], dict],
+) -> None:
+    """Void one record of a kind without roll-ups (overdose responses, stock events) and
+    audit it in the same transaction: the reason and ``facts(record)`` (never participant
+    data). VoidError when missing or voided already."""
+    with write_session():
+        mark_voided(db.session.connection(), model.__table__, record_id, reason, actor)
+        record = db.session.get(model, record_id)
+        record_audit(
+            actor, action, model.__tablename__, record_id, {"reason": reason, **facts(record)}
+        )
+    db.session.expire_all()
 
 
 def void_encounter(encounter_id: uuid.UUID, reason: str, actor: User) -> None:

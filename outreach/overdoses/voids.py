@@ -8,9 +8,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from outreach.auth.services import record_audit
-from outreach.database import write_session
-from outreach.encounters.voids import mark_voided
+from outreach.encounters.voids import void_and_audit
 from outreach.extensions import db
 from outreach.models import OverdoseResponse
 from outreach.models import User
@@ -31,19 +29,15 @@ def recent(limit: int = 100) -> list[OverdoseResponse]:
 
 def void_overdose_response(response_id: uuid.UUID, reason: str, actor: User) -> None:
     """Void one overdose response (VoidError when missing or voided already)."""
-    with write_session():
-        mark_voided(db.session.connection(), OverdoseResponse.__table__, response_id, reason, actor)
-        row = db.session.get(OverdoseResponse, response_id)
-        record_audit(
-            actor,
-            VOID_ACTION,
-            "overdose_response",
-            response_id,
-            {
-                "reason": reason,
-                "local_date": row.local_date.isoformat(),
-                "zone": row.zone.key if row.zone else None,
-                "worker": row.worker.username if row.worker else None,
-            },
-        )
-    db.session.expire_all()
+    void_and_audit(
+        OverdoseResponse,
+        response_id,
+        reason,
+        actor,
+        VOID_ACTION,
+        lambda row: {
+            "local_date": row.local_date.isoformat(),
+            "zone": row.zone.key if row.zone else None,
+            "worker": row.worker.username if row.worker else None,
+        },
+    )

@@ -10,9 +10,7 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from outreach.auth.services import record_audit
-from outreach.database import write_session
-from outreach.encounters.voids import mark_voided
+from outreach.encounters.voids import void_and_audit
 from outreach.extensions import db
 from outreach.models import StockEvent
 from outreach.models import StockEventLine
@@ -39,19 +37,15 @@ def recent(limit: int = 100) -> list[StockEvent]:
 
 def void_stock_event(event_id: uuid.UUID, reason: str, actor: User) -> None:
     """Void one stock event (VoidError when missing or voided already)."""
-    with write_session():
-        mark_voided(db.session.connection(), StockEvent.__table__, event_id, reason, actor)
-        row = db.session.get(StockEvent, event_id)
-        record_audit(
-            actor,
-            VOID_ACTION,
-            "stock_event",
-            event_id,
-            {
-                "reason": reason,
-                "type": row.type,
-                "local_date": row.local_date.isoformat(),
-                "worker": row.worker.username if row.worker else None,
-            },
-        )
-    db.session.expire_all()
+    void_and_audit(
+        StockEvent,
+        event_id,
+        reason,
+        actor,
+        VOID_ACTION,
+        lambda row: {
+            "type": row.type,
+            "local_date": row.local_date.isoformat(),
+            "worker": row.worker.username if row.worker else None,
+        },
+    )
