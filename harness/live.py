@@ -122,11 +122,12 @@ class HttpSession:
         assert status == 200, body
         self.csrf_token = json.loads(body)["csrf_token"]
 
-    def sync(self, encounters: list) -> tuple[int, dict]:
+    def sync(self, encounters: list, **other_kinds: list) -> tuple[int, dict]:
+        """(status, parsed body). ``other_kinds``: records of other kinds under their keys."""
         status, _, body = self.request(
             "POST",
             "/api/v1/sync",
-            json.dumps({"encounters": encounters}).encode(),
+            json.dumps({"encounters": encounters, **other_kinds}).encode(),
             {"Content-Type": "application/json", "X-CSRFToken": self.csrf_token or ""},
         )
         return status, json.loads(body) if body else {}

@@ -16,6 +16,8 @@ from tests.conftest import count_rows
 from tests.conftest import make_encounter
 from tests.live import HttpSession
 from tests.live import LiveServer
+from tests.test_overdose_responses import make_overdose
+from tests.test_stock import stock_event
 
 LONE_SURROGATE = "\ud800"
 FIELDS = [
@@ -155,4 +157,56 @@ def test_any_json_in_any_field_costs_only_its_own_record(app, live_session, fiel
         assert all(isinstance(m, str) and m for m in middle["errors"].values())
     else:
         # Only a value inside the contract gets through (an id is then a fresh UUID).
+        assert middle["status"] == "created", middle
+
+
+# Every other record kind, each field of it: the same guarantee as for encounters.
+OTHER_KINDS = {
+    "overdose_responses": [
+        "id",
+        "occurred_at",
+        "zone",
+        "naloxone_doses",
+        "given_by",
+        "ems_called",
+        "outcome",
+        "logged_by",
+    ],
+    "stock_events": ["id", "type", "occurred_at", "items", "expected", "reasons", "logged_by"],
+}
+
+
+def _good(kind: str) -> dict:
+    if kind == "overdose_responses":
+        return make_overdose()
+    return stock_event("count", {"naloxone_nasal": 2}, expected={"naloxone_nasal": 2})
+
+
+@settings(
+    max_examples=120,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kind_field=st.sampled_from([(k, f) for k, fields in OTHER_KINDS.items() for f in fields]),
+    value=json_values,
+)
+def test_any_json_in_any_field_of_any_kind_costs_only_its_own_record(
+    app, live_session, kind_field, value
+):
+    kind, field = kind_field
+    before, poisoned, after = _good(kind), _good(kind), _good(kind)
+    poisoned[field] = value
+    encounter = make_encounter()
+    status, body = live_session.sync([encounter], **{kind: [before, poisoned, after]})
+    assert status == 200, body
+    assert body["results"] == [{"id": encounter["id"], "status": "created"}]
+    first, middle, last = body[kind]
+    assert first == {"id": before["id"], "status": "created"}
+    assert last == {"id": after["id"], "status": "created"}
+    if middle["status"] == "rejected":
+        assert middle["errors"]
+        assert all(isinstance(m, str) and m for m in middle["errors"].values())
+    else:
         assert middle["status"] == "created", middle
