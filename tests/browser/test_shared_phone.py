@@ -270,3 +270,16 @@ def test_a_new_worker_signing_in_is_never_taken_for_the_last_one(
     context.set_offline(False)
     (stored,) = wait_stored(live_server.app, 1)
     assert worker_of(live_server.app, stored) == second_worker
+
+
+def test_a_record_saved_before_the_phone_hears_who_signed_in_waits_for_the_answer(
+    page, live_server, users
+):
+    """Save tapped in the moment after sign-in, while the answer to "who is signed in?" is
+    still on its way (slow here): the record waits for the answer and is kept, under that
+    worker, instead of being refused as "signed out"."""
+    live_server.faults.fail("/api/v1/session", "slow", times=3)
+    sign_in(page, users.worker)
+    log_encounter(page)
+    (stored,) = wait_stored(live_server.app, 1)
+    assert worker_of(live_server.app, stored) == users.worker

@@ -94,8 +94,17 @@ export class SaveRefused extends Error {
   }
 }
 
+// Set by the worker shell: settles who is signed in before a record is signed (a new
+// worker's name replacing the last one's, or a first answer still on its way).
+let settleUser = async () => {};
+
+export function beforeSaving(settle) {
+  settleUser = settle;
+}
+
 // The record as it may be kept: signed by whoever is signed in, its code sealed.
 async function prepare(record) {
+  await settleUser().catch(() => null);
   const user = await getState("user");
   if (!user) throw new SaveRefused("signed-out");
   const { participant_code: code, ...rest } = record;

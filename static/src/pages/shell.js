@@ -1,7 +1,7 @@
 // What every worker page does: register the service worker, show the outbox count and the
 // last sync, run sync at the right moments, guard sign-out and "Clear this device", show a
 // signed-out state when nobody is signed in on this phone, and lock the screens when idle.
-import { countRecords, destroy, getState, nextHoldEnd, onChange, signedOut, summary } from "../lib/outbox.js";
+import { beforeSaving, countRecords, destroy, getState, nextHoldEnd, onChange, signedOut, summary } from "../lib/outbox.js";
 import { AUTH, BUSY, FORBIDDEN, OFFLINE, OK, currentSession, forgetToken, syncOutbox, token } from "../lib/sync.js";
 import { refreshOfflinePages } from "../lib/offline-pages.js";
 import { choose, confirmAction, formatTime, lang, show, t } from "../lib/ui.js";
@@ -315,7 +315,20 @@ export async function clearDevice() {
   return true;
 }
 
+// A record saved in the moment after sign-in, before the phone has heard who is signed in,
+// waits for that answer (a few seconds at most) instead of being refused as "signed out".
+const ASK_AT_SAVE_MS = 5000;
+
+async function settleUser(forgotten) {
+  await forgotten;
+  if ((await getState("user")) || !navigator.onLine) return;
+  const gaveUp = new Promise((done) => setTimeout(done, ASK_AT_SAVE_MS));
+  await Promise.race([currentSession().catch(() => null), gaveUp]);
+}
+
 export function initShell() {
+  const forgotten = forgetAnotherUser();
+  beforeSaving(() => settleUser(forgotten));
   registerServiceWorker();
   refreshCount();
   initLock();
@@ -342,7 +355,7 @@ export function initShell() {
     event.preventDefault();
     signOut(signOutForm);
   });
-  forgetAnotherUser()
+  forgotten
     .then(checkSession)
     .then(() => requestSync());
 }
