@@ -37,12 +37,12 @@ from outreach.encounters.validation import ValidationContext
 from outreach.encounters.validation import validate_encounter
 from outreach.encounters.writes import existing_ids
 from outreach.encounters.writes import insert_rows
-from outreach.extensions import db
 from outreach.models import AuditEvent
 from outreach.models import Encounter
 from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
 from outreach.models import utcnow
+from outreach.sync import batch
 from outreach.sync.batch import CREATED
 from outreach.sync.batch import DUPLICATE
 from outreach.sync.batch import REJECTED
@@ -63,7 +63,7 @@ class BatchOutcome:
     results: list[dict]
 
     def count(self, status: str) -> int:
-        return sum(1 for result in self.results if result["status"] == status)
+        return batch.count(self.results, status)
 
 
 def validation_context() -> ValidationContext:
@@ -87,7 +87,7 @@ def ingest_batch(records: list, worker_id: int | None, author: str | None = None
     """
     context = validation_context()
     kind = RecordKind(
-        stored_ids=_existing_ids,
+        id_column=encounter_table.c.id,
         check=lambda raw, record_id: validate_encounter(raw, context, record_id),
         id_of=lambda clean: clean.id,
         store=lambda encounters: _store(encounters, worker_id),
@@ -104,10 +104,6 @@ def ingest_batch(records: list, worker_id: int | None, author: str | None = None
         outcome.count(REJECTED),
     )
     return outcome
-
-
-def _existing_ids(candidates: set[uuid.UUID]) -> set[uuid.UUID]:
-    return existing_ids(db.session.connection(), encounter_table.c.id, list(candidates))
 
 
 def _store(encounters: list[CleanEncounter], worker_id: int | None) -> set[uuid.UUID]:

@@ -25,7 +25,6 @@ from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters.catalog import load_catalog_index
 from outreach.encounters.ingest import insert_many
-from outreach.extensions import db
 from outreach.models import OverdoseResponse
 from outreach.models import utcnow
 from outreach.overdoses.contract import FIELD_MESSAGES
@@ -58,7 +57,7 @@ def ingest_overdoses(records: list, worker_id: int | None, author: str | None = 
         timezone=ZoneInfo(current_app.config["PROGRAM_TIMEZONE"]),
     )
     kind = RecordKind(
-        stored_ids=_stored_ids,
+        id_column=OverdoseResponse.__table__.c.id,
         check=lambda raw, record_id: check(raw, context, record_id),
         id_of=lambda row: row["id"],
         store=lambda rows: _store(rows, worker_id),
@@ -72,10 +71,6 @@ def ingest_overdoses(records: list, worker_id: int | None, author: str | None = 
         count(results, REJECTED),
     )
     return results
-
-
-def _stored_ids(wanted: set[uuid.UUID]):
-    return db.session.scalars(sa.select(OverdoseResponse.id).where(OverdoseResponse.id.in_(wanted)))
 
 
 def check(

@@ -24,7 +24,6 @@ from outreach import clock
 from outreach.database import dialect_insert
 from outreach.database import write_transaction
 from outreach.encounters.catalog import load_catalog_index
-from outreach.extensions import db
 from outreach.models import StockEvent
 from outreach.models import StockEventLine
 from outreach.models import utcnow
@@ -57,7 +56,7 @@ def ingest_stock_events(records: list, worker_id: int, author: str | None) -> li
     now = clock.now()
     timezone = ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])
     kind = RecordKind(
-        stored_ids=_stored_ids,
+        id_column=StockEvent.__table__.c.id,
         check=lambda raw, _record_id: validate_stock_event(raw, supplies, now, timezone),
         id_of=lambda clean: clean.id,
         store=lambda events: _store(events, worker_id),
@@ -70,10 +69,6 @@ def ingest_stock_events(records: list, worker_id: int, author: str | None) -> li
         count(results, CREATED),
     )
     return results
-
-
-def _stored_ids(wanted: set[uuid.UUID]):
-    return db.session.scalars(sa.select(StockEvent.id).where(StockEvent.id.in_(wanted)))
 
 
 def validate_stock_event(

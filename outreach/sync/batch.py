@@ -8,22 +8,24 @@ Each record gets exactly one result, in the order sent:
 - ``created``: stored now. If a concurrent copy of the batch stored it first, the insert
   skips it and the answer turns to ``duplicate``, never an error.
 
-A record kind brings three parts: which ids are stored already, how to check one record, and
-how to store the good ones (answering the ids it inserted).
+A record kind brings its table's id column (the ids stored already are looked up there), how
+to check one record, and how to store the good ones (answering the ids it inserted).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic
 from typing import TypeVar
 
+import sqlalchemy as sa
+
 from outreach import device
 from outreach.encounters.validation import echo_id
 from outreach.encounters.validation import parse_record_id
+from outreach.encounters.writes import existing_ids
 from outreach.extensions import db
 
 CREATED = "created"
@@ -37,8 +39,8 @@ Clean = TypeVar("Clean")
 class RecordKind(Generic[Clean]):
     """How one kind of record is checked and stored."""
 
-    # The ids among these already stored.
-    stored_ids: Callable[[set[uuid.UUID]], Iterable[uuid.UUID]]
+    # The table's id column, where the ids stored already are looked up.
+    id_column: sa.Column
     # One record (and its parsed id, or None): the clean record, or the errors by field.
     check: Callable[[object, uuid.UUID | None], tuple[Clean | None, dict[str, str]]]
     # The id of a clean record.
@@ -51,7 +53,7 @@ def answer_batch(records: list, kind: RecordKind[Clean], author: str | None) -> 
     """Check and store a batch of one kind; one result per record, in order."""
     ids = [parse_record_id(raw) for raw in records]
     wanted = {record_id for record_id in ids if record_id}
-    already_stored = set(kind.stored_ids(wanted)) if wanted else set()
+    already_stored = existing_ids(db.session.connection(), kind.id_column, list(wanted))
     # End the read transaction before writing, so the write can take SQLite's lock cleanly.
     db.session.rollback()
 
