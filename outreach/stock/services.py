@@ -185,12 +185,13 @@ def expected_now(worker_id: int, tracked: set[int]) -> dict[int, int]:
 
 def session_bag(worker_id: int) -> dict:
     """For ``GET /api/v1/session``: the bag the server expects, tracked items by key."""
-    keys = {i: k for i, k in db.session.execute(sa.select(SupplyItem.id, SupplyItem.key))}
-    tracked = _tracked_ids()
-    bag = expected_now(worker_id, tracked)
+    # One read gives both the tracked items and their keys (this runs on every page load).
+    tracked = sa.select(SupplyItem.id, SupplyItem.key).where(SupplyItem.stock_tracked)
+    keys = {item: key for item, key in db.session.execute(tracked)}
+    bag = expected_now(worker_id, set(keys))
     return {
         "started": bool(bag),
-        "items": {keys[item]: expected for item, expected in bag.items() if item in tracked},
+        "items": {keys[item]: expected for item, expected in bag.items() if item in keys},
     }
 
 
