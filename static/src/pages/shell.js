@@ -322,8 +322,11 @@ const ASK_AT_SAVE_MS = 5000;
 async function settleUser(forgotten) {
   await forgotten;
   if ((await getState("user")) || !navigator.onLine) return;
+  // The wait can last seconds on a weak signal: say why Save is not done yet.
+  message(t("checkingSignIn"));
   const gaveUp = new Promise((done) => setTimeout(done, ASK_AT_SAVE_MS));
   await Promise.race([currentSession().catch(() => null), gaveUp]);
+  message("");
 }
 
 export function initShell() {
