@@ -28,9 +28,11 @@ from datetime import timedelta
 
 from common import BENCH_PASSWORD
 from common import encounter
+from common import in_process_app
 from common import machine
 from common import percentile
 from common import prepare
+from common import signed_in_client
 from common import throwaway_database
 
 TRACKED = ("syringe_1ml_27g", "naloxone_nasal")
@@ -70,7 +72,6 @@ def _event(rng, kind: str, at: datetime, items: dict, expected: dict | None = No
 
 
 def one_engine(engine: str, args) -> list[str]:
-    from outreach import create_app
     from outreach.auth import services as auth_services
     from outreach.encounters.ingest import ingest_batch
     from outreach.extensions import db
@@ -82,15 +83,7 @@ def one_engine(engine: str, args) -> list[str]:
     rows = []
     with throwaway_database(engine) as url:
         prepare(url, workers=1)
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789abcdef",
-                "PARTICIPANT_CODE_KEY": "bench-participant-key-0123456789abcdef",
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                "SYNC_RATE_PER_MINUTE": 100_000,
-            }
-        )
+        app = in_process_app(url)
         username = "bench-worker-0"
         encounters, events = history(args.shifts, args.encounters_per_shift)
         with app.app_context():
@@ -116,10 +109,10 @@ def one_engine(engine: str, args) -> list[str]:
                 assert response.status_code == 200, (path, response.status_code)
             return times
 
-        worker = _signed_in(app, username)
+        worker = signed_in_client(app, username)
         bag = worker.get("/api/v1/session").get_json()["bag"]
         assert bag["started"], bag
-        supervisor = _signed_in(app, "bench-supervisor")
+        supervisor = signed_in_client(app, "bench-supervisor")
         for label, client, path in (
             ("GET /api/v1/session (the worker's bag)", worker, "/api/v1/session"),
             ("/reports/stock (its default period)", supervisor, "/reports/stock"),
@@ -132,16 +125,6 @@ def one_engine(engine: str, args) -> list[str]:
         with app.app_context():
             db.engine.dispose()
     return rows
-
-
-def _signed_in(app, username: str):
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
-    client.post(
-        "/login", data={"username": username, "password": BENCH_PASSWORD, "csrf_token": token}
-    )
-    return client
 
 
 def main() -> None:

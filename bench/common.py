@@ -96,6 +96,32 @@ def prepare(database_url: str, workers: int = 1) -> None:
         )
 
 
+def in_process_app(database_url: str):
+    """The app on a prepared database, in this process (for Flask's test client)."""
+    from outreach import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789abcdef",
+            "PARTICIPANT_CODE_KEY": "bench-participant-key-0123456789abcdef",
+            "SYNC_RATE_PER_MINUTE": 100_000,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+
+
+def signed_in_client(app, username: str):
+    """A test client signed in through the real form (BENCH_PASSWORD)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
+    client.post(
+        "/login", data={"username": username, "password": BENCH_PASSWORD, "csrf_token": token}
+    )
+    return client
+
+
 def encounter(rng, now: datetime | None = None) -> dict:
     """A realistic encounter record as a phone sends it."""
     now = now or datetime.now(UTC)

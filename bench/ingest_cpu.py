@@ -26,10 +26,11 @@ import time
 from datetime import UTC
 from datetime import datetime
 
-from common import BENCH_PASSWORD
 from common import encounter
+from common import in_process_app
 from common import machine
 from common import prepare
+from common import signed_in_client
 from common import throwaway_database
 
 BATCH = 500
@@ -42,29 +43,15 @@ def make_batches(count: int, seed: int = 1) -> list[list[dict]]:
 
 
 def one_round(url: str, batches, http: bool, profiler: cProfile.Profile | None):
-    from outreach import create_app
     from outreach.encounters.ingest import ingest_batch
     from outreach.extensions import db
     from outreach.models import User
 
     prepare(url, workers=1)
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789abcdef",
-            "PARTICIPANT_CODE_KEY": "bench-participant-key-0123456789abcdef",
-            "SYNC_RATE_PER_MINUTE": 100_000,
-            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
+    app = in_process_app(url)
     username = "bench-worker-0"
     if http:
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = page.split('name="csrf_token"', 1)[1].split('value="', 1)[1].split('"', 1)[0]
-        client.post(
-            "/login", data={"username": username, "password": BENCH_PASSWORD, "csrf_token": token}
-        )
+        client = signed_in_client(app, username)
         api_token = client.get("/api/v1/session").get_json()["csrf_token"]
 
         def send(batch):
