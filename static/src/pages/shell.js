@@ -196,8 +196,6 @@ async function askForPersistentStorage() {
   refreshCount();
 }
 
-// Who is signed in decides what this phone may do. A different person: the pages kept offline
-// are fetched again. Signed out (here, or everywhere by the server): the signed-out state.
 // Someone else just signed in on this phone (the sign-in page left the name typed, for the
 // lock): until the server says who it is, the name kept from before must not sign records.
 async function forgetAnotherUser() {
@@ -210,6 +208,8 @@ async function forgetAnotherUser() {
   }
 }
 
+// Who is signed in decides what this phone may do. A different person: the pages kept offline
+// are fetched again. Signed out (here, or everywhere by the server): the signed-out state.
 // Until the phone has heard who is signed in, it cannot save a record under anyone: a first
 // answer lost to a weak signal is asked for again soon, not only at the next page load.
 const sessionRetry = { timer: null, delay: SESSION_RETRY_MS };
@@ -325,7 +325,8 @@ async function settleUser(forgotten) {
   // The wait can last seconds on a weak signal: say why Save is not done yet.
   message(t("checkingSignIn"));
   const gaveUp = new Promise((done) => setTimeout(done, ASK_AT_SAVE_MS));
-  await Promise.race([currentSession().catch(() => null), gaveUp]);
+  // The same path as every page load, so a new worker's pages and lock follow too.
+  await Promise.race([checkSession(), gaveUp]);
   message("");
 }
 
