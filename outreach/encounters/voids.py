@@ -47,6 +47,13 @@ def mark_voided(connection, table: sa.Table, record_id: uuid.UUID, reason: str, 
         raise VoidError("not found or voided already")
 
 
+def newest(model: type, limit: int, *options) -> list:
+    """Records of one kind, newest first (with ``options``: the relations its list shows,
+    loaded with it), to find one entered by mistake."""
+    query = sa.select(model).options(*options).order_by(model.occurred_at.desc(), model.id)
+    return list(db.session.scalars(query.limit(limit)))
+
+
 def void_and_audit(
     model: type,
     record_id: uuid.UUID,

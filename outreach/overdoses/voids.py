@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
+import sqlalchemy.orm as so
 
+from outreach.encounters.voids import newest
 from outreach.encounters.voids import void_and_audit
-from outreach.extensions import db
 from outreach.models import OverdoseResponse
 from outreach.models import User
 
@@ -17,13 +17,12 @@ VOID_ACTION = "overdose_response.void"
 
 
 def recent(limit: int = 100) -> list[OverdoseResponse]:
-    """Overdose responses, newest first, to find one logged by mistake."""
-    return list(
-        db.session.scalars(
-            sa.select(OverdoseResponse)
-            .order_by(OverdoseResponse.occurred_at.desc(), OverdoseResponse.id)
-            .limit(limit)
-        )
+    """Overdose responses, newest first, with the worker and zone the list shows."""
+    return newest(
+        OverdoseResponse,
+        limit,
+        so.joinedload(OverdoseResponse.worker),
+        so.joinedload(OverdoseResponse.zone),
     )
 
 

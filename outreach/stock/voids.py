@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from outreach.encounters.voids import newest
 from outreach.encounters.voids import void_and_audit
-from outreach.extensions import db
 from outreach.models import StockEvent
 from outreach.models import StockEventLine
 from outreach.models import User
@@ -20,18 +19,12 @@ VOID_ACTION = "stock_event.void"
 
 
 def recent(limit: int = 100) -> list[StockEvent]:
-    """Stock events, newest first, with their worker and items, to find one entered by
-    mistake."""
-    return list(
-        db.session.scalars(
-            sa.select(StockEvent)
-            .options(
-                so.joinedload(StockEvent.worker),
-                so.selectinload(StockEvent.lines).joinedload(StockEventLine.item),
-            )
-            .order_by(StockEvent.occurred_at.desc(), StockEvent.id)
-            .limit(limit)
-        )
+    """Stock events, newest first, with the worker and items the list shows."""
+    return newest(
+        StockEvent,
+        limit,
+        so.joinedload(StockEvent.worker),
+        so.selectinload(StockEvent.lines).joinedload(StockEventLine.item),
     )
 
 
