@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app outreach
 STAMPS := .make
 CHROMIUM := /usr/bin/chromium
+WEBKIT_DRIVER := /usr/bin/WebKitWebDriver
 # PostgreSQL for the second test pass: a throwaway database is made from this server.
 TEST_PG_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 HOST ?= 127.0.0.1
@@ -20,7 +21,7 @@ run: setup db
 	@$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - \
 		--access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' "outreach:create_app()"
 
-test: setup $(STAMPS)/chromium
+test: setup $(STAMPS)/chromium $(STAMPS)/webkit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r outreach -ll
@@ -71,6 +72,16 @@ $(STAMPS)/chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else echo "Chromium is missing: run 'sudo apt-get install -y chromium'"; exit 1; fi; \
+	fi
+	@touch $@
+
+# WebKit (the engine of every iPhone browser) for the browser tests under tests/browser/webkit:
+# WebKitGTK's WebDriver and MiniBrowser, on a virtual X display.
+$(STAMPS)/webkit:
+	@mkdir -p $(STAMPS)
+	@if [ ! -x $(WEBKIT_DRIVER) ] || ! command -v Xvfb >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq webkit2gtk-driver xvfb; \
+		else echo "WebKit is missing: run 'sudo apt-get install -y webkit2gtk-driver xvfb'"; exit 1; fi; \
 	fi
 	@touch $@
 
