@@ -30,6 +30,7 @@ WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
 MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.*/MiniBrowser"
 INSTALL = "apt-get install -y webkit2gtk-driver xvfb"
 WAIT_SECONDS = 20.0
+PHONE_WINDOW = (390, 844)
 VISIBLE = """(css) => {
   const element = document.querySelector(css);
   return Boolean(element && element.getClientRects().length
@@ -261,8 +262,12 @@ class Phone:
         return self.call("(css) => document.querySelector(css)?.textContent ?? null", css)
 
     def click(self, css: str) -> None:
+        """Tap an element as a worker does: scrolled to the middle of the screen first, so no
+        fixed bar at the screen's edge is in the way (WebDriver scrolls it to the very edge)."""
         self.wait_visible(css)
-        self.element(css).click()
+        element = self.element(css)
+        self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
 
     def fill(self, css: str, value: str) -> None:
         element = self.element(css)
@@ -321,7 +326,8 @@ def _navigating(error: Exception) -> bool:
 
 @pytest.fixture
 def phone(xvfb_display, webkit_server, monkeypatch):
-    """A fresh MiniBrowser (its own ephemeral website data) on the test's server."""
+    """A fresh MiniBrowser (its own ephemeral website data) on the test's server, sized as
+    a phone."""
     from selenium import webdriver
 
     monkeypatch.setenv("DISPLAY", xvfb_display)
@@ -335,6 +341,8 @@ def phone(xvfb_display, webkit_server, monkeypatch):
             "ignore", "setting remote_server_addr", DeprecationWarning, "selenium"
         )
         driver = webdriver.WebKitGTK(options=options, service=service)
+    # An iPhone 13's screen in CSS pixels (MiniBrowser's own bar takes a little of it).
+    driver.set_window_size(*PHONE_WINDOW)
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
     try:

@@ -119,8 +119,10 @@ def test_the_participant_code_is_sealed_on_the_phone_and_opened_by_the_server(
     phone.log_encounter("cooker", 5)
     phone.wait_count(1)
     dump = phone.call(DUMP_DATABASE)
+    web_storage = phone.evaluate("JSON.stringify([{...localStorage}, {...sessionStorage}])")
     for marker in MARKERS:
         assert marker.lower() not in dump.lower()
+        assert marker.lower() not in web_storage.lower()
     [entry] = json.loads(dump)["outbox"]
     assert "participant_code" not in entry["record"]
     token = entry["record"]["participant_code_sealed"]
