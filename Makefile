@@ -25,6 +25,8 @@ test: setup $(STAMPS)/chromium $(STAMPS)/webkit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r outreach -ll
+	npm run --silent lint
+	npm run --silent test:js
 	@echo "== tests on SQLite =="
 	$(BIN)/pytest -p no:cacheprovider -n 2
 	@echo "== tests on PostgreSQL =="

@@ -8,10 +8,14 @@ seeded, the demo directory, 2,000 demo encounters over 90 days, a worker, a supe
 an admin) behind a small loopback front that gzips what deploy/nginx.conf gzips (its
 gzip_types and gzip_min_length, read from the file; --no-gzip measures gunicorn bare). Each
 role signs in through the real /login form with a Python HTTP client; Lighthouse's Node CLI
-(node_modules/.bin/lighthouse, Debian's Chromium headless) then audits one page per HTML
+(bench/node_modules/.bin/lighthouse, Debian's Chromium headless) then audits one page per HTML
 template with its default mobile profile and simulated throttling, the session cookie
 passed with --extra-headers. Every run is a cold first visit: Lighthouse clears the
 origin's storage and service worker first.
+
+Lighthouse is a benchmark tool, not part of the app's build: it has its own
+bench/package.json and lock, and the first run installs it (`npm ci --prefix bench`, about
+115 packages) into bench/node_modules/, so `make setup` never downloads it.
 
 With --runs N each page is audited N times and the run with the median performance score
 kept. Raw reports go to bench/results/lighthouse/. --wait-for-quiet waits (up to 10
@@ -55,7 +59,8 @@ from common import throwaway_database
 from harness.live import CHROMIUM
 from harness.live import GunicornServer
 
-LIGHTHOUSE = PROJECT / "node_modules" / ".bin" / "lighthouse"
+BENCH_NODE = PROJECT / "bench"
+LIGHTHOUSE = BENCH_NODE / "node_modules" / ".bin" / "lighthouse"
 README = PROJECT / "bench" / "README.md"
 RESULTS = PROJECT / "bench" / "results" / "lighthouse"
 HEADING = "## Lighthouse (mobile) — `.venv/bin/python bench/lighthouse.py`"
@@ -290,6 +295,20 @@ def pages(sessions: dict[str, Browserless]) -> list[Page]:
         Page(f"/admin/directory/{service}/deactivate", "admin", "directory_admin/deactivate"),
         Page("/admin/directory/import", "admin", "directory_admin/import"),
     ]
+
+
+def install_lighthouse() -> None:
+    """Lighthouse from bench/package-lock.json, installed on first use only."""
+    if LIGHTHOUSE.exists():
+        return
+    print("installing Lighthouse for the benchmark (npm ci --prefix bench)", flush=True)
+    done = subprocess.run(
+        ["npm", "ci", "--prefix", str(BENCH_NODE), "--no-audit", "--no-fund", "--loglevel=error"],
+        check=False,
+        timeout=600,
+    )
+    if done.returncode != 0 or not LIGHTHOUSE.exists():
+        raise SystemExit("could not install Lighthouse: run `npm ci --prefix bench` and retry")
 
 
 def lighthouse(url: str, cookie: str | None, folder: Path, name: str) -> dict:
@@ -548,8 +567,7 @@ def main() -> None:
     parser.add_argument("--no-gzip", action="store_true", help="no compression in front")
     parser.add_argument("--update-readme", action="store_true", help="write bench/README.md")
     args = parser.parse_args()
-    if not LIGHTHOUSE.exists():
-        raise SystemExit("node_modules/.bin/lighthouse missing: run `npm ci`")
+    install_lighthouse()
     print(f"Machine: {machine()}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     with throwaway_database("sqlite") as url, tempfile.TemporaryDirectory() as scratch:

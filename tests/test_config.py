@@ -137,6 +137,25 @@ def test_the_documented_settings_path_is_read_when_present(tmp_path, monkeypatch
     assert create_app().config["SUPPRESSION_THRESHOLD"] == 7
 
 
+def _without_read_override() -> list[str]:
+    """A command prefix under which file permissions hold for this user.
+
+    root reads any file through the CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH capabilities.
+    Dropping those two (rather than switching to another user such as nobody) keeps root's
+    own access to the checkout and its virtualenv, which another user cannot read when the
+    clone sits in /root or a private `mktemp -d` folder, while a mode-000 file stays closed.
+    """
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("root with no setpriv(1): cannot make a file unreadable to root")
+    dropped = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={dropped}", f"--bounding-set={dropped}"]
+
+
 @pytest.mark.parametrize("problem", ["missing", "unreadable", "malformed"])
 def test_a_settings_file_that_cannot_be_read_stops_every_command(tmp_path, problem):
     """No quiet fallback to a development database: one line, exit 1, no traceback."""
@@ -152,11 +171,16 @@ def test_a_settings_file_that_cannot_be_read_stops_every_command(tmp_path, probl
         path.write_text("OUTREACH_ENV production\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "FLASK_"))}
     env.update(OUTREACH_SETTINGS=str(path), OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"))
-    if problem == "unreadable" and os.geteuid() == 0:
-        # root reads any file: run the command as nobody, as another user would.
-        command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    else:
-        command = []
+    command = _without_read_override() if problem == "unreadable" else []
+    if problem == "unreadable":
+        # The file must really be unreadable to the command, or this test proves nothing.
+        probe = subprocess.run(
+            [*command, sys.executable, "-c", "import sys; open(sys.argv[1])", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "PermissionError" in probe.stderr, probe.stderr
     flask = [sys.executable, "-m", "flask", "--app", "outreach"]
     for args in (["db", "upgrade"], ["seed"], ["backup", str(tmp_path / "b.sqlite")]):
         result = subprocess.run(
@@ -166,6 +190,8 @@ def test_a_settings_file_that_cannot_be_read_stops_every_command(tmp_path, probl
         assert "Traceback" not in result.stderr
         assert str(path) in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        if problem == "unreadable":
+            assert "permission denied" in result.stderr
     assert not (tmp_path / "instance").exists() or not any((tmp_path / "instance").iterdir())
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 TEST_REFERENCE = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
-DOCUMENTS = ["README.md", "docs/*.md", "bench/README.md"]
+DOCUMENTS = ["README.md", "docs/*.md", "bench/README.md", "tests/README.md"]
 
 
 def _documents(project_dir):
@@ -36,3 +36,18 @@ def test_documents_never_point_outside_the_repository(project_dir, pattern):
         if pattern in document.read_text(encoding="utf-8")
     ]
     assert pointing == []
+
+
+def test_the_test_map_names_every_test_file(project_dir):
+    """tests/README.md says which file covers what: a new test file goes on the map, and the
+    map names no file that is gone."""
+    tests = project_dir / "tests"
+    text = (tests / "README.md").read_text(encoding="utf-8")
+    files = {
+        str(path.relative_to(tests))
+        for pattern in ("test_*.py", "browser/test_*.py", "js/*.test.mjs")
+        for path in tests.glob(pattern)
+    }
+    named = set(re.findall(r"`((?:browser/|js/)?(?:test_\w+\.py|[\w-]+\.test\.mjs))`", text))
+    assert sorted(files - named) == [], "add these to tests/README.md"
+    assert sorted(named - files) == [], "tests/README.md names files that do not exist"

@@ -293,7 +293,10 @@ def supervisor_defaults(html: str) -> dict[str, str]:
 
 
 def test_roles(client, worker_client, supervisor_client, admin_client):
-    assert client.get("/reports/funder").status_code in (302, 401)
+    # An HTML page, not the JSON API: signed out, it sends the visitor to sign in and back.
+    signed_out = client.get("/reports/funder")
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Location"] == "/login?next=/reports/funder"
     assert worker_client.get("/reports/funder").status_code == 403
     assert worker_client.get(CSV_URL).status_code == 403
     assert supervisor_client.get("/reports/funder").status_code == 200

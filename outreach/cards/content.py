@@ -1,4 +1,8 @@
-"""Load card files, render their Markdown, sanitise the HTML, and store them at seed time."""
+"""Load card files, render their Markdown to HTML, and store them at seed time.
+
+The stored HTML is not trusted: the card page cleans it where it shows it
+(``services.sanitise``, the one pass), so a row written any other way is cleaned too.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import bleach
 import markdown
 import sqlalchemy as sa
 import yaml
@@ -16,6 +19,7 @@ from outreach.models import Card
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content" / "cards"
 REQUIRED_KEYS = ("title", "slug", "lang", "summary", "sources", "reviewed")
+# What a card's HTML may keep (no attributes, so no links, images or styles).
 ALLOWED_TAGS = ["p", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "blockquote"]
 
 
@@ -37,9 +41,8 @@ class CardContent:
 
 
 def render_markdown(text: str) -> str:
-    """Markdown to HTML with only a small set of tags kept; anything else is made inert."""
-    html = markdown.markdown(text, output_format="html")
-    return bleach.clean(html, tags=ALLOWED_TAGS, attributes={}, strip=True)
+    """Markdown to HTML, as written (raw HTML included): the page sanitises it once."""
+    return markdown.markdown(text, output_format="html")
 
 
 def parse_card(text: str, origin: str) -> CardContent:

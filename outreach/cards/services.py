@@ -6,7 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 
-import bleach
+import nh3
 import segno
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -33,8 +33,10 @@ class CardGroup:
 
 
 def sanitise(body_html: str) -> str:
-    """Clean stored card HTML again at render time, in case the table was edited by hand."""
-    return bleach.clean(body_html, tags=ALLOWED_TAGS, attributes={}, strip=True)
+    """The one cleaning of a card's HTML, where the page shows it (so it covers a row edited
+    by hand as well as one seeded from Markdown): only ALLOWED_TAGS, no attributes; script
+    and style elements go with their content, other tags leave their text."""
+    return nh3.clean(body_html, tags=set(ALLOWED_TAGS), attributes={}, link_rel=None)
 
 
 def plain_text(body_html: str) -> str:
