@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -20,6 +22,62 @@ from outreach.models import Role
 
 user_cli = AppGroup("user", help="Manage staff accounts.")
 ROLE_CHOICES = click.Choice([role.key for role in Role])
+
+
+def development_only(command):
+    """Refuse a demo command in production: demo accounts with printed passwords, fake
+    encounters in real reports and fictional services on public cards do harm there."""
+
+    @functools.wraps(command)
+    def guarded(*args, **kwargs):
+        if current_app.config.get("OUTREACH_ENV") == "production":
+            name = click.get_current_context().info_name
+            raise click.ClickException(
+                f"'{name}' adds demonstration data and refuses to run in production"
+            )
+        return command(*args, **kwargs)
+
+    return guarded
+
+
+def database_error_line(error: BaseException) -> str | None:
+    """One line for a database that cannot be reached or used, or None for other errors.
+
+    A typo in DATABASE_URL (host, port, role, database name, password) surfaces only when a
+    command first connects; the driver's own first line names what is wrong.
+    """
+    from outreach.backup import describe_database
+
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return None
+    reason = next((line.strip() for line in str(error.orig).splitlines() if line.strip()), "")
+    where = describe_database(_cli_database_url) if _cli_database_url else "the database"
+    return f"Error: cannot use {where}: {reason or type(error.orig).__name__}"
+
+
+# The database the commands of this process use (set by register(), read by the hook after
+# the app context is gone).
+_cli_database_url: str | None = None
+
+
+def _install_database_error_hook(app: Flask) -> None:
+    """Every command, the app's own and Flask-Migrate's, ends with one line on a database
+    it cannot use instead of a traceback (exit status 1, as for any uncaught error)."""
+    global _cli_database_url
+    _cli_database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    previous = sys.excepthook
+    if getattr(previous, "outreach_database_errors", False):
+        return
+
+    def hook(kind, error, trace):
+        line = database_error_line(error) if isinstance(error, Exception) else None
+        if line is None:
+            previous(kind, error, trace)
+        else:
+            print(line, file=sys.stderr)
+
+    hook.outreach_database_errors = True
+    sys.excepthook = hook
 
 
 def _report_seed(counts: dict[str, int]) -> None:
@@ -68,6 +126,7 @@ def user_create(username: str, role: str, password: str | None) -> None:
 
 @click.command("demo-users")
 @with_appcontext
+@development_only
 def demo_users_command() -> None:
     """Create or reset the three demo accounts with new random passwords, and print them."""
     click.echo("Demo logins (new passwords each time this runs):")
@@ -91,6 +150,7 @@ def demo_users_command() -> None:
 @click.option("--days", type=click.IntRange(1, 366), default=90, show_default=True)
 @click.option("--encounters", type=click.IntRange(1, 5_000_000), default=2000, show_default=True)
 @click.option("--seed", "random_seed", type=int, default=None, help="Repeatable output.")
+@development_only
 def demo_data_command(days: int, encounters: int, random_seed: int | None) -> None:
     """Add realistic synthetic encounters spread over the last N days."""
     from outreach import demo
@@ -202,6 +262,7 @@ def _head_revision() -> str:
 
 @click.command("demo-directory")
 @with_appcontext
+@development_only
 def demo_directory_command() -> None:
     """Add fictional referral services for demos (idempotent; not part of seed)."""
     from outreach.directory.demo import add_demo_services
@@ -213,6 +274,7 @@ def demo_directory_command() -> None:
 
 
 def register(app: Flask) -> None:
+    _install_database_error_hook(app)
     app.cli.add_command(seed_command)
     app.cli.add_command(upgrade_command)
     app.cli.add_command(user_cli)

@@ -147,6 +147,11 @@ def current_key() -> SealKey:
     return next(key for key in load_keys() if key.retired is None)
 
 
+def check_key_store() -> None:
+    """Raise when the seal keys cannot be read: every phone's session call would fail."""
+    current_key()
+
+
 def public_jwk() -> dict:
     """The key phones seal to, as a public JWK with its ``kid``."""
     key = current_key()

@@ -204,3 +204,29 @@ def test_upgrade_applies_migrations_and_brings_revised_cards(app, runner, tmp_pa
     with app.app_context():
         slugs = set(db.session.scalars(sa.text("SELECT slug FROM card WHERE lang = 'es'")))
     assert withdrawn.stem not in slugs
+
+
+def test_every_demo_command_refuses_in_production(make_app, database_url, monkeypatch):
+    """Demo accounts with printed passwords, fake encounters in real reports and fictional
+    services on public cards have no place on a real program's server."""
+    from tests.live import production_env
+
+    environ = production_env(database_url)
+    for name in ("OUTREACH_ENV", "SECRET_KEY", "PARTICIPANT_CODE_KEY", "DATABASE_URL"):
+        monkeypatch.setenv(name, environ[name])
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    production = make_app(
+        OUTREACH_ENV="production",
+        SECRET_KEY=environ["SECRET_KEY"],
+        PARTICIPANT_CODE_KEY=environ["PARTICIPANT_CODE_KEY"],
+        PUBLIC_URL="https://outreach.example.org",
+    )
+    users_before = count_rows(production, "user")
+    encounters_before = count_rows(production, "encounter")
+    for command in (["demo-users"], ["demo-data", "--encounters", "5"], ["demo-directory"]):
+        result = production.test_cli_runner().invoke(args=command)
+        assert result.exit_code == 1, result.output
+        assert "refuses to run in production" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert count_rows(production, "user") == users_before
+    assert count_rows(production, "encounter") == encounters_before

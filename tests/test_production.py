@@ -72,11 +72,46 @@ def test_production_refuses_debug_from_test_config(production_environ):
         create_app({"DEBUG": True})
 
 
-def test_healthz_reports_database_and_migrations(client):
+def test_healthz_reports_database_and_migrations(app, client):
+    from outreach.health import _head_revision
+    from outreach.version import app_version
+
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "migrations": "current"}
+    head = _head_revision(app.extensions["migrate"].directory)
+    assert response.get_json() == {
+        "status": "ok",
+        "version": app_version(),
+        "migration": head,
+        "database": "ok",
+        "migrations": "current",
+        "seal_keys": "ok",
+    }
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_503_when_redis_is_unreachable(make_app, database_url):
+    """Sign-ins count failures in Redis: a wrong port makes every sign-in fail."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "unreachable"
+    assert response.get_json()["status"] == "unavailable"
+
+
+def test_healthz_answers_503_when_the_seal_keys_are_unusable(app, client, monkeypatch):
+    """Every phone's session call needs the current seal key."""
+    from outreach import sealing
+
+    assert client.get("/healthz").status_code == 200
+
+    def broken():
+        raise PermissionError("seal keys unreadable")
+
+    monkeypatch.setattr(sealing, "current_key", broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["seal_keys"] == "unusable"
 
 
 def test_healthz_answers_503_when_migrations_are_pending(app, client):
@@ -91,11 +126,10 @@ def test_healthz_answers_503_when_the_database_is_unreachable(make_app, tmp_path
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/x.sqlite")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {
-        "status": "unavailable",
-        "database": "unreachable",
-        "migrations": "unknown",
-    }
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == "unreachable"
+    assert body["migration"] is None
 
 
 def test_upgrade_from_the_first_schema_keeps_every_record(app):

@@ -128,6 +128,7 @@ def _production_settings(path: Path, database_url: str, instance: Path, **extra)
         SECRET_KEY=secrets.token_hex(32),
         PARTICIPANT_CODE_KEY=extra.pop("PARTICIPANT_CODE_KEY", secrets.token_hex(32)),
         DATABASE_URL=database_url,
+        PUBLIC_URL="https://outreach.example.org",
         OUTREACH_INSTANCE_PATH=str(instance),
         PROGRAM_TIMEZONE="America/New_York",
         TRUSTED_PROXIES="1",
