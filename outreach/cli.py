@@ -273,8 +273,17 @@ def demo_directory_command() -> None:
     click.echo(f"Demo directory: {added} services added.")
 
 
+@click.command("version")
+def version_command() -> None:
+    """The running version of Outreach (as /healthz and the admin footer show it)."""
+    from outreach.version import app_version
+
+    click.echo(f"Outreach {app_version()}")
+
+
 def register(app: Flask) -> None:
     _install_database_error_hook(app)
+    app.cli.add_command(version_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(upgrade_command)
     app.cli.add_command(user_cli)
