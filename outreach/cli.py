@@ -104,8 +104,16 @@ def upgrade_command() -> None:
     """After installing a new version: apply migrations, then the shipped content."""
     from flask_migrate import upgrade
 
+    from outreach import sealing
+
     upgrade()
     _report_seed(seeding.seed_all())
+    imported = sealing.import_key_file(current_app._get_current_object())
+    if imported:
+        click.echo(
+            f"Seal keys: {imported} imported from {sealing.keys_path(current_app)} into the "
+            f"database (every app server now uses them; the file is no longer read)."
+        )
     click.echo(f"Database at migration {_head_revision()}, content up to date.")
 
 

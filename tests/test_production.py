@@ -99,17 +99,12 @@ def test_healthz_answers_503_when_redis_is_unreachable(make_app, database_url):
     assert response.get_json()["status"] == "unavailable"
 
 
-def test_healthz_answers_503_when_the_seal_keys_are_unusable(app, client, monkeypatch):
-    """Every phone's session call needs the current seal key."""
-    from outreach import sealing
-
+def test_healthz_answers_503_when_the_seal_keys_are_unusable(app, client, make_app):
+    """Every phone's session call needs the current seal key: a server whose wrap key is not
+    the one the keys were stored with cannot hand it out, and says so."""
     assert client.get("/healthz").status_code == 200
-
-    def broken():
-        raise PermissionError("seal keys unreadable")
-
-    monkeypatch.setattr(sealing, "current_key", broken)
-    response = client.get("/healthz")
+    stranger = make_app(SEAL_WRAP_KEY="not-the-key-these-seal-keys-were-wrapped-with")
+    response = stranger.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["seal_keys"] == "unusable"
 
