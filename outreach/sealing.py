@@ -228,11 +228,11 @@ def import_key_file(app: Flask) -> int:
             added.append(_row(app, key))
         if added:
             connection.execute(seal_key_table.insert(), added)
-    _forget(app)
+    forget_cached_keys(app)
     return len(added)
 
 
-def _forget(app: Flask) -> None:
+def forget_cached_keys(app: Flask) -> None:
     app.extensions.pop(_EXTENSION_KEY, None)
 
 
@@ -305,7 +305,7 @@ def rotate(app: Flask, now: datetime | None = None) -> SealKey:
             table.delete().where(table.c.retired_at < _naive_utc(now - KEEP_RETIRED_KEYS))
         )
         connection.execute(table.insert(), [_row(app, fresh)])
-    _forget(app)
+    forget_cached_keys(app)
     return fresh
 
 
@@ -328,6 +328,24 @@ def _kid_of(token: str) -> str | None:
     return kid if isinstance(kid, str) else None
 
 
+# Phones pad the code before sealing (static/src/lib/seal.js) so every sealed code has the
+# same length: a 0x00 marker byte, the code, then 0x00 bytes to a multiple of PADDED_BYTES.
+PADDED_BYTES = 64
+
+
+def unpad(plaintext: bytes) -> bytes:
+    """The code inside a padded plaintext; an older phone's bare code as it is.
+
+    A code never starts with NUL (validation refuses control characters), so the marker
+    byte tells the two apart without guessing.
+    """
+    if not plaintext.startswith(b"\x00"):
+        return plaintext
+    if len(plaintext) % PADDED_BYTES:
+        raise ValueError("padded code of the wrong length")
+    return plaintext[1:].rstrip(b"\x00")
+
+
 def open_sealed_code(token: object) -> str:
     """The participant code inside a sealed token; raises SealError with a worker's message."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
@@ -348,7 +366,7 @@ def open_sealed_code(token: object) -> str:
         header = opened.protected
         if header.get("alg") != ALGORITHM or header.get("enc") != ENCRYPTION:
             raise ValueError("unexpected algorithm")
-        return (opened.plaintext or b"").decode("utf-8")
+        return unpad(opened.plaintext or b"").decode("utf-8")
     except (JoseError, ValueError, UnicodeError, TypeError, KeyError) as error:
         # Never the token or the error text in a message: either might hint at the code.
         raise SealError(

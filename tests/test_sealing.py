@@ -268,3 +268,39 @@ def test_upgrade_imports_an_earlier_versions_key_file(app, sync_api, runner):
     )
     # A second upgrade finds nothing more to import.
     assert "imported" not in runner.invoke(args=["upgrade"]).output
+
+
+def test_padded_codes_open_and_old_unpadded_ones_still_do(app, sync_api):
+    """Phones pad the code to 64 bytes before sealing; older phones sent it bare."""
+    key = session_key(sync_api)
+    padded = b"\x00" + CODE.encode() + b"\x00" * (sealing.PADDED_BYTES - 1 - len(CODE))
+    with app.app_context():
+        assert sealing.open_sealed_code(seal_with_library(key, padded.decode())) == CODE
+        assert sealing.open_sealed_code(seal_with_library(key, CODE)) == CODE
+    records = [
+        make_encounter(participant_code_sealed=seal_with_library(key, padded.decode())),
+        make_encounter(participant_code_sealed=seal_with_library(key, CODE)),
+    ]
+    results = sync_api.post(records).get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "created"]
+    assert stored_hash(app, records[0]["id"]) == stored_hash(app, records[1]["id"])
+
+
+def test_a_padded_code_of_a_wrong_length_is_refused(app, sync_api):
+    key = session_key(sync_api)
+    broken = "\x00" + CODE + "\x00" * 3  # not a whole block
+    with app.test_request_context():
+        try:
+            sealing.open_sealed_code(seal_with_library(key, broken))
+        except sealing.SealError:
+            pass
+        else:
+            raise AssertionError("a wrongly padded code was accepted")
+
+
+def test_unpad_is_unambiguous():
+    assert sealing.unpad(b"\x00K7" + b"\x00" * 61) == b"K7"
+    assert sealing.unpad(b"K7") == b"K7"
+    long_code = "é" * 40  # 80 bytes: padded to the next block
+    padded = b"\x00" + long_code.encode() + b"\x00" * (128 - 81)
+    assert sealing.unpad(padded).decode() == long_code
