@@ -105,10 +105,16 @@ def upgrade_command() -> None:
     from flask_migrate import upgrade
 
     from outreach import sealing
+    from outreach.database import upgrade_lock
 
-    upgrade()
-    _report_seed(seeding.seed_all())
-    imported = sealing.import_key_file(current_app._get_current_object())
+    def waiting() -> None:
+        click.echo("Another 'flask upgrade' is running on this database: waiting for it.")
+
+    # Every app server's unit runs this at start: two at once must not race the migrations.
+    with upgrade_lock(db.engine, on_wait=waiting):
+        upgrade()
+        _report_seed(seeding.seed_all())
+        imported = sealing.import_key_file(current_app._get_current_object())
     if imported:
         click.echo(
             f"Seal keys: {imported} imported from {sealing.keys_path(current_app)} into the "
