@@ -280,6 +280,53 @@ def _inspect_pg_dump(source: Path) -> tuple[str, dict[str, int]]:
     return versions[0], {table: counts.get(table, 0) for table in CONTENT_TABLES if table in tables}
 
 
+# Run first, in the restore's own transaction: the whole schema goes, whatever migration the
+# live database is at, so a backup from an older version restores into an upgraded database
+# (pg_restore --clean could only drop what the backup itself holds, and stopped at the
+# newer version's constraints). On any error the transaction, and so the drop, is undone.
+_REPLACE_SCHEMA = b"""SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS public CASCADE;
+CREATE SCHEMA public;
+"""
+
+
+def _restore_postgres(url: sa.URL, source: Path) -> None:
+    """pg_restore's script, after the schema is dropped, run by psql in one transaction."""
+    environment = _libpq_environment(url)
+    with (
+        subprocess.Popen(  # noqa: S603 (fixed tool paths and arguments)
+            [_tool("pg_restore"), "--no-owner", "--no-privileges", "--file", "-", str(source)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=environment,
+        ) as script,
+        subprocess.Popen(  # noqa: S603 (fixed tool paths and arguments)
+            [
+                _tool("psql"),
+                *("--no-psqlrc", "--quiet", "--single-transaction"),
+                *("--set", "ON_ERROR_STOP=1", "--file", "-"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=environment,
+        ) as psql,
+    ):
+        try:
+            psql.stdin.write(_REPLACE_SCHEMA)
+            shutil.copyfileobj(script.stdout, psql.stdin)
+            psql.stdin.close()
+        except BrokenPipeError:
+            pass  # psql stopped at an error: reported below
+        errors = psql.stderr.read().decode("utf-8", "replace")
+        psql.wait()
+        script.wait()
+    if psql.returncode != 0 or script.returncode != 0:
+        lines = [line for line in errors.strip().splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit {psql.returncode or script.returncode}"
+        raise BackupError(f"Restore failed, the live database is unchanged: {reason}")
+
+
 def safety_copy_path(directory: Path, engine: str) -> Path:
     """Where the live database is copied before a restore replaces it."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -310,20 +357,6 @@ def restore(database_url: str, source: Path) -> None:
             raise BackupError(f"Restore failed, the live database is unchanged: {error}") from None
         return
     if url.get_backend_name() == "postgresql":
-        _run(
-            [
-                _tool("pg_restore"),
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--single-transaction",
-                "--exit-on-error",
-                "--dbname",
-                url.database,
-                str(source),
-            ],
-            url,
-            "pg_restore (the live database is unchanged)",
-        )
+        _restore_postgres(url, source)
         return
     raise BackupError(f"Restores are not supported for {url.get_backend_name()}")

@@ -269,3 +269,34 @@ def test_restore_without_a_traceback_from_the_command_line(app, stored, tmp_path
         f"Error: Restore refused: {text} is not a backup made by 'flask backup' (unknown format)"
     ]
     assert count_rows(app, "encounter") == stored
+
+
+def test_rolling_back_restores_an_older_backup_into_the_upgraded_database(app, stored, tmp_path):
+    """The rollback path: the backup taken before an upgrade restores into the upgraded
+    database (the newer schema is replaced, not merged), then `flask upgrade` brings it
+    forward again. On PostgreSQL this stopped at `pg_restore … DROP CONSTRAINT`."""
+    from flask_migrate import downgrade
+    from flask_migrate import upgrade
+
+    older = "0007_funder"
+    with app.app_context():
+        downgrade(revision=older)
+        db.engine.dispose()
+    before_upgrade = _backup(app, tmp_path / "before-upgrade.backup")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    result = _invoke(app, "restore", "--yes", str(before_upgrade))
+    assert result.exit_code == 0, result.output
+    assert "older version" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == older
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("stock_event")}
+        db.session.remove()
+        db.engine.dispose()
+    assert "voided_at" not in columns  # 0008's column is gone with the newer schema
+    assert count_rows(app, "encounter") == stored
+    result = _invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert count_rows(app, "encounter") == stored
+    assert app.test_client().get("/healthz").status_code == 200

@@ -337,3 +337,46 @@ def test_backup_of_a_relative_sqlite_path_copies_the_file_the_app_uses(tmp_path,
     assert not (tmp_path / "outreach-relative.sqlite").exists()
     with contextlib.closing(sqlite3.connect(backup_file)) as copy:
         assert copy.execute("SELECT COUNT(*) FROM supply_item").fetchone()[0] > 0
+
+
+def _unit_commands(name: str, backups) -> dict[str, list[str]]:
+    """The shipped unit's command lines, as systemd runs them, aimed at this test's folder."""
+    import shlex
+
+    commands = {}
+    for line in (PROJECT / "deploy" / name).read_text().splitlines():
+        key, separator, value = line.partition("=")
+        if separator and key in ("ExecStart", "ExecStartPre", "ExecStartPost"):
+            value = value.replace("%%", "%")
+            value = value.replace("/opt/outreach/current/bin/flask", str(BIN / "flask"))
+            value = value.replace("/var/lib/outreach/backups", str(backups))
+            commands[key] = shlex.split(value)
+    return commands
+
+
+def test_the_backup_timer_writes_a_checked_backup_and_prunes_old_ones(app, database_url, tmp_path):
+    import os
+
+    backups = tmp_path / "backups"
+    env = production_env(database_url, OUTREACH_ENV="development")
+    env["OUTREACH_INSTANCE_PATH"] = str(tmp_path / "instance")
+    commands = _unit_commands("outreach-backup.service", backups)
+    assert "%" not in (PROJECT / "deploy" / "outreach-backup.service").read_text().replace(
+        "%%", ""
+    ), "a single % is a systemd specifier"
+    subprocess.run(commands["ExecStartPre"], check=True)
+    stale = backups / "outreach-2020-01-01T000000Z.backup"
+    stale.write_bytes(b"old")
+    old = time.time() - 20 * 86400
+    os.utime(stale, (old, old))
+    kept = backups / "notes.txt"
+    kept.write_text("not a backup")
+    result = subprocess.run(commands["ExecStart"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    subprocess.run(commands["ExecStartPost"], check=True)
+    made = sorted(p.name for p in backups.glob("outreach-*.backup"))
+    assert len(made) == 1 and made[0] != stale.name
+    assert (backups / made[0]).stat().st_mode & 0o077 == 0
+    assert kept.exists()
+    timer = (PROJECT / "deploy" / "outreach-backup.timer").read_text()
+    assert "OnCalendar=" in timer and "Persistent=true" in timer

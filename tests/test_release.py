@@ -345,8 +345,8 @@ def test_the_installer_refuses_another_python_in_one_line(installed, tmp_path):
 
 def test_the_service_unit_runs_what_this_file_tests():
     unit = (PROJECT / "deploy" / "outreach.service").read_text()
-    assert "ExecStartPre=/opt/outreach/venv/bin/flask --app outreach upgrade\n" in unit
-    assert "ExecStart=/opt/outreach/venv/bin/gunicorn -c python:outreach.gunicorn_conf\n" in unit
+    assert "ExecStartPre=/opt/outreach/current/bin/flask --app outreach upgrade\n" in unit
+    assert "ExecStart=/opt/outreach/current/bin/gunicorn -c python:outreach.gunicorn_conf\n" in unit
 
 
 def test_the_example_settings_file_is_refused_until_its_secrets_are_replaced(tmp_path):
