@@ -217,6 +217,12 @@ def backup_command(destination: Path) -> None:
 @click.option(
     "--no-safety-copy", is_flag=True, help="Do not copy the live database first (damaged)."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even while app servers use the database (their newer records are then "
+    "only in the safety copy).",
+)
 @with_appcontext
 def restore_command(
     source: Path,
@@ -224,6 +230,7 @@ def restore_command(
     allow_empty: bool,
     safety_copy_dir: Path | None,
     no_safety_copy: bool,
+    force: bool,
 ) -> None:
     """Replace the database with the backup SOURCE. Stop the app servers first."""
     from outreach import backup
@@ -234,12 +241,27 @@ def restore_command(
     known = _known_revisions()
     try:
         info = backup.inspect_backup(source, engine, known)
+        backup.check_schema(source, info, live_url)
     except backup.BackupError as error:
         raise click.ClickException(f"Restore refused: {error}") from None
     if info.empty and not allow_empty:
         raise click.ClickException(
             f"Restore refused: {source} holds no accounts, catalogue or records "
             f"(--allow-empty restores it anyway)"
+        )
+    db.session.remove()
+    db.engine.dispose()
+    serving = backup.serving_from(live_url)
+    if serving and not force:
+        raise click.ClickException(
+            f"Restore refused: the app is serving from {target} ({serving}); stop every app "
+            f"server first, or --force (records synced since the backup then exist only in "
+            f"the safety copy)"
+        )
+    if serving:
+        click.echo(
+            f"Warning: the app is serving from {target} ({serving}): records synced since "
+            f"the backup will exist only in the safety copy."
         )
     click.echo(f"Backup: {source} ({info.summary()})")
     click.echo(f"This replaces everything in {target} with the backup.")

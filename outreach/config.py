@@ -383,6 +383,14 @@ def finalise(
     settings["SQLALCHEMY_DATABASE_URI"] = check_database_url(
         normalise_database_url(settings["DATABASE_URL"])
     )
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Named, so `flask restore` can see app servers still using the database.
+        options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {
+            "application_name": "outreach",
+            **options.get("connect_args", {}),
+        }
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
     settings["PUBLIC_URL"] = check_public_url(settings.get("PUBLIC_URL"))
     check_key_rotation(settings)
     try:
