@@ -176,6 +176,25 @@ def demo_data_command(days: int, encounters: int, random_seed: int | None) -> No
     click.echo(f"Added {added} encounters over {days} days.")
 
 
+@click.command("demo-activity")
+@with_appcontext
+@development_only
+@click.option("--days", type=click.IntRange(7, 366), default=90, show_default=True)
+def demo_activity_command(days: int) -> None:
+    """A fresh database's first look: months of demo encounters, overdose responses and bag
+    events, so every report has something to show. Never over a database holding records."""
+    from outreach import demo
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("supply_item"))) == 0:
+        raise click.ClickException("Run 'flask --app outreach seed' first.")
+    if demo.holds_records():
+        click.echo("Demo activity: the database already holds records; left as it is.")
+        return
+    counts = demo.fill_fresh_database(days=days)
+    summary = ", ".join(f"{count} {name}" for name, count in counts.items())
+    click.echo(f"Demo activity over the last {days} days: {summary}.")
+
+
 def _live_database_url() -> str:
     # The engine's URL, not the setting: Flask-SQLAlchemy places a relative SQLite path in
     # the instance folder, and a backup must copy the file the app really writes.
@@ -325,6 +344,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_users_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(demo_activity_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(demo_directory_command)

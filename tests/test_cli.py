@@ -224,7 +224,12 @@ def test_every_demo_command_refuses_in_production(make_app, database_url, monkey
     )
     users_before = count_rows(production, "user")
     encounters_before = count_rows(production, "encounter")
-    for command in (["demo-users"], ["demo-data", "--encounters", "5"], ["demo-directory"]):
+    for command in (
+        ["demo-users"],
+        ["demo-data", "--encounters", "5"],
+        ["demo-directory"],
+        ["demo-activity"],
+    ):
         result = production.test_cli_runner().invoke(args=command)
         assert result.exit_code == 1, result.output
         assert "refuses to run in production" in result.output
@@ -304,3 +309,31 @@ def test_two_upgrades_at_once_one_waits_then_finds_nothing_to_do(empty_database_
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM zone").scalar() == zones
         assert connection.exec_driver_sql("SELECT COUNT(*) FROM supply_item").scalar() == supplies
     engine.dispose()
+
+
+def test_demo_activity_fills_a_fresh_database_once(app, runner, users, supervisor_client):
+    """`make run` on a new machine: every report has something to show at once."""
+    result = runner.invoke(args=["demo-activity", "--days", "60"])
+    assert result.exit_code == 0, result.output
+    counts = {t: count_rows(app, t) for t in ("encounter", "overdose_response", "stock_event")}
+    assert all(counts.values()), counts
+    with app.app_context():
+        dates = db.session.execute(
+            sa.select(sa.func.min(Encounter.local_date), sa.func.max(Encounter.local_date))
+        ).one()
+    assert (dates[1] - dates[0]).days >= 45
+    assert supervisor_client.get("/reports").status_code == 200
+    # Never over a database that already holds records.
+    again = runner.invoke(args=["demo-activity"])
+    assert again.exit_code == 0 and "already holds records" in again.output
+    assert {t: count_rows(app, t) for t in counts} == counts
+
+
+def test_demo_activity_leaves_a_database_with_real_records_alone(app, runner, sync_api):
+    from tests.conftest import make_encounter
+
+    assert sync_api.post([make_encounter()]).status_code == 200
+    result = runner.invoke(args=["demo-activity"])
+    assert result.exit_code == 0 and "already holds records" in result.output
+    assert count_rows(app, "encounter") == 1
+    assert count_rows(app, "overdose_response") == 0
