@@ -299,6 +299,10 @@ def restore_command(
                 f"Restore stopped before changing anything: the safety copy of {target} "
                 f"failed ({error}); --no-safety-copy skips it"
             ) from None
+        from outreach.config import keep_folder_owner
+
+        keep_folder_owner(safety_copy.parent)
+        keep_folder_owner(safety_copy)
         click.echo(f"Safety copy of the current database: {safety_copy}")
     try:
         backup.restore(live_url, source)

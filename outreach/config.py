@@ -280,7 +280,21 @@ def instance_secret(instance_path: Path, filename: str) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+    keep_folder_owner(path)
     return value
+
+
+def keep_folder_owner(path: Path) -> None:
+    """Give a file a command made in a shared folder to that folder's owner.
+
+    A command run as root (sudo flask …) would otherwise leave a root-only file the service's
+    user cannot read, and every request needing it would fail while nothing said why.
+    """
+    if os.geteuid() != 0:
+        return
+    folder = path.parent.stat()
+    if folder.st_uid != 0 or folder.st_gid != 0:
+        os.chown(path, folder.st_uid, folder.st_gid)
 
 
 def is_weak_secret(value: str) -> bool:

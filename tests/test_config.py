@@ -359,3 +359,19 @@ def test_a_wrong_role_or_database_name_stops_commands_in_one_line(tmp_path, part
     env = _clean_environ(tmp_path)
     env["DATABASE_URL"] = url.render_as_string(hide_password=False)
     _assert_one_line_refusal(_run_flask(env, "upgrade"), "cannot use the PostgreSQL", "no_such")
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="needs root to run as root")
+def test_a_command_run_as_root_leaves_shared_files_to_the_folders_owner(tmp_path):
+    """`sudo flask …` must not leave a root-only file the service's user cannot read."""
+    import os
+
+    from outreach.config import instance_secret
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    os.chown(instance, 65534, 65534)
+    instance_secret(instance, "secret_key")
+    made = (instance / "secret_key").stat()
+    assert (made.st_uid, made.st_gid) == (65534, 65534)
+    assert stat.S_IMODE(made.st_mode) == 0o600

@@ -89,7 +89,7 @@ def installed(tmp_path_factory) -> Installed:
     )
     home = work / "home"
     (home / "bin").mkdir(parents=True)
-    for tool in ("pg_dump", "pg_restore"):
+    for tool in ("pg_dump", "pg_restore", "psql"):
         if shutil.which(tool):
             (home / "bin" / tool).symlink_to(shutil.which(tool))
     return Installed(venv=venv, home=home, release=release, archive=archive)
