@@ -14,9 +14,13 @@ PORT ?= 5000
 
 .PHONY: run test setup assets translations messages db audit lint format clean release
 
+# In development a fresh database gets demo accounts, services and a few months of activity
+# (every demo-* command refuses in production; demo-activity never touches a database that
+# already holds records).
 run: setup db
 	@$(FLASK) demo-directory
 	@$(FLASK) demo-users
+	@$(FLASK) demo-activity
 	@echo "Serving Outreach on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	@$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - \
 		--access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' "outreach:create_app()"

@@ -72,6 +72,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         SECRET_KEY="bench-secret-key-0123456789abcdef0123456789abcdef",
         PARTICIPANT_CODE_KEY="bench-participant-key-0123456789abcdef",
         DATABASE_URL=database_url,
+        PUBLIC_URL="https://outreach.example.org",
         OUTREACH_BIND="127.0.0.1:0",
         OUTREACH_ACCESS_LOG="/dev/null",
         OUTREACH_INSTANCE_PATH=tempfile.mkdtemp(prefix="outreach-bench-instance-"),

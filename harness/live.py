@@ -57,6 +57,7 @@ def production_env(database_url: str, **extra) -> dict[str, str]:
         PARTICIPANT_CODE_KEY="a-production-participant-code-key-0123456789",
         DATABASE_URL=database_url,
         TRUSTED_PROXIES="1",
+        PUBLIC_URL="https://outreach.example.org",
     )
     env.update(extra)
     return env

@@ -47,7 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_cli(app)
     from outreach import formatting
     from outreach import logs
+    from outreach.version import app_version
 
+    # The admin footer names the running version (so does /healthz and `flask version`).
+    app.jinja_env.globals["app_version"] = app_version
     formatting.init_app(app)
     web.init_app(app)
     logs.init_app(app)

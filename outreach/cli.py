@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+import sys
 from pathlib import Path
 
 import click
@@ -20,6 +22,62 @@ from outreach.models import Role
 
 user_cli = AppGroup("user", help="Manage staff accounts.")
 ROLE_CHOICES = click.Choice([role.key for role in Role])
+
+
+def development_only(command):
+    """Refuse a demo command in production: demo accounts with printed passwords, fake
+    encounters in real reports and fictional services on public cards do harm there."""
+
+    @functools.wraps(command)
+    def guarded(*args, **kwargs):
+        if current_app.config.get("OUTREACH_ENV") == "production":
+            name = click.get_current_context().info_name
+            raise click.ClickException(
+                f"'{name}' adds demonstration data and refuses to run in production"
+            )
+        return command(*args, **kwargs)
+
+    return guarded
+
+
+def database_error_line(error: BaseException) -> str | None:
+    """One line for a database that cannot be reached or used, or None for other errors.
+
+    A typo in DATABASE_URL (host, port, role, database name, password) surfaces only when a
+    command first connects; the driver's own first line names what is wrong.
+    """
+    from outreach.backup import describe_database
+
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return None
+    reason = next((line.strip() for line in str(error.orig).splitlines() if line.strip()), "")
+    where = describe_database(_cli_database_url) if _cli_database_url else "the database"
+    return f"Error: cannot use {where}: {reason or type(error.orig).__name__}"
+
+
+# The database the commands of this process use (set by register(), read by the hook after
+# the app context is gone).
+_cli_database_url: str | None = None
+
+
+def _install_database_error_hook(app: Flask) -> None:
+    """Every command, the app's own and Flask-Migrate's, ends with one line on a database
+    it cannot use instead of a traceback (exit status 1, as for any uncaught error)."""
+    global _cli_database_url
+    _cli_database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    previous = sys.excepthook
+    if getattr(previous, "outreach_database_errors", False):
+        return
+
+    def hook(kind, error, trace):
+        line = database_error_line(error) if isinstance(error, Exception) else None
+        if line is None:
+            previous(kind, error, trace)
+        else:
+            print(line, file=sys.stderr)
+
+    hook.outreach_database_errors = True
+    sys.excepthook = hook
 
 
 def _report_seed(counts: dict[str, int]) -> None:
@@ -46,8 +104,22 @@ def upgrade_command() -> None:
     """After installing a new version: apply migrations, then the shipped content."""
     from flask_migrate import upgrade
 
-    upgrade()
-    _report_seed(seeding.seed_all())
+    from outreach import sealing
+    from outreach.database import upgrade_lock
+
+    def waiting() -> None:
+        click.echo("Another 'flask upgrade' is running on this database: waiting for it.")
+
+    # Every app server's unit runs this at start: two at once must not race the migrations.
+    with upgrade_lock(db.engine, on_wait=waiting):
+        upgrade()
+        _report_seed(seeding.seed_all())
+        imported = sealing.import_key_file(current_app._get_current_object())
+    if imported:
+        click.echo(
+            f"Seal keys: {imported} imported from {sealing.keys_path(current_app)} into the "
+            f"database (every app server now uses them; the file is no longer read)."
+        )
     click.echo(f"Database at migration {_head_revision()}, content up to date.")
 
 
@@ -68,6 +140,7 @@ def user_create(username: str, role: str, password: str | None) -> None:
 
 @click.command("demo-users")
 @with_appcontext
+@development_only
 def demo_users_command() -> None:
     """Create or reset the three demo accounts with new random passwords, and print them."""
     click.echo("Demo logins (new passwords each time this runs):")
@@ -91,6 +164,7 @@ def demo_users_command() -> None:
 @click.option("--days", type=click.IntRange(1, 366), default=90, show_default=True)
 @click.option("--encounters", type=click.IntRange(1, 5_000_000), default=2000, show_default=True)
 @click.option("--seed", "random_seed", type=int, default=None, help="Repeatable output.")
+@development_only
 def demo_data_command(days: int, encounters: int, random_seed: int | None) -> None:
     """Add realistic synthetic encounters spread over the last N days."""
     from outreach import demo
@@ -100,6 +174,25 @@ def demo_data_command(days: int, encounters: int, random_seed: int | None) -> No
     with click.progressbar(length=encounters, label="Adding encounters") as bar:
         added = demo.generate(days, encounters, random_seed, progress=bar.update)
     click.echo(f"Added {added} encounters over {days} days.")
+
+
+@click.command("demo-activity")
+@with_appcontext
+@development_only
+@click.option("--days", type=click.IntRange(7, 366), default=90, show_default=True)
+def demo_activity_command(days: int) -> None:
+    """A fresh database's first look: months of demo encounters, overdose responses and bag
+    events, so every report has something to show. Never over a database holding records."""
+    from outreach import demo
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(sa.text("supply_item"))) == 0:
+        raise click.ClickException("Run 'flask --app outreach seed' first.")
+    if demo.holds_records():
+        click.echo("Demo activity: the database already holds records; left as it is.")
+        return
+    counts = demo.fill_fresh_database(days=days)
+    summary = ", ".join(f"{count} {name}" for name, count in counts.items())
+    click.echo(f"Demo activity over the last {days} days: {summary}.")
 
 
 def _live_database_url() -> str:
@@ -143,6 +236,12 @@ def backup_command(destination: Path) -> None:
 @click.option(
     "--no-safety-copy", is_flag=True, help="Do not copy the live database first (damaged)."
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore even while app servers use the database (their newer records are then "
+    "only in the safety copy).",
+)
 @with_appcontext
 def restore_command(
     source: Path,
@@ -150,6 +249,7 @@ def restore_command(
     allow_empty: bool,
     safety_copy_dir: Path | None,
     no_safety_copy: bool,
+    force: bool,
 ) -> None:
     """Replace the database with the backup SOURCE. Stop the app servers first."""
     from outreach import backup
@@ -160,12 +260,27 @@ def restore_command(
     known = _known_revisions()
     try:
         info = backup.inspect_backup(source, engine, known)
+        backup.check_schema(source, info, live_url)
     except backup.BackupError as error:
         raise click.ClickException(f"Restore refused: {error}") from None
     if info.empty and not allow_empty:
         raise click.ClickException(
             f"Restore refused: {source} holds no accounts, catalogue or records "
             f"(--allow-empty restores it anyway)"
+        )
+    db.session.remove()
+    db.engine.dispose()
+    serving = backup.serving_from(live_url)
+    if serving and not force:
+        raise click.ClickException(
+            f"Restore refused: the app is serving from {target} ({serving}); stop every app "
+            f"server first, or --force (records synced since the backup then exist only in "
+            f"the safety copy)"
+        )
+    if serving:
+        click.echo(
+            f"Warning: the app is serving from {target} ({serving}): records synced since "
+            f"the backup will exist only in the safety copy."
         )
     click.echo(f"Backup: {source} ({info.summary()})")
     click.echo(f"This replaces everything in {target} with the backup.")
@@ -184,6 +299,10 @@ def restore_command(
                 f"Restore stopped before changing anything: the safety copy of {target} "
                 f"failed ({error}); --no-safety-copy skips it"
             ) from None
+        from outreach.config import keep_folder_owner
+
+        keep_folder_owner(safety_copy.parent)
+        keep_folder_owner(safety_copy)
         click.echo(f"Safety copy of the current database: {safety_copy}")
     try:
         backup.restore(live_url, source)
@@ -202,6 +321,7 @@ def _head_revision() -> str:
 
 @click.command("demo-directory")
 @with_appcontext
+@development_only
 def demo_directory_command() -> None:
     """Add fictional referral services for demos (idempotent; not part of seed)."""
     from outreach.directory.demo import add_demo_services
@@ -212,12 +332,23 @@ def demo_directory_command() -> None:
     click.echo(f"Demo directory: {added} services added.")
 
 
+@click.command("version")
+def version_command() -> None:
+    """The running version of Outreach (as /healthz and the admin footer show it)."""
+    from outreach.version import app_version
+
+    click.echo(f"Outreach {app_version()}")
+
+
 def register(app: Flask) -> None:
+    _install_database_error_hook(app)
+    app.cli.add_command(version_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(upgrade_command)
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_users_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(demo_activity_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(demo_directory_command)

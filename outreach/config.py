@@ -8,6 +8,7 @@ fall back to a development database.
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 from datetime import date
@@ -45,6 +46,8 @@ ENVIRONMENT_SETTINGS = (
     "LOCK_IDLE_SECONDS",
     "SEAL_KEYS_FILE",
     "BACKDATED_AUDIT_DAYS",
+    "PUBLIC_URL",
+    "SEAL_WRAP_KEY",
 )
 INTEGER_SETTINGS = {
     "SUPPRESSION_THRESHOLD",
@@ -63,6 +66,27 @@ MAKE_SECRET_COMMAND = 'python3 -c "import secrets; print(secrets.token_hex(32))"
 DEFAULT_SETTINGS_FILE = Path("/etc/outreach/outreach.env")
 # The longest a rotation may keep the previous participant-code key.
 MAX_ROTATION_DAYS = 400
+
+
+# Names read by the process rather than the app's settings (gunicorn, the CLI, the paths).
+PROCESS_SETTINGS = frozenset(
+    {
+        "OUTREACH_SETTINGS",
+        "OUTREACH_INSTANCE_PATH",
+        "OUTREACH_BIND",
+        "OUTREACH_WORKERS",
+        "OUTREACH_THREADS",
+        "OUTREACH_TIMEOUT",
+        "OUTREACH_ACCESS_LOG",
+        "OUTREACH_LOG_LEVEL",
+        "OUTREACH_FORWARDED_ALLOW_IPS",
+        "FLASK_APP",
+        "FLASK_DEBUG",
+    }
+)
+# A name in the environment this close to a known one is a slip, not someone else's variable
+# ("DATABSE_URL"): difflib's ratio, high enough that TEST_DATABASE_URL is left alone.
+ENVIRONMENT_NEAR_MISS = 0.9
 
 
 class ConfigurationError(click.ClickException, ValueError):
@@ -110,6 +134,12 @@ def default_settings(instance_path: Path) -> dict:
         "LOCK_IDLE_SECONDS": 600,
         # The participant-code seal keys; None: seal_keys.json in the instance folder.
         "SEAL_KEYS_FILE": None,
+        # The site's https address: absolute links and QR codes are built from it, never
+        # from the request's Host header. Required in production; else links are relative.
+        "PUBLIC_URL": None,
+        # The secret the seal keys' private halves are wrapped with in the database; unset:
+        # derived from SECRET_KEY (set this to the old SECRET_KEY when rotating that one).
+        "SEAL_WRAP_KEY": None,
         # A record this many days older than its arrival is noted in the audit log.
         "BACKDATED_AUDIT_DAYS": 3,
         "BABEL_DEFAULT_LOCALE": "en",
@@ -158,11 +188,66 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return values
 
 
+def settable_names() -> dict[str, bool]:
+    """Every setting the settings file or the environment may give → whether it is a number.
+
+    Derived from the defaults, so a setting added there is known (and read) with no list to
+    keep in step: every default that is a plain number or text, plus ENVIRONMENT_SETTINGS.
+    """
+    names = {name: name in INTEGER_SETTINGS for name in ENVIRONMENT_SETTINGS}
+    for name, value in default_settings(PROJECT_DIR / "instance").items():
+        if isinstance(value, bool) or name in names:
+            continue
+        if isinstance(value, int):
+            names[name] = True
+        elif isinstance(value, str):
+            names[name] = False
+    return names
+
+
+def known_names() -> frozenset[str]:
+    return frozenset(settable_names()) | PROCESS_SETTINGS
+
+
+def _did_you_mean(name: str, known: frozenset[str], cutoff: float = 0.6) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=cutoff)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+def check_names(file_values: dict[str, str], path: Path | None, environ) -> None:
+    """Refuse names Outreach does not know: a misspelt setting must never be ignored.
+
+    Every name in the settings file must be known. The environment also holds other
+    programs' variables, so there only ``OUTREACH_…`` names and near-misses of a known name
+    (``OUTREACH_EMV``, ``DATABSE_URL``) are refused: each would otherwise run production
+    as development, or on a fresh SQLite file, without a word.
+    """
+    known = known_names()
+    unknown_in_file = [name for name in file_values if name not in known]
+    if unknown_in_file:
+        names = ", ".join(_did_you_mean(name, known) for name in unknown_in_file)
+        raise ConfigurationError(f"{path}: unknown setting {names}; remove or correct it")
+    slips = []
+    for name in environ:
+        if name in known:
+            continue
+        if name.startswith("OUTREACH_"):
+            slips.append(_did_you_mean(name, known))
+        elif difflib.get_close_matches(name, sorted(known), n=1, cutoff=ENVIRONMENT_NEAR_MISS):
+            slips.append(_did_you_mean(name, known, ENVIRONMENT_NEAR_MISS))
+    if slips:
+        raise ConfigurationError(
+            f"Unknown setting in the environment: {', '.join(sorted(slips))}; unset or correct it"
+        )
+
+
 def effective_environment(environ=None) -> dict[str, str]:
     """The settings file's values, overridden by the process environment."""
     environ = os.environ if environ is None else environ
     path = settings_file_path(environ)
-    merged = read_settings_file(path) if path is not None else {}
+    from_file = read_settings_file(path) if path is not None else {}
+    check_names(from_file, path, environ)
+    merged = dict(from_file)
     merged.update(environ)
     return merged
 
@@ -170,11 +255,11 @@ def effective_environment(environ=None) -> dict[str, str]:
 def read_environment(environ: os._Environ | dict) -> dict:
     """Settings given as environment variables."""
     settings: dict = {}
-    for name in ENVIRONMENT_SETTINGS:
+    for name, is_number in settable_names().items():
         value = environ.get(name)
         if value is None or value == "":
             continue
-        if name not in INTEGER_SETTINGS:
+        if not is_number:
             settings[name] = value
             continue
         try:
@@ -195,7 +280,21 @@ def instance_secret(instance_path: Path, filename: str) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
+    keep_folder_owner(path)
     return value
+
+
+def keep_folder_owner(path: Path) -> None:
+    """Give a file a command made in a shared folder to that folder's owner.
+
+    A command run as root (sudo flask …) would otherwise leave a root-only file the service's
+    user cannot read, and every request needing it would fail while nothing said why.
+    """
+    if os.geteuid() != 0:
+        return
+    folder = path.parent.stat()
+    if folder.st_uid != 0 or folder.st_gid != 0:
+        os.chown(path, folder.st_uid, folder.st_gid)
 
 
 def is_weak_secret(value: str) -> bool:
@@ -227,6 +326,10 @@ def check_production(settings: dict, environ) -> None:
             )
     if not environ.get("DATABASE_URL"):
         problems.append("DATABASE_URL must be set in the settings file or the environment")
+    if not settings.get("PUBLIC_URL"):
+        problems.append(
+            "PUBLIC_URL must be set to the site's https address (https://outreach.example.org)"
+        )
     if settings.get("DEBUG") or environ.get("FLASK_DEBUG") not in (None, "", "0", "false"):
         problems.append("debug mode must be off")
     if problems:
@@ -257,6 +360,12 @@ def check_key_rotation(settings: dict, today: date | None = None) -> None:
             "set PARTICIPANT_CODE_KEY to the new key"
         )
     today = today or date.today()
+    if last_day < today:
+        # A past day would end the rotation at once: every returning code would look new.
+        raise ConfigurationError(
+            f"PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL {last_day.isoformat()} is in the past: set "
+            f"the rotation's last day ahead, or remove both _PREVIOUS lines once it is over"
+        )
     if last_day > today + timedelta(days=MAX_ROTATION_DAYS):
         raise ConfigurationError(
             f"PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL is more than {MAX_ROTATION_DAYS} days away"
@@ -285,7 +394,18 @@ def finalise(
         settings["SECRET_KEY"] = instance_secret(instance_path, "secret_key")
     if generate_secrets and not settings.get("PARTICIPANT_CODE_KEY"):
         settings["PARTICIPANT_CODE_KEY"] = instance_secret(instance_path, "participant_code_key")
-    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(settings["DATABASE_URL"])
+    settings["SQLALCHEMY_DATABASE_URI"] = check_database_url(
+        normalise_database_url(settings["DATABASE_URL"])
+    )
+    if settings["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Named, so `flask restore` can see app servers still using the database.
+        options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {
+            "application_name": "outreach",
+            **options.get("connect_args", {}),
+        }
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    settings["PUBLIC_URL"] = check_public_url(settings.get("PUBLIC_URL"))
     check_key_rotation(settings)
     try:
         ZoneInfo(settings["PROGRAM_TIMEZONE"])
@@ -313,3 +433,45 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+# The database drivers Outreach is built and tested with.
+SUPPORTED_DATABASE_DRIVERS = ("sqlite", "postgresql+psycopg")
+
+
+def check_database_url(url: str) -> str:
+    """A URL SQLAlchemy can use, with a driver that is installed, or one line saying why."""
+    import sqlalchemy as sa
+
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigurationError(
+            "DATABASE_URL is not a database URL (postgresql+psycopg://USER@HOST/NAME or "
+            "sqlite:///PATH)"
+        ) from None
+    driver = parsed.drivername
+    try:
+        parsed.get_dialect()
+    except (sa.exc.NoSuchModuleError, ImportError):
+        close = difflib.get_close_matches(driver, SUPPORTED_DATABASE_DRIVERS, n=1, cutoff=0.4)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ConfigurationError(
+            f"DATABASE_URL names the driver {driver!r}, which is not installed{hint}"
+        ) from None
+    return url
+
+
+def check_public_url(value: str | None) -> str | None:
+    """PUBLIC_URL without a trailing slash; an http(s) address with a host and no query."""
+    from urllib.parse import urlsplit
+
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"PUBLIC_URL must be the site's address, like https://outreach.example.org, "
+            f"not {value!r}"
+        )
+    return value.strip().rstrip("/")

@@ -116,3 +116,53 @@ def write_session() -> Iterator[None]:
         raise
     finally:
         _write_intent.reset(token)
+
+
+# Any number, the same in every release: the PostgreSQL advisory lock `flask upgrade` holds.
+UPGRADE_LOCK = 0x0_7EAC_0001
+
+
+@contextlib.contextmanager
+def upgrade_lock(engine: sa.Engine, on_wait=None) -> Iterator[None]:
+    """Hold the database's upgrade lock: a second `flask upgrade` waits, then finds nothing
+    to do, instead of failing halfway through the first one's migrations.
+
+    PostgreSQL: a session advisory lock on a connection of its own (migrations run on
+    another). SQLite: an exclusive lock on a file beside the database (a write transaction
+    would block the migrations themselves). ``on_wait`` is called once if the lock is busy.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            got = connection.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": UPGRADE_LOCK}
+            ).scalar()
+            if not got:
+                if on_wait:
+                    on_wait()
+                connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK}
+                )
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    lock_path = f"{database}.upgrade-lock"
+    with open(lock_path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -16,8 +16,12 @@ from flask import current_app
 from outreach.encounters import bulk
 from outreach.encounters.records import CleanEncounter
 from outreach.extensions import db
+from outreach.models import Encounter
+from outreach.models import OverdoseResponse
 from outreach.models import ReferralType
 from outreach.models import Role
+from outreach.models import StockEvent
+from outreach.models import StockEventLine
 from outreach.models import SupplyItem
 from outreach.models import User
 from outreach.models import Zone
@@ -107,3 +111,115 @@ def generate(
     # Bulk inserts skip the per-record roll-up upkeep; one rebuild is much faster.
     bulk.rebuild_rollups()
     return added
+
+
+# --- A fresh development database's first look (`make run`) -----------------------------
+
+# Tables holding what workers record: a database with a row in any of them is left alone.
+RECORD_TABLES = (Encounter, OverdoseResponse, StockEvent)
+OVERDOSE_OUTCOMES = ["alive"] * 14 + ["transported"] * 4 + ["unknown"] * 2 + ["died"]
+
+
+def holds_records() -> bool:
+    return any(
+        db.session.scalar(sa.select(sa.func.count()).select_from(model)) for model in RECORD_TABLES
+    )
+
+
+def fill_fresh_database(days: int = 90, encounters: int = 1500, random_seed: int = 2026) -> dict:
+    """A few months of activity so every report has something to show: encounters, overdose
+    responses and workers' bag load-outs and end-of-shift counts. Refuses (ValueError) over a
+    database that already holds records."""
+    if holds_records():
+        raise ValueError("the database already holds records")
+    added = generate(days, encounters, random_seed)
+    rng = random.Random(random_seed + 1)  # noqa: S311 (synthetic data, repeatable)
+    tz = ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])
+    zones = list(db.session.scalars(sa.select(Zone.id).where(Zone.active)))
+    workers = list(db.session.scalars(sa.select(User.id).where(User.role_level == Role.WORKER)))
+    db.session.rollback()
+    now = datetime.now(UTC)
+
+    def moment_on(day: int, hour: int) -> datetime:
+        return (now - timedelta(days=day)).replace(hour=hour, minute=rng.randrange(60))
+
+    overdoses = []
+    for _ in range(max(1, encounters // 40)):
+        moment = moment_on(rng.randrange(1, days), rng.choices(range(24), HOUR_WEIGHTS)[0])
+        ems = rng.choice(["yes", "yes", "no", "unknown"])
+        overdoses.append(
+            {
+                "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                "occurred_at": moment.replace(tzinfo=None),
+                "local_date": moment.astimezone(tz).date(),
+                "zone_id": rng.choice(zones) if zones else None,
+                "naloxone_doses": rng.choice([1, 1, 2, 2, 3]),
+                "given_by_worker": rng.random() < 0.5,
+                "given_by_participant": rng.random() < 0.3,
+                "given_by_bystander": rng.random() < 0.2,
+                "given_by_ems": ems == "yes" and rng.random() < 0.5,
+                "ems_called": ems,
+                "outcome": rng.choice(OVERDOSE_OUTCOMES),
+                "worker_id": rng.choice(workers) if workers else None,
+                "received_at": moment.replace(tzinfo=None),
+            }
+        )
+    bag_events = _bag_events(rng, workers, days, moment_on, tz)
+    with db.engine.begin() as connection:
+        connection.execute(sa.insert(OverdoseResponse.__table__), overdoses)
+        if bag_events:
+            events, lines = bag_events
+            connection.execute(sa.insert(StockEvent.__table__), events)
+            connection.execute(sa.insert(StockEventLine.__table__), lines)
+    return {
+        "encounters": added,
+        "overdose responses": len(overdoses),
+        "bag events": len(bag_events[0]) if bag_events else 0,
+    }
+
+
+def _bag_events(rng, workers, days, moment_on, tz):
+    """A load-out at the start of some shifts and a count at their end, for the syringes and
+    naloxone (marked as kept in bags, as a program would)."""
+    tracked = list(
+        db.session.scalars(
+            sa.select(SupplyItem).where(
+                SupplyItem.active, SupplyItem.is_syringe | SupplyItem.is_naloxone
+            )
+        )
+    )
+    if not tracked or not workers:
+        db.session.rollback()
+        return None
+    for item in tracked:
+        item.stock_tracked = True
+    db.session.commit()
+    events, lines = [], []
+    for worker in workers:
+        for day in range(days - 1, 0, -3):
+            for kind, hour, amount in (("load", 16, (100, 300)), ("count", 23, (0, 80))):
+                moment = moment_on(day, hour)
+                event_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+                events.append(
+                    {
+                        "id": event_id,
+                        "type": kind,
+                        "worker_id": worker,
+                        "occurred_at": moment.replace(tzinfo=None),
+                        "local_date": moment.astimezone(tz).date(),
+                        "received_at": moment.replace(tzinfo=None),
+                    }
+                )
+                for item in tracked:
+                    low, high = amount if item.is_syringe else (amount[0] // 20, amount[1] // 20)
+                    lines.append(
+                        {
+                            "event_id": event_id,
+                            "item_id": item.id,
+                            "quantity": rng.randint(low, max(low, high)),
+                            "expected": None,
+                            "reason": None,
+                        }
+                    )
+    db.session.rollback()
+    return events, lines

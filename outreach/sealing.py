@@ -5,11 +5,16 @@ A phone encrypts the participant code to the server's public key when the record
 phone can read it back. The server opens the seal here and hands the code to the same
 normalise-and-HMAC step as a plain ``participant_code``; the code itself goes nowhere else.
 
-Keys live in the instance folder (``seal_keys.json``, owner-only) unless ``SEAL_KEYS_FILE``
-names another path (every server of one site must read the same file). ``flask seal-key
-rotate`` makes a new key for phones to use and keeps the old private keys: a phone may hold a
-record sealed to an old key until it next syncs, and the server accepts a record up to
-``MAX_AGE`` old, so a key is dropped only once it has been retired for longer than that.
+The keys live in the database (table ``seal_key``), so every app server of a site uses the
+same keys with nothing to copy, a rotation made on one reaches all of them, and a database
+backup restores them. Each private key is stored wrapped: AES-256-GCM under a key derived
+(HKDF-SHA256) from ``SEAL_WRAP_KEY``, or from ``SECRET_KEY`` when that is not set, so the
+database alone cannot open a code. A ``seal_keys.json`` left by an earlier version (in the
+instance folder, or ``SEAL_KEYS_FILE``) is imported on first use, so codes phones sealed to
+it still open. ``flask seal-key rotate`` makes a new key for phones to use and keeps the old
+private keys: a phone may hold a record sealed to an old key until it next syncs, and the
+server accepts a record up to ``MAX_AGE`` old, so a key is dropped only once it has been
+retired for longer than that.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import binascii
 import contextlib
 import json
 import os
-import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -27,6 +32,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
@@ -34,6 +44,9 @@ from flask_babel import gettext as _
 from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
+
+from outreach.database import write_transaction
+from outreach.extensions import db
 
 # The field of the sync contract that carries the sealed code (DESIGN-compatible name).
 SEALED_FIELD = "participant_code_sealed"
@@ -68,17 +81,88 @@ class SealKey:
         return str(self.key.kid)
 
 
+seal_key_table = sa.Table(
+    "seal_key",
+    db.metadata,
+    sa.Column("kid", sa.String(100), primary_key=True),
+    # The public half as a JWK (what phones seal to).
+    sa.Column("public_jwk", sa.Text, nullable=False),
+    # base64url(nonce ‖ AES-256-GCM(private JWK)), the kid as associated data.
+    sa.Column("wrapped_private_key", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("retired_at", sa.DateTime, nullable=True),
+)
+# How long a server trusts its copy of the keys before reading them again; a kid it does not
+# know is looked up at once, so a key rotated on another server opens here immediately.
+CACHE_SECONDS = 10
+# Any number: the lock two servers take to make the first key or rotate (PostgreSQL).
+_KEY_LOCK = 0x5EA1_0009
+_WRAP_INFO = b"outreach seal-key wrap v1"
+
+
+class KeyStoreError(RuntimeError):
+    """The seal keys cannot be used (wrong wrap key, unreadable legacy file, no database)."""
+
+
 def keys_path(app: Flask) -> Path:
+    """Where an earlier version kept the keys (imported once into the database)."""
     configured = app.config.get("SEAL_KEYS_FILE")
     return Path(configured) if configured else Path(app.instance_path) / KEYS_FILENAME
 
 
-def _new_key() -> SealKey:
-    return SealKey(ECKey.generate_key(CURVE, private=True, auto_kid=True), datetime.now(UTC))
+def _wrapping_key(app: Flask) -> AESGCM:
+    secret = app.config.get("SEAL_WRAP_KEY") or app.config["SECRET_KEY"]
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO).derive(
+        secret.encode("utf-8")
+    )
+    return AESGCM(derived)
 
 
-def _read(path: Path) -> list[SealKey]:
-    data = json.loads(path.read_text())
+def _wrap(app: Flask, kid: str, private_jwk: dict) -> str:
+    nonce = os.urandom(12)
+    sealed = _wrapping_key(app).encrypt(nonce, json.dumps(private_jwk).encode(), kid.encode())
+    return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def _unwrap(app: Flask, kid: str, wrapped: str) -> dict:
+    raw = base64.urlsafe_b64decode(wrapped)
+    try:
+        plain = _wrapping_key(app).decrypt(raw[:12], raw[12:], kid.encode())
+    except InvalidTag:
+        raise KeyStoreError(
+            "the seal keys were wrapped with another SEAL_WRAP_KEY/SECRET_KEY than this "
+            "server's: give every server the same one"
+        ) from None
+    return json.loads(plain)
+
+
+def _naive_utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment is not None else None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+def _new_key(now: datetime | None = None) -> SealKey:
+    return SealKey(ECKey.generate_key(CURVE, private=True, auto_kid=True), now or datetime.now(UTC))
+
+
+def _row(app: Flask, key: SealKey) -> dict:
+    return {
+        "kid": key.kid,
+        "public_jwk": json.dumps(key.key.as_dict(private=False)),
+        "wrapped_private_key": _wrap(app, key.kid, key.key.as_dict(private=True)),
+        "created_at": _naive_utc(key.created),
+        "retired_at": _naive_utc(key.retired),
+    }
+
+
+def _read_legacy_file(path: Path) -> list[SealKey]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise KeyStoreError(f"cannot read the old seal key file {path}: {error}") from None
     return [
         SealKey(
             ECKey.import_key(entry["jwk"]),
@@ -89,67 +173,116 @@ def _read(path: Path) -> list[SealKey]:
     ]
 
 
-def _write(path: Path, keys: list[SealKey], *, first: bool = False) -> None:
-    """Write the key file atomically, owner-only. ``first``: only if no file exists yet.
-
-    Several app processes may make the first key at once: each writes its own temporary
-    file, and only one can link it into place, so every process ends up with the same key
-    (a phone must never seal to a key another process replaced).
-    """
-    body = {
-        "keys": [
-            {
-                "jwk": key.key.as_dict(private=True),
-                "created": key.created.isoformat(),
-                "retired": key.retired.isoformat() if key.retired else None,
-            }
-            for key in keys
-        ]
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp makes the file 0600, like the other instance secrets: these keys open codes.
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".seal_keys.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(body, handle, indent=2)
-        if first:
-            os.link(temporary, path)  # FileExistsError when another process won
-        else:
-            os.replace(temporary, path)
-            temporary = None
-    finally:
-        if temporary is not None:
-            os.unlink(temporary)
+@contextlib.contextmanager
+def _key_transaction():
+    """One writer at a time across every server: the first key is made once, and two
+    rotations never leave two current keys."""
+    with write_transaction() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _KEY_LOCK})
+        yield connection
 
 
-def load_keys(app: Flask | None = None) -> list[SealKey]:
-    """The seal keys, newest first; made on first use when the file does not exist.
+def _stored_rows(connection: sa.Connection) -> list[sa.Row]:
+    return connection.execute(
+        sa.select(seal_key_table).order_by(
+            seal_key_table.c.retired_at.is_not(None), seal_key_table.c.created_at.desc()
+        )
+    ).all()
 
-    Read again whenever the file changes, so a rotation made by ``flask seal-key rotate``
-    reaches running app servers without a restart.
+
+def _ensure_keys(app: Flask) -> None:
+    """Import an earlier version's key file, or make the first key, when none is stored."""
+    with _key_transaction() as connection:
+        if _stored_rows(connection):
+            return
+        legacy = keys_path(app)
+        keys = _read_legacy_file(legacy) if legacy.exists() else [_new_key()]
+        if not any(key.retired is None for key in keys):
+            keys.insert(0, _new_key())
+        connection.execute(seal_key_table.insert(), [_row(app, key) for key in keys])
+
+
+def import_key_file(app: Flask) -> int:
+    """Bring the keys of an earlier version's seal_keys.json into the database (once);
+    how many were added. Keys already stored stay as they are."""
+    legacy = keys_path(app)
+    if not legacy.exists():
+        return 0
+    keys = _read_legacy_file(legacy)
+    with app.app_context(), _key_transaction() as connection:
+        stored = {row.kid for row in _stored_rows(connection)}
+        has_current = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(seal_key_table)
+            .where(seal_key_table.c.retired_at.is_(None))
+        ).scalar_one()
+        added = []
+        for key in keys:
+            if key.kid in stored:
+                continue
+            if key.retired is None and has_current:
+                # The database already has a current key (made before the import): the
+                # file's key keeps opening codes, as a retired one.
+                key.retired = datetime.now(UTC)
+            added.append(_row(app, key))
+        if added:
+            connection.execute(seal_key_table.insert(), added)
+    forget_cached_keys(app)
+    return len(added)
+
+
+def forget_cached_keys(app: Flask) -> None:
+    app.extensions.pop(_EXTENSION_KEY, None)
+
+
+def load_keys(app: Flask | None = None, *, fresh: bool = False) -> list[SealKey]:
+    """The seal keys, current first, then retired ones newest first.
+
+    Read from the database, at most CACHE_SECONDS old (``fresh``: read now), so a rotation
+    made on any server reaches this one without a restart.
     """
     app = app or current_app._get_current_object()
-    path = keys_path(app)
-    if not path.exists():
-        # Another process may make it first: then its key is the one used.
-        with contextlib.suppress(FileExistsError):
-            _write(path, [_new_key()], first=True)
-    stamp = path.stat().st_mtime_ns
     cached = app.extensions.get(_EXTENSION_KEY)
-    if cached is not None and cached[0] == stamp:
+    now = time.monotonic()
+    if cached is not None and not fresh and now - cached[0] < CACHE_SECONDS:
         return cached[1]
-    keys = _read(path)
-    app.extensions[_EXTENSION_KEY] = (stamp, keys)
+    with app.app_context():
+        with db.engine.connect() as connection:
+            rows = _stored_rows(connection)
+        if not rows:
+            _ensure_keys(app)
+            with db.engine.connect() as connection:
+                rows = _stored_rows(connection)
+    keys = [
+        SealKey(
+            ECKey.import_key(_unwrap(app, row.kid, row.wrapped_private_key)),
+            _aware(row.created_at),
+            _aware(row.retired_at),
+        )
+        for row in rows
+    ]
+    app.extensions[_EXTENSION_KEY] = (now, keys)
     return keys
 
 
-def current_key() -> SealKey:
-    return next(key for key in load_keys() if key.retired is None)
+def current_key(*, fresh: bool = False) -> SealKey:
+    return next(key for key in load_keys(fresh=fresh) if key.retired is None)
+
+
+def check_key_store() -> None:
+    """Raise when the seal keys cannot be used: every phone's session call would fail."""
+    keys = load_keys(fresh=True)
+    if not any(key.retired is None for key in keys):
+        raise KeyStoreError("no current seal key")
 
 
 def public_jwk() -> dict:
-    """The key phones seal to, as a public JWK with its ``kid``."""
-    key = current_key()
+    """The key phones seal to, as a public JWK with its ``kid``.
+
+    Read now, not from the cache: a phone must never be handed a key rotated away.
+    """
+    key = current_key(fresh=True)
     return {
         **key.key.as_dict(private=False),
         "kid": key.kid,
@@ -161,15 +294,27 @@ def public_jwk() -> dict:
 def rotate(app: Flask, now: datetime | None = None) -> SealKey:
     """Make a new current key; retire the old one; drop keys retired long enough ago."""
     now = now or datetime.now(UTC)
-    keys = list(load_keys(app))
-    for key in keys:
-        if key.retired is None:
-            key.retired = now
-    fresh = _new_key()
-    kept = [k for k in keys if k.retired is None or now - k.retired <= KEEP_RETIRED_KEYS]
-    keys = [fresh, *kept]
-    _write(keys_path(app), keys)
+    load_keys(app, fresh=True)  # makes or imports the first key when there is none
+    fresh = _new_key(now)
+    with app.app_context(), _key_transaction() as connection:
+        table = seal_key_table
+        connection.execute(
+            table.update().where(table.c.retired_at.is_(None)).values(retired_at=_naive_utc(now))
+        )
+        connection.execute(
+            table.delete().where(table.c.retired_at < _naive_utc(now - KEEP_RETIRED_KEYS))
+        )
+        connection.execute(table.insert(), [_row(app, fresh)])
+    forget_cached_keys(app)
     return fresh
+
+
+def _find_key(kid: str) -> SealKey | None:
+    key = next((k for k in load_keys() if k.kid == kid), None)
+    if key is None:
+        # Rotated on another server since this one last read the keys.
+        key = next((k for k in load_keys(fresh=True) if k.kid == kid), None)
+    return key
 
 
 def _kid_of(token: str) -> str | None:
@@ -183,6 +328,24 @@ def _kid_of(token: str) -> str | None:
     return kid if isinstance(kid, str) else None
 
 
+# Phones pad the code before sealing (static/src/lib/seal.js) so every sealed code has the
+# same length: a 0x00 marker byte, the code, then 0x00 bytes to a multiple of PADDED_BYTES.
+PADDED_BYTES = 64
+
+
+def unpad(plaintext: bytes) -> bytes:
+    """The code inside a padded plaintext; an older phone's bare code as it is.
+
+    A code never starts with NUL (validation refuses control characters), so the marker
+    byte tells the two apart without guessing.
+    """
+    if not plaintext.startswith(b"\x00"):
+        return plaintext
+    if len(plaintext) % PADDED_BYTES:
+        raise ValueError("padded code of the wrong length")
+    return plaintext[1:].rstrip(b"\x00")
+
+
 def open_sealed_code(token: object) -> str:
     """The participant code inside a sealed token; raises SealError with a worker's message."""
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
@@ -190,7 +353,7 @@ def open_sealed_code(token: object) -> str:
     kid = _kid_of(token)
     if kid is None:
         raise SealError(_("The participant code could not be read. Type it again and save."))
-    key = next((k for k in load_keys() if k.kid == kid), None)
+    key = _find_key(kid)
     if key is None:
         raise SealError(
             _(
@@ -203,7 +366,7 @@ def open_sealed_code(token: object) -> str:
         header = opened.protected
         if header.get("alg") != ALGORITHM or header.get("enc") != ENCRYPTION:
             raise ValueError("unexpected algorithm")
-        return (opened.plaintext or b"").decode("utf-8")
+        return unpad(opened.plaintext or b"").decode("utf-8")
     except (JoseError, ValueError, UnicodeError, TypeError, KeyError) as error:
         # Never the token or the error text in a message: either might hint at the code.
         raise SealError(
@@ -245,6 +408,6 @@ def rotate_command() -> None:
 @seal_key_cli.command("show")
 def show_command() -> None:
     """List the seal keys (ids and dates only)."""
-    for key in load_keys():
+    for key in load_keys(fresh=True):
         state = f"retired {key.retired:%Y-%m-%d}" if key.retired else "current"
         click.echo(f"{key.kid}  created {key.created:%Y-%m-%d}  {state}")

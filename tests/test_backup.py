@@ -269,3 +269,177 @@ def test_restore_without_a_traceback_from_the_command_line(app, stored, tmp_path
         f"Error: Restore refused: {text} is not a backup made by 'flask backup' (unknown format)"
     ]
     assert count_rows(app, "encounter") == stored
+
+
+def test_rolling_back_restores_an_older_backup_into_the_upgraded_database(app, stored, tmp_path):
+    """The rollback path: the backup taken before an upgrade restores into the upgraded
+    database (the newer schema is replaced, not merged), then `flask upgrade` brings it
+    forward again. On PostgreSQL this stopped at `pg_restore … DROP CONSTRAINT`."""
+    from flask_migrate import downgrade
+    from flask_migrate import upgrade
+
+    older = "0007_funder"
+    with app.app_context():
+        downgrade(revision=older)
+        db.engine.dispose()
+    before_upgrade = _backup(app, tmp_path / "before-upgrade.backup")
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    result = _invoke(app, "restore", "--yes", str(before_upgrade))
+    assert result.exit_code == 0, result.output
+    assert "older version" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == older
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("stock_event")}
+        db.session.remove()
+        db.engine.dispose()
+    assert "voided_at" not in columns  # 0008's column is gone with the newer schema
+    assert count_rows(app, "encounter") == stored
+    result = _invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert count_rows(app, "encounter") == stored
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def _copy_bypassing_checks(app, path):
+    """A copy of the live database as it is now, made without `flask backup`'s checks."""
+    if is_postgres():
+        with app.app_context():
+            _backup_bypassing_checks(app, path)
+            db.engine.dispose()
+        return path
+    with app.app_context():
+        live = db.engine.url.database
+        db.engine.dispose()
+    with (
+        contextlib.closing(sqlite3.connect(live)) as source,
+        contextlib.closing(sqlite3.connect(path)) as copy,
+    ):
+        source.backup(copy)
+    return path
+
+
+TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER wipe_encounters AFTER INSERT ON encounter BEGIN DELETE FROM encounter; END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION wipe() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN DELETE FROM encounter; RETURN NULL; END $$",
+        "CREATE TRIGGER wipe_encounters AFTER INSERT ON encounter "
+        "FOR EACH ROW EXECUTE FUNCTION wipe()",
+    ],
+}
+UNDO_TRIGGER = {
+    "sqlite": ["DROP TRIGGER wipe_encounters"],
+    "postgresql": ["DROP TRIGGER wipe_encounters ON encounter", "DROP FUNCTION wipe()"],
+}
+TAMPERING = {
+    "a trigger that deletes encounters": (TRIGGER, UNDO_TRIGGER, "wipe_encounters"),
+    "a view": (
+        {"sqlite": ["CREATE VIEW everyone AS SELECT * FROM encounter"]}
+        | {"postgresql": ["CREATE VIEW everyone AS SELECT * FROM encounter"]},
+        {"sqlite": ["DROP VIEW everyone"], "postgresql": ["DROP VIEW everyone"]},
+        "everyone",
+    ),
+    "another table": (
+        {e: ["CREATE TABLE notes (body TEXT)"] for e in ("sqlite", "postgresql")},
+        {e: ["DROP TABLE notes"] for e in ("sqlite", "postgresql")},
+        "notes",
+    ),
+    "an extra index": (
+        {e: ["CREATE INDEX ix_sneaky ON zone (name)"] for e in ("sqlite", "postgresql")},
+        {e: ["DROP INDEX ix_sneaky"] for e in ("sqlite", "postgresql")},
+        "ix_sneaky",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(TAMPERING))
+def test_restore_refuses_a_backup_with_anything_the_app_does_not_make(app, stored, tmp_path, kind):
+    """A real backup plus one trigger restored before, and every later sync answered 500."""
+    add, undo, name = TAMPERING[kind]
+    engine = "postgresql" if is_postgres() else "sqlite"
+    with app.app_context():
+        with db.engine.begin() as connection:
+            for statement in add[engine]:
+                connection.exec_driver_sql(statement)
+        db.engine.dispose()
+    tampered = _copy_bypassing_checks(app, tmp_path / "tampered.backup")
+    with app.app_context():
+        with db.engine.begin() as connection:
+            for statement in undo[engine]:
+                connection.exec_driver_sql(statement)
+        db.engine.dispose()
+    result = _invoke(app, "restore", "--yes", str(tampered))
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Restore refused:"), result.output
+    assert "does not hold this app's schema" in lines[0] and name in lines[0]
+    assert count_rows(app, "encounter") == stored
+    assert not (tmp_path / "instance" / "safety-copies").exists()
+
+
+@pytest.mark.skipif(is_postgres(), reason="a hand-made SQLite file")
+def test_restore_refuses_a_file_with_the_apps_table_names_and_nothing_else(app, stored, tmp_path):
+    """This app's table names at migration 0008, one column each: not a backup."""
+    with app.app_context():
+        tables = [table.name for table in db.metadata.sorted_tables]
+        db.engine.dispose()
+    lookalike = tmp_path / "lookalike.sqlite"
+    with contextlib.closing(sqlite3.connect(lookalike)) as connection:
+        for table in tables:
+            connection.execute(f'CREATE TABLE "{table}" (id INTEGER)')
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.execute("INSERT INTO alembic_version VALUES ('0008_stock_void')")
+        connection.execute('INSERT INTO "user" VALUES (1)')
+        connection.commit()
+    result = _invoke(app, "restore", "--yes", str(lookalike))
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "does not hold this app's schema at migration 0008" in lines[0]
+    assert count_rows(app, "encounter") == stored
+
+
+def test_restore_refuses_while_the_app_is_serving_unless_forced(app, stored, tmp_path):
+    """An app server still using the database would keep writing records the restore then
+    throws away: refused, unless --force (which says where those records end up)."""
+    import sys
+
+    good = _backup(app, tmp_path / "good.backup")
+    with app.app_context():
+        url = db.engine.url.render_as_string(hide_password=False)
+        db.engine.dispose()
+    # Another process holding the database as an app server does.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, sqlalchemy as sa\n"
+            "from outreach.config import normalise_database_url\n"
+            "url = sys.argv[1]\n"
+            "args = {'application_name': 'outreach'} if url.startswith('postgresql') else {}\n"
+            "engine = sa.create_engine(url, connect_args=args)\n"
+            "connection = engine.connect(); connection.exec_driver_sql('SELECT 1')\n"
+            "print('ready', flush=True); time.sleep(120)\n",
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        refused = _invoke(app, "restore", "--yes", str(good))
+        assert refused.exit_code == 1, refused.output
+        assert "the app is serving from" in refused.output and "--force" in refused.output
+        assert len(refused.output.strip().splitlines()) == 1
+        assert not (tmp_path / "instance" / "safety-copies").exists()
+        if not is_postgres():  # PostgreSQL would wait for the other session's locks
+            forced = _invoke(app, "restore", "--yes", "--force", str(good))
+            assert forced.exit_code == 0, forced.output
+            assert "exist only in the safety copy" in forced.output
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()

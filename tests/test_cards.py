@@ -407,10 +407,14 @@ def _matrix_from_svg(svg: str) -> list[list[bool]]:
     return [row[border : size - border] for row in grid[border : size - border]]
 
 
+SITE = "https://outreach.example.org"
+
+
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_card_qr_code_encodes_the_cards_public_url(client, lang):
+def test_card_qr_code_encodes_the_cards_public_url(make_app, lang):
+    client = make_app(PUBLIC_URL=SITE).test_client()
     page = client.get(f"/cards/naloxone?lang={lang}").get_data(as_text=True)
-    url = f"http://localhost/cards/naloxone?lang={lang}"
+    url = f"{SITE}/cards/naloxone?lang={lang}"
     assert f'<span class="card-url">{url}</span>' in page
     image = client.get(f"/cards/naloxone/qr.svg?lang={lang}")
     assert image.mimetype == "image/svg+xml"
@@ -421,13 +425,30 @@ def test_card_qr_code_encodes_the_cards_public_url(client, lang):
     assert "<title>" in svg and "style=" not in svg
 
 
-def test_referral_card_qr_code_encodes_its_url(client):
+def test_referral_card_qr_code_encodes_its_url(make_app):
+    client = make_app(PUBLIC_URL=SITE + "/").test_client()
     page = client.get("/cards/referral/wound_care?lang=es").get_data(as_text=True)
     assert '<img class="qr-code" src="/cards/referral/wound_care/qr.svg?lang=es"' in page
-    url = "http://localhost/cards/referral/wound_care?lang=es"
+    url = f"{SITE}/cards/referral/wound_care?lang=es"
     page = client.get("/cards/referral/wound_care/qr.svg?lang=es").get_data(as_text=True)
     expected = segno.make(url, error="m", micro=False)
     assert _matrix_from_svg(_svg(page)) == [[bool(m) for m in row] for row in expected.matrix]
+
+
+@pytest.mark.parametrize("path", ["/cards/naloxone?lang=en", "/cards/referral/wound_care?lang=en"])
+@pytest.mark.parametrize("public_url", [SITE, None])
+def test_a_forged_host_never_reaches_a_card_link_or_its_cached_qr_code(make_app, path, public_url):
+    """The QR image is cached for a day by shared caches: its link must not come from Host."""
+    client = make_app(PUBLIC_URL=public_url).test_client()
+    base, _, query = path.partition("?")
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    page = client.get(path, headers=forged).get_data(as_text=True)
+    qr = client.get(f"{base}/qr.svg?{query}", headers=forged).get_data(as_text=True)
+    assert "evil.example" not in page and "evil.example" not in qr
+    expected = f"{public_url or ''}{path}"
+    assert f'<span class="card-url">{expected}</span>' in page
+    matrix = segno.make(expected, error="m", micro=False).matrix
+    assert _matrix_from_svg(_svg(qr)) == [[bool(m) for m in row] for row in matrix]
 
 
 # --- Referral cards --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from outreach.extensions import db
@@ -204,3 +205,135 @@ def test_upgrade_applies_migrations_and_brings_revised_cards(app, runner, tmp_pa
     with app.app_context():
         slugs = set(db.session.scalars(sa.text("SELECT slug FROM card WHERE lang = 'es'")))
     assert withdrawn.stem not in slugs
+
+
+def test_every_demo_command_refuses_in_production(make_app, database_url, monkeypatch):
+    """Demo accounts with printed passwords, fake encounters in real reports and fictional
+    services on public cards have no place on a real program's server."""
+    from tests.live import production_env
+
+    environ = production_env(database_url)
+    for name in ("OUTREACH_ENV", "SECRET_KEY", "PARTICIPANT_CODE_KEY", "DATABASE_URL"):
+        monkeypatch.setenv(name, environ[name])
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    production = make_app(
+        OUTREACH_ENV="production",
+        SECRET_KEY=environ["SECRET_KEY"],
+        PARTICIPANT_CODE_KEY=environ["PARTICIPANT_CODE_KEY"],
+        PUBLIC_URL="https://outreach.example.org",
+    )
+    users_before = count_rows(production, "user")
+    encounters_before = count_rows(production, "encounter")
+    for command in (
+        ["demo-users"],
+        ["demo-data", "--encounters", "5"],
+        ["demo-directory"],
+        ["demo-activity"],
+    ):
+        result = production.test_cli_runner().invoke(args=command)
+        assert result.exit_code == 1, result.output
+        assert "refuses to run in production" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert count_rows(production, "user") == users_before
+    assert count_rows(production, "encounter") == encounters_before
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database with nothing in it yet (a new site's), on the engine under test."""
+    import os
+    import uuid
+
+    from tests.conftest import TEST_PG_URL
+    from tests.conftest import is_postgres
+
+    if not is_postgres():
+        yield f"sqlite:///{tmp_path / 'new.sqlite'}"
+        return
+    name = f"outreach_empty_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(TEST_PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield sa.engine.make_url(TEST_PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+    assert os.environ.get("TEST_DATABASE_URL")
+
+
+def test_two_upgrades_at_once_one_waits_then_finds_nothing_to_do(empty_database_url, tmp_path):
+    """Every app server's unit runs `flask upgrade` at start: two starting together must
+    both succeed, the second after the first, never half a migration each."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "FLASK_"))}
+    env.update(
+        OUTREACH_SETTINGS="",
+        OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"),
+        DATABASE_URL=empty_database_url,
+        SECRET_KEY="two-upgrades-secret-key-0123456789abcdef",
+        PARTICIPANT_CODE_KEY="two-upgrades-code-key-0123456789abcdef",
+    )
+    command = [sys.executable, "-m", "flask", "--app", "outreach", "upgrade"]
+    processes = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=180) for process in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
+        assert "Database at migration" in out
+    engine = sa.create_engine(empty_database_url)
+    with engine.connect() as connection:
+        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        zones = connection.exec_driver_sql("SELECT COUNT(*) FROM zone").scalar()
+        supplies = connection.exec_driver_sql("SELECT COUNT(*) FROM supply_item").scalar()
+    engine.dispose()
+    assert len(versions) == 1
+    # The defaults were set up once, not twice.
+    single = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "outreach", "seed"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert single.returncode == 0
+    engine = sa.create_engine(empty_database_url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM zone").scalar() == zones
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM supply_item").scalar() == supplies
+    engine.dispose()
+
+
+def test_demo_activity_fills_a_fresh_database_once(app, runner, users, supervisor_client):
+    """`make run` on a new machine: every report has something to show at once."""
+    result = runner.invoke(args=["demo-activity", "--days", "60"])
+    assert result.exit_code == 0, result.output
+    counts = {t: count_rows(app, t) for t in ("encounter", "overdose_response", "stock_event")}
+    assert all(counts.values()), counts
+    with app.app_context():
+        dates = db.session.execute(
+            sa.select(sa.func.min(Encounter.local_date), sa.func.max(Encounter.local_date))
+        ).one()
+    assert (dates[1] - dates[0]).days >= 45
+    assert supervisor_client.get("/reports").status_code == 200
+    # Never over a database that already holds records.
+    again = runner.invoke(args=["demo-activity"])
+    assert again.exit_code == 0 and "already holds records" in again.output
+    assert {t: count_rows(app, t) for t in counts} == counts
+
+
+def test_demo_activity_leaves_a_database_with_real_records_alone(app, runner, sync_api):
+    from tests.conftest import make_encounter
+
+    assert sync_api.post([make_encounter()]).status_code == 200
+    result = runner.invoke(args=["demo-activity"])
+    assert result.exit_code == 0 and "already holds records" in result.output
+    assert count_rows(app, "encounter") == 1
+    assert count_rows(app, "overdose_response") == 0

@@ -217,6 +217,7 @@ def test_production_refuses_a_weak_secret_and_says_how_to_make_one(
     monkeypatch.setenv("SECRET_KEY", "9c1f2e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d")
     monkeypatch.setenv("PARTICIPANT_CODE_KEY", "f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite")
+    monkeypatch.setenv("PUBLIC_URL", "https://outreach.example.org")
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
     create_app()  # the strong pair starts
@@ -240,6 +241,7 @@ def test_production_without_database_url_refuses_every_command_in_one_line(tmp_p
             OUTREACH_ENV="production",
             SECRET_KEY="9c1f2e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d",
             PARTICIPANT_CODE_KEY="f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d",
+            PUBLIC_URL="https://outreach.example.org",
         ),
         OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"),
     )
@@ -257,3 +259,145 @@ def test_production_without_database_url_refuses_every_command_in_one_line(tmp_p
             "file or the environment"
         ]
     assert not (tmp_path / "instance" / "outreach.sqlite").exists()
+
+
+def _run_flask(env: dict, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "outreach", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _clean_environ(tmp_path) -> dict:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "FLASK_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(OUTREACH_INSTANCE_PATH=str(tmp_path / "instance"), OUTREACH_SETTINGS="")
+    return env
+
+
+def _assert_one_line_refusal(result, *fragments: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("written", "wanted"),
+    [
+        ("DATABSE_URL", "DATABASE_URL"),
+        ("OUTREACH_EMV", "OUTREACH_ENV"),
+        ("SECRETKEY", "SECRET_KEY"),
+    ],
+)
+def test_an_unknown_name_in_the_settings_file_stops_every_command(tmp_path, written, wanted):
+    """A misspelt setting is never ignored: one line naming it, with a "did you mean"."""
+    env = _clean_environ(tmp_path)
+    env["OUTREACH_SETTINGS"] = _settings_file(
+        tmp_path, **{written: "production"}, PROGRAM_TIMEZONE="UTC"
+    )
+    for args in (["seed"], ["upgrade"], ["db", "upgrade"]):
+        result = _run_flask(env, *args)
+        _assert_one_line_refusal(result, written, f"did you mean {wanted}?")
+    assert not (tmp_path / "instance" / "outreach.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "wanted"),
+    [("OUTREACH_EMV", "OUTREACH_ENV"), ("DATABSE_URL", "DATABASE_URL"), ("OUTREACH_FOO", None)],
+)
+def test_a_misspelt_setting_in_the_environment_is_refused(tmp_path, monkeypatch, name, wanted):
+    """OUTREACH_EMV=production must not run production as development (no Secure cookies)."""
+    from outreach.config import ConfigurationError
+
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("OUTREACH_SETTINGS", "")
+    monkeypatch.setenv(name, "production")
+    with pytest.raises(ConfigurationError) as refused:
+        create_app()
+    assert name in refused.value.message
+    if wanted:
+        assert f"did you mean {wanted}?" in refused.value.message
+
+
+def test_other_programs_variables_in_the_environment_are_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("OUTREACH_SETTINGS", "")
+    for name in ("TEST_DATABASE_URL", "PGHOST", "SECRET_KEY_FOR_SOMETHING_ELSE", "HOME"):
+        monkeypatch.setenv(name, "x")
+    create_app({"SECRET_KEY": "s" * 40, "PARTICIPANT_CODE_KEY": "p" * 40})
+
+
+def test_every_default_setting_is_known_and_read_from_the_settings_file(tmp_path, monkeypatch):
+    """Settings added to the defaults are known (and read) with no second list to update."""
+    from outreach import config
+
+    real_defaults = config.default_settings
+
+    def with_a_new_setting(instance_path):
+        return {**real_defaults(instance_path), "RECORDS_PER_HOUR_EXAMPLE": 100}
+
+    monkeypatch.setattr(config, "default_settings", with_a_new_setting)
+    monkeypatch.setenv("OUTREACH_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv(
+        "OUTREACH_SETTINGS",
+        _settings_file(tmp_path, RECORDS_PER_HOUR_EXAMPLE=7, LOGIN_MAX_FAILURES=9),
+    )
+    app = create_app()
+    assert app.config["RECORDS_PER_HOUR_EXAMPLE"] == 7
+    assert app.config["LOGIN_MAX_FAILURES"] == 9
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("postgresql+psycopg3://outreach@127.0.0.1/outreach", "did you mean postgresql+psycopg?"),
+        ("postgress://outreach@127.0.0.1/outreach", "'postgress'"),
+        ("sqlite:////nonexistent-folder/outreach.sqlite", "cannot use the SQLite database"),
+        ("postgresql+psycopg://outreach@127.0.0.1:1/outreach", "cannot use the PostgreSQL"),
+    ],
+)
+def test_database_url_typos_stop_commands_in_one_line(tmp_path, url, fragment):
+    env = _clean_environ(tmp_path)
+    env["DATABASE_URL"] = url
+    _assert_one_line_refusal(_run_flask(env, "upgrade"), fragment)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("part", ["role", "database"])
+def test_a_wrong_role_or_database_name_stops_commands_in_one_line(tmp_path, part):
+    import os
+
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(os.environ["TEST_DATABASE_URL"])
+    url = url.set(username="no_such_role") if part == "role" else url.set(database="no_such_db")
+    env = _clean_environ(tmp_path)
+    env["DATABASE_URL"] = url.render_as_string(hide_password=False)
+    _assert_one_line_refusal(_run_flask(env, "upgrade"), "cannot use the PostgreSQL", "no_such")
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="needs root to run as root")
+def test_a_command_run_as_root_leaves_shared_files_to_the_folders_owner(tmp_path):
+    """`sudo flask …` must not leave a root-only file the service's user cannot read."""
+    import os
+
+    from outreach.config import instance_secret
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    os.chown(instance, 65534, 65534)
+    instance_secret(instance, "secret_key")
+    made = (instance / "secret_key").stat()
+    assert (made.st_uid, made.st_gid) == (65534, 65534)
+    assert stat.S_IMODE(made.st_mode) == 0o600

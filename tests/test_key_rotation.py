@@ -128,13 +128,9 @@ def test_a_whole_rotation_keeps_returning_participants(make_app, users):
     assert returning == 2
     _assert_rollups_match_a_rebuild(rotating)
 
-    # After the last day the previous key is dropped: BEN, not seen during the rotation,
-    # now looks new (the documented cost of ending a rotation).
-    ended = make_app(
-        PARTICIPANT_CODE_KEY=NEW_KEY,
-        PARTICIPANT_CODE_KEY_PREVIOUS=OLD_KEY,
-        PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL=(date.today() - timedelta(days=1)).isoformat(),
-    )
+    # After the last day the _PREVIOUS lines are removed (a past last day is refused): BEN,
+    # not seen during the rotation, now looks new (the documented cost of ending a rotation).
+    ended = make_app(PARTICIPANT_CODE_KEY=NEW_KEY)
     assert ended.config["PARTICIPANT_CODE_KEY_PREVIOUS"] is None
     _sync(ended, users, [("ROT-BEN-2", 0, "downtown")])
     assert participant_hash("ROT-BEN-2", OLD_KEY) in _hashes(ended)
@@ -190,6 +186,15 @@ def test_a_voided_visit_moves_too_and_stays_out_of_the_counts(make_app, users, a
                 "PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL": "2999-01-01",
             },
             "more than 400 days away",
+        ),
+        (
+            {
+                "PARTICIPANT_CODE_KEY_PREVIOUS": OLD_KEY,
+                "PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL": (
+                    date.today() - timedelta(days=1)
+                ).isoformat(),
+            },
+            "is in the past",
         ),
     ],
 )

@@ -72,11 +72,41 @@ def test_production_refuses_debug_from_test_config(production_environ):
         create_app({"DEBUG": True})
 
 
-def test_healthz_reports_database_and_migrations(client):
+def test_healthz_reports_database_and_migrations(app, client):
+    from outreach.health import _head_revision
+    from outreach.version import app_version
+
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok", "migrations": "current"}
+    head = _head_revision(app.extensions["migrate"].directory)
+    assert response.get_json() == {
+        "status": "ok",
+        "version": app_version(),
+        "migration": head,
+        "database": "ok",
+        "migrations": "current",
+        "seal_keys": "ok",
+    }
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_503_when_redis_is_unreachable(make_app, database_url):
+    """Sign-ins count failures in Redis: a wrong port makes every sign-in fail."""
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["redis"] == "unreachable"
+    assert response.get_json()["status"] == "unavailable"
+
+
+def test_healthz_answers_503_when_the_seal_keys_are_unusable(app, client, make_app):
+    """Every phone's session call needs the current seal key: a server whose wrap key is not
+    the one the keys were stored with cannot hand it out, and says so."""
+    assert client.get("/healthz").status_code == 200
+    stranger = make_app(SEAL_WRAP_KEY="not-the-key-these-seal-keys-were-wrapped-with")
+    response = stranger.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["seal_keys"] == "unusable"
 
 
 def test_healthz_answers_503_when_migrations_are_pending(app, client):
@@ -91,11 +121,10 @@ def test_healthz_answers_503_when_the_database_is_unreachable(make_app, tmp_path
     app = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/x.sqlite")
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {
-        "status": "unavailable",
-        "database": "unreachable",
-        "migrations": "unknown",
-    }
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == "unreachable"
+    assert body["migration"] is None
 
 
 def test_upgrade_from_the_first_schema_keeps_every_record(app):
@@ -308,3 +337,46 @@ def test_backup_of_a_relative_sqlite_path_copies_the_file_the_app_uses(tmp_path,
     assert not (tmp_path / "outreach-relative.sqlite").exists()
     with contextlib.closing(sqlite3.connect(backup_file)) as copy:
         assert copy.execute("SELECT COUNT(*) FROM supply_item").fetchone()[0] > 0
+
+
+def _unit_commands(name: str, backups) -> dict[str, list[str]]:
+    """The shipped unit's command lines, as systemd runs them, aimed at this test's folder."""
+    import shlex
+
+    commands = {}
+    for line in (PROJECT / "deploy" / name).read_text().splitlines():
+        key, separator, value = line.partition("=")
+        if separator and key in ("ExecStart", "ExecStartPre", "ExecStartPost"):
+            value = value.replace("%%", "%")
+            value = value.replace("/opt/outreach/current/bin/flask", str(BIN / "flask"))
+            value = value.replace("/var/lib/outreach/backups", str(backups))
+            commands[key] = shlex.split(value)
+    return commands
+
+
+def test_the_backup_timer_writes_a_checked_backup_and_prunes_old_ones(app, database_url, tmp_path):
+    import os
+
+    backups = tmp_path / "backups"
+    env = production_env(database_url, OUTREACH_ENV="development")
+    env["OUTREACH_INSTANCE_PATH"] = str(tmp_path / "instance")
+    commands = _unit_commands("outreach-backup.service", backups)
+    assert "%" not in (PROJECT / "deploy" / "outreach-backup.service").read_text().replace(
+        "%%", ""
+    ), "a single % is a systemd specifier"
+    subprocess.run(commands["ExecStartPre"], check=True)
+    stale = backups / "outreach-2020-01-01T000000Z.backup"
+    stale.write_bytes(b"old")
+    old = time.time() - 20 * 86400
+    os.utime(stale, (old, old))
+    kept = backups / "notes.txt"
+    kept.write_text("not a backup")
+    result = subprocess.run(commands["ExecStart"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    subprocess.run(commands["ExecStartPost"], check=True)
+    made = sorted(p.name for p in backups.glob("outreach-*.backup"))
+    assert len(made) == 1 and made[0] != stale.name
+    assert (backups / made[0]).stat().st_mode & 0o077 == 0
+    assert kept.exists()
+    timer = (PROJECT / "deploy" / "outreach-backup.timer").read_text()
+    assert "OnCalendar=" in timer and "Persistent=true" in timer

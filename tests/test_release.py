@@ -38,6 +38,8 @@ PASSWORD = "a long release password"
 class Installed:
     venv: Path
     home: Path
+    release: Path
+    archive: Path
 
     @property
     def package_dir(self) -> Path:
@@ -81,22 +83,16 @@ def installed(tmp_path_factory) -> Installed:
         tar.extractall(work / "unpacked", filter="data")
     release = next((work / "unpacked").iterdir())
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # As docs/deploy.md says: the release's installer, into a folder of its own.
     subprocess.run(
-        [
-            *(str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"),
-            *("--no-index", "--find-links", str(release / "wheels")),
-            str(next(release.glob("outreach-*.whl"))),
-        ],
-        check=True,
-        timeout=300,
+        [sys.executable, str(release / "install.py"), str(venv)], check=True, timeout=300
     )
     home = work / "home"
     (home / "bin").mkdir(parents=True)
-    for tool in ("pg_dump", "pg_restore"):
+    for tool in ("pg_dump", "pg_restore", "psql"):
         if shutil.which(tool):
             (home / "bin" / tool).symlink_to(shutil.which(tool))
-    return Installed(venv=venv, home=home)
+    return Installed(venv=venv, home=home, release=release, archive=archive)
 
 
 def _settings_file(path: Path, **values: str) -> Path:
@@ -128,6 +124,7 @@ def _production_settings(path: Path, database_url: str, instance: Path, **extra)
         SECRET_KEY=secrets.token_hex(32),
         PARTICIPANT_CODE_KEY=extra.pop("PARTICIPANT_CODE_KEY", secrets.token_hex(32)),
         DATABASE_URL=database_url,
+        PUBLIC_URL="https://outreach.example.org",
         OUTREACH_INSTANCE_PATH=str(instance),
         PROGRAM_TIMEZONE="America/New_York",
         TRUSTED_PROXIES="1",
@@ -301,10 +298,55 @@ def test_the_documented_production_path_end_to_end(installed, tmp_path):
         admin.dispose()
 
 
+@pytest.mark.skipif(is_postgres(), reason="run once, on the SQLite pass")
+def test_the_release_is_named_by_its_git_version_and_says_it(installed, tmp_path):
+    """Every build has its own version, so an upgrade never meets "already installed"."""
+    sys.path.insert(0, str(PROJECT / "scripts"))
+    try:
+        import build_release
+    finally:
+        sys.path.pop(0)
+    version = build_release.version()
+    assert version not in ("0.1.0", build_release.UNKNOWN_VERSION)
+    assert re.search(r"\.dev\d+|\.post\d+|^\d+\.\d+\.\d+$", version.split("+")[0])
+    assert installed.archive.name == f"outreach-{version}.tar.gz"
+    settings = _settings_file(tmp_path / "outreach.env", DATABASE_URL=f"sqlite:///{tmp_path}/v.db")
+    answer = installed.flask(["version"], settings)
+    assert answer.stdout.strip() == f"Outreach {version}", answer.stderr
+
+
+@pytest.mark.skipif(is_postgres(), reason="run once, on the SQLite pass")
+def test_the_release_installs_on_every_patch_release_of_its_python(installed):
+    """redis needs async-timeout below Python 3.11.3: the release carries it whatever the
+    build machine's patch release, so it installs on Debian 12's 3.11.2."""
+    target = json.loads((installed.release / "target.json").read_text())
+    assert target["python"] == f"{sys.version_info.major}.{sys.version_info.minor}"
+    names = {wheel.name.split("-")[0].lower() for wheel in (installed.release / "wheels").iterdir()}
+    if target["python"] == "3.11":
+        assert "async_timeout" in names
+
+
+@pytest.mark.skipif(is_postgres(), reason="run once, on the SQLite pass")
+def test_the_installer_refuses_another_python_in_one_line(installed, tmp_path):
+    copy = tmp_path / "release"
+    shutil.copytree(installed.release, copy, ignore=shutil.ignore_patterns("wheels"))
+    target = json.loads((copy / "target.json").read_text())
+    (copy / "target.json").write_text(json.dumps({**target, "python": "3.99"}))
+    result = subprocess.run(
+        [sys.executable, str(copy / "install.py"), str(tmp_path / "venv")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "built for cpython 3.99.x" in result.stderr
+    assert not (tmp_path / "venv").exists()
+
+
 def test_the_service_unit_runs_what_this_file_tests():
     unit = (PROJECT / "deploy" / "outreach.service").read_text()
-    assert "ExecStartPre=/opt/outreach/venv/bin/flask --app outreach upgrade\n" in unit
-    assert "ExecStart=/opt/outreach/venv/bin/gunicorn -c python:outreach.gunicorn_conf\n" in unit
+    assert "ExecStartPre=/opt/outreach/current/bin/flask --app outreach upgrade\n" in unit
+    assert "ExecStart=/opt/outreach/current/bin/gunicorn -c python:outreach.gunicorn_conf\n" in unit
 
 
 def test_the_example_settings_file_is_refused_until_its_secrets_are_replaced(tmp_path):

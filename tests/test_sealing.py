@@ -128,10 +128,9 @@ def test_a_rotated_key_still_opens_what_phones_sealed_before(app, sync_api, runn
     ]
     statuses = [r["status"] for r in sync_api.post(records).get_json()["results"]]
     assert statuses == ["created", "created"]
-    # Kept in the instance folder, readable by the owner only.
-    path = sealing.keys_path(app)
-    assert path.stat().st_mode & 0o077 == 0
-    assert len(json.loads(path.read_text())["keys"]) == 2
+    # Kept in the database, not in a file of this server's.
+    assert not sealing.keys_path(app).exists()
+    assert _stored_kids(app) == {old["kid"], new["kid"]}
 
 
 def test_keys_retired_longer_than_a_record_can_wait_are_dropped(app):
@@ -180,9 +179,7 @@ def test_app_processes_making_the_first_key_at_once_all_use_one_key(make_app):
         thread.join(timeout=30)
     assert failures == []
     assert len(kids) == len(apps) and len(set(kids)) == 1
-    path = sealing.keys_path(apps[0])
-    assert len(json.loads(path.read_text())["keys"]) == 1
-    assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
+    assert _stored_kids(apps[0]) == set(kids)
 
 
 def test_a_rotation_reaches_a_running_app_without_a_restart(make_app):
@@ -192,3 +189,118 @@ def test_a_rotation_reaches_a_running_app_without_a_restart(make_app):
     fresh = sealing.rotate(operator)
     with serving.app_context():
         assert sealing.public_jwk()["kid"] == fresh.kid != before
+
+
+def _stored_kids(app) -> set[str]:
+    with app.app_context():
+        return set(db.session.scalars(sa.select(sealing.seal_key_table.c.kid)))
+
+
+def test_two_app_servers_on_one_database_share_keys_and_rotations(make_app, tmp_path):
+    """Two servers behind one proxy, each with its own instance folder: a code sealed to the
+    key one handed out opens on the other, before and after a rotation made on either."""
+    first = make_app(SEAL_KEYS_FILE=str(tmp_path / "one" / "seal_keys.json"))
+    second = make_app(SEAL_KEYS_FILE=str(tmp_path / "two" / "seal_keys.json"))
+    with first.app_context():
+        from_first = sealing.public_jwk()
+    with second.app_context():
+        assert sealing.public_jwk()["kid"] == from_first["kid"]
+        assert sealing.open_sealed_code(seal_with_library(from_first)) == CODE
+    # Warm the first server's cache, then rotate on the second.
+    with first.app_context():
+        sealing.load_keys()
+    fresh = sealing.rotate(second)
+    with first.app_context():
+        assert sealing.public_jwk()["kid"] == fresh.kid
+        new_key = {**fresh.key.as_dict(private=False), "kid": fresh.kid}
+        assert sealing.open_sealed_code(seal_with_library(new_key)) == CODE
+        assert sealing.open_sealed_code(seal_with_library(from_first)) == CODE
+    assert not (tmp_path / "one").exists() and not (tmp_path / "two").exists()
+
+
+def test_private_keys_are_stored_wrapped_by_a_key_from_the_settings(app, make_app):
+    with app.app_context():
+        key = sealing.current_key()
+        private = key.key.as_dict(private=True)["d"]
+        rows = db.session.execute(sa.select(sealing.seal_key_table)).mappings().all()
+    stored = json.dumps([{k: str(v) for k, v in row.items()} for row in rows])
+    assert private not in stored
+    # Another wrap key cannot open them (one server set up differently is unusable, loudly).
+    stranger = make_app(SEAL_WRAP_KEY="a-different-wrap-key-0123456789abcdef")
+    with stranger.app_context():
+        try:
+            sealing.load_keys(fresh=True)
+        except sealing.KeyStoreError as error:
+            assert "SEAL_WRAP_KEY" in str(error)
+        else:
+            raise AssertionError("a wrong wrap key opened the seal keys")
+
+
+def test_upgrade_imports_an_earlier_versions_key_file(app, sync_api, runner):
+    """Phones may hold codes sealed to the key an earlier version kept in seal_keys.json."""
+    legacy = sealing.keys_path(app)
+    old_key = ECKey.generate_key("P-256", private=True, auto_kid=True)
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text(
+        json.dumps(
+            {
+                "keys": [
+                    {
+                        "jwk": old_key.as_dict(private=True),
+                        "created": datetime(2026, 1, 1, tzinfo=UTC).isoformat(),
+                        "retired": None,
+                    }
+                ]
+            }
+        )
+    )
+    sealed_on_a_phone = seal_with_library(
+        {**old_key.as_dict(private=False), "kid": str(old_key.kid)}
+    )
+    result = runner.invoke(args=["upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Seal keys: 1 imported" in result.output
+    assert session_key(sync_api)["kid"] == str(old_key.kid)
+    record = make_encounter(participant_code_sealed=sealed_on_a_phone)
+    assert sync_api.post([record]).get_json()["results"][0]["status"] == "created"
+    assert stored_hash(app, record["id"]) == participant_hash(
+        CODE, app.config["PARTICIPANT_CODE_KEY"]
+    )
+    # A second upgrade finds nothing more to import.
+    assert "imported" not in runner.invoke(args=["upgrade"]).output
+
+
+def test_padded_codes_open_and_old_unpadded_ones_still_do(app, sync_api):
+    """Phones pad the code to 64 bytes before sealing; older phones sent it bare."""
+    key = session_key(sync_api)
+    padded = b"\x00" + CODE.encode() + b"\x00" * (sealing.PADDED_BYTES - 1 - len(CODE))
+    with app.app_context():
+        assert sealing.open_sealed_code(seal_with_library(key, padded.decode())) == CODE
+        assert sealing.open_sealed_code(seal_with_library(key, CODE)) == CODE
+    records = [
+        make_encounter(participant_code_sealed=seal_with_library(key, padded.decode())),
+        make_encounter(participant_code_sealed=seal_with_library(key, CODE)),
+    ]
+    results = sync_api.post(records).get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "created"]
+    assert stored_hash(app, records[0]["id"]) == stored_hash(app, records[1]["id"])
+
+
+def test_a_padded_code_of_a_wrong_length_is_refused(app, sync_api):
+    key = session_key(sync_api)
+    broken = "\x00" + CODE + "\x00" * 3  # not a whole block
+    with app.test_request_context():
+        try:
+            sealing.open_sealed_code(seal_with_library(key, broken))
+        except sealing.SealError:
+            pass
+        else:
+            raise AssertionError("a wrongly padded code was accepted")
+
+
+def test_unpad_is_unambiguous():
+    assert sealing.unpad(b"\x00K7" + b"\x00" * 61) == b"K7"
+    assert sealing.unpad(b"K7") == b"K7"
+    long_code = "é" * 40  # 80 bytes: padded to the next block
+    padded = b"\x00" + long_code.encode() + b"\x00" * (128 - 81)
+    assert sealing.unpad(padded).decode() == long_code

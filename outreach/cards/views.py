@@ -47,7 +47,7 @@ def show(slug: str):
     card = services.get_card(slug, lang)
     if card is None:
         abort(404)
-    url = url_for("cards.show", slug=card.slug, lang=lang, _external=True)
+    url = public_link("cards.show", slug=card.slug, lang=lang)
     return render_template(
         "cards/show.html",
         card=card,
@@ -68,7 +68,20 @@ def show_qr(slug: str):
     lang = current_lang()
     if services.get_card(slug, lang) is None:
         abort(404)
-    return _qr_response(url_for("cards.show", slug=slug, lang=lang, _external=True))
+    return _qr_response(public_link("cards.show", slug=slug, lang=lang))
+
+
+def public_link(endpoint: str, **values) -> str:
+    """The link printed on a card and drawn in its QR code.
+
+    Built from PUBLIC_URL, never from the request's Host header: the QR image is cached for
+    a day by shared caches, so a request with a forged Host would otherwise hand everyone a
+    code pointing elsewhere. Without PUBLIC_URL (development only; production requires it)
+    the link is relative.
+    """
+    path = url_for(endpoint, **values)
+    base = current_app.config.get("PUBLIC_URL")
+    return f"{base}{path}" if base else path
 
 
 def _qr_response(url: str):
@@ -88,7 +101,7 @@ def referral(key: str):
         abort(404)
     # Printed and handed over, so never the staff notes, whoever is signed in.
     entries = service_entries(directory_services.list_services(key))
-    url = url_for("cards.referral", key=key, lang=lang, _external=True)
+    url = public_link("cards.referral", key=key, lang=lang)
     return render_template(
         "cards/referral.html",
         referral_type=referral_type,
@@ -107,7 +120,7 @@ def referral_qr(key: str):
     if directory_services.find_referral_type(key) is None:
         abort(404)
     lang = current_lang()
-    return _qr_response(url_for("cards.referral", key=key, lang=lang, _external=True))
+    return _qr_response(public_link("cards.referral", key=key, lang=lang))
 
 
 def offline_urls() -> list[str]:

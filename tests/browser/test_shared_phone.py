@@ -185,9 +185,10 @@ def test_a_code_the_server_cannot_open_asks_to_type_it_again(page, live_server, 
     # The server lost the key the phone sealed to (keys pruned): the record is refused.
     with live_server.app.app_context():
         sealing.rotate(live_server.app)
-        path = sealing.keys_path(live_server.app)
-        kept = json.loads(path.read_text())
-        path.write_text(json.dumps({"keys": kept["keys"][:1]}))  # only the new key is left
+        table = sealing.seal_key_table
+        with db.engine.begin() as connection:  # only the new key is left
+            connection.execute(table.delete().where(table.c.retired_at.is_not(None)))
+        sealing.forget_cached_keys(live_server.app)
     live_server.faults.clear()
     page.goto("/outbox")
     errors = page.locator("[data-record-errors] li")

@@ -41,6 +41,20 @@ async function concatKdf(sharedSecret, enc) {
   return crypto.subtle.digest("SHA-256", input);
 }
 
+// Every sealed code is the same length, whatever the code's length: the plaintext is a 0x00
+// byte (marks it padded: a code never starts with NUL, and older phones sent the bare code),
+// the code's UTF-8 bytes, then 0x00 bytes up to PADDED_BYTES (or the next multiple of it
+// for a code longer in bytes). The server strips it (outreach/sealing.py).
+export const PADDED_BYTES = 64;
+
+export function padded(text) {
+  const bytes = encoder.encode(text);
+  const size = Math.max(PADDED_BYTES, Math.ceil((bytes.length + 1) / PADDED_BYTES) * PADDED_BYTES);
+  const out = new Uint8Array(size); // zero-filled
+  out.set(bytes, 1);
+  return out;
+}
+
 // The compact JWE of ``text`` for ``jwk`` (the server's public P-256 key, with its kid).
 export async function seal(text, jwk) {
   const curve = { name: "ECDH", namedCurve: "P-256" };
@@ -63,7 +77,7 @@ export async function seal(text, jwk) {
     await crypto.subtle.encrypt(
       { name: "AES-GCM", iv, additionalData: encoder.encode(protectedHeader), tagLength: 128 },
       key,
-      encoder.encode(text),
+      padded(text),
     ),
   );
   const tag = sealed.slice(-16);
