@@ -63,7 +63,9 @@ SPEC = {
                 "required": ["id", "status"],
                 "properties": {
                     "id": {"type": ["string", "null"]},
-                    "status": {"enum": ["created", "duplicate", "rejected"]},
+                    # duplicate: this account stored the id already; conflict: a record
+                    # another account sent holds it (send the record again under a new id).
+                    "status": {"enum": ["created", "duplicate", "conflict", "rejected"]},
                     "errors": {"type": "object", "additionalProperties": {"type": "string"}},
                 },
             },

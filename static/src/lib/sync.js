@@ -1,6 +1,7 @@
 // Sends the outbox to POST /api/v1/sync. Runs in pages and in the service worker alike.
 // One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
-// when the server answers "created" or "duplicate" for it; anything else keeps it.
+// when the server answers "created" or "duplicate" for it; anything else keeps it. A record
+// whose id another account's record holds ("conflict") takes a fresh id and goes again.
 // Only records the signed-in account logged are sent; the others wait for their author.
 import { adoptServerBag } from "./bag.js";
 import { applyResults, getState, nextHoldEnd, rememberSession, sendable, setState, signedOut } from "./outbox.js";
@@ -107,7 +108,7 @@ export function batches(entries, maxRecords = MAX_BATCH, maxBytes = MAX_BODY_BYT
 }
 
 // Each record under its kind's key; the answer has one result per record under the same
-// key ("results" for encounters), all matched back by id.
+// key ("results" for encounters), all matched back by kind and id.
 async function post(entries) {
   const sent = { encounters: [] };
   for (const entry of entries) (sent[entry.kind || "encounters"] ||= []).push(entry.record);
@@ -135,7 +136,9 @@ async function post(entries) {
       throw new SyncError(OFFLINE, response.status);
     }
     if (!body || !Array.isArray(body.results)) throw new SyncError(OFFLINE, response.status);
-    return Object.keys(sent).flatMap((key) => body[key === "encounters" ? "results" : key] || []);
+    return Object.keys(sent).flatMap((key) =>
+      (body[key === "encounters" ? "results" : key] || []).map((result) => ({ ...result, kind: key })),
+    );
   }
   let code = null;
   try {
@@ -191,7 +194,8 @@ async function drain(report, attempts) {
       rejected += applied.rejected;
       attempt = 0;
       await setState("lastSync", Date.now());
-      if (applied.delivered + applied.rejected === 0) break; // nothing matched: stop, do not spin
+      // Nothing matched: stop, do not spin. (Renamed records go again in the next round.)
+      if (applied.delivered + applied.rejected + applied.renamed === 0) break;
     } catch (error) {
       if (error.kind === "too-large" && maxRecords > 1) {
         maxRecords = Math.max(1, Math.floor(maxRecords / 2));
