@@ -180,6 +180,10 @@ async function drain(report, attempts) {
   let rejected = 0;
   let maxRecords = MAX_BATCH;
   let attempt = 0;
+  // The server asked for a long wait (the account's record budget): every trigger until then
+  // (a page load, coming online, the service worker) keeps the records and waits too.
+  const waitUntil = (await getState("syncWaitUntil")) || 0;
+  if (waitUntil > Date.now()) throw new SyncError(OFFLINE, 429, waitUntil - Date.now());
   // Who is signed in decides what may be sent: asked once per run, when something waits.
   if ((await sendable(1)).length) await fetchToken();
   for (;;) {
@@ -202,6 +206,12 @@ async function drain(report, attempts) {
         continue;
       }
       if (error.kind !== OFFLINE) throw error;
+      if (error.retryAfterMs > MAX_DELAY_MS) {
+        // Longer than a retry is worth holding the sync lock for: end this run; the records
+        // stay and the next run starts after the wait.
+        await setState("syncWaitUntil", Date.now() + error.retryAfterMs);
+        throw error;
+      }
       attempt += 1;
       if (attempt >= attempts) throw error;
       const wait = error.retryAfterMs ?? backoffDelay(attempt - 1);
