@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from outreach.health import bp as health_bp
     from outreach.main import bp as main_bp
     from outreach.overdoses.views import bp as overdoses_bp
+    from outreach.reports.bulk_void import bp as bulk_void_bp
     from outreach.reports.views import bp as reports_bp
     from outreach.stock.views import bp as stock_bp
     from outreach.stock.views import offline_urls as stock_offline_urls
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     pwa.register_offline_pages(app, cards_offline_urls)
     pwa.register_offline_pages(app, directory_offline_urls)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(bulk_void_bp)
     app.register_blueprint(overdoses_bp)
     app.register_blueprint(admin_bp)
     # Funder templates are checked at start-up: a broken file stops the app, not a report.

@@ -56,6 +56,15 @@ INTEGER_SETTINGS = {
     "LOCK_IDLE_SECONDS",
     "BACKDATED_AUDIT_DAYS",
 }
+# --- The per-account sync record budget (outreach/sync/api.py) -------------------------------
+# Records one account may send per window, whatever their kind or how many requests carry
+# them (refused records count too). Far above a real shift, so only a flood reaches it.
+RECORD_BUDGET_SETTINGS = ("SYNC_RECORD_BUDGET", "SYNC_RECORD_BUDGET_WINDOW_SECONDS")
+RECORD_BUDGET_DEFAULTS = {"SYNC_RECORD_BUDGET": 3000, "SYNC_RECORD_BUDGET_WINDOW_SECONDS": 3600}
+ENVIRONMENT_SETTINGS += RECORD_BUDGET_SETTINGS
+INTEGER_SETTINGS |= set(RECORD_BUDGET_SETTINGS)
+# --- end of the record budget ----------------------------------------------------------------
+
 # Secrets that must never protect a production instance.
 KNOWN_DEVELOPMENT_SECRETS = {"dev", "development", "secret", "changeme", "change-me", "test"}
 MIN_PRODUCTION_SECRET_LENGTH = 32
@@ -147,6 +156,8 @@ def default_settings(instance_path: Path) -> dict:
         "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE_DIR / "translations"),
         "LANGUAGES": {"en": "English", "es": "Español"},
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # The per-account sync record budget (declared above, with its names).
+        **RECORD_BUDGET_DEFAULTS,
     }
 
 
@@ -415,6 +426,14 @@ def finalise(
         ) from None
     if int(settings["SUPPRESSION_THRESHOLD"]) < 2:
         raise ConfigurationError("SUPPRESSION_THRESHOLD must be 2 or more")
+    for name in RECORD_BUDGET_SETTINGS:
+        if int(settings[name]) < 1:
+            raise ConfigurationError(f"{name} must be 1 or more")
+    if int(settings["SYNC_RECORD_BUDGET"]) < int(settings["SYNC_MAX_RECORDS"]):
+        # A full batch could then never pass, and the phone would wait forever.
+        raise ConfigurationError(
+            f"SYNC_RECORD_BUDGET must be at least SYNC_MAX_RECORDS ({settings['SYNC_MAX_RECORDS']})"
+        )
     return settings
 
 

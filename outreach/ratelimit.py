@@ -60,20 +60,22 @@ class DatabaseStore:
 
     table = RateLimitCounter.__table__
 
-    def increment(self, key: str, ttl: int, now: float, scope: str | None, sliding: bool):
-        """Count one hit; a forgotten (expired) counter starts again at 1."""
+    def increment(
+        self, key: str, ttl: int, now: float, scope: str | None, sliding: bool, amount: int = 1
+    ):
+        """Count ``amount`` hits; a forgotten (expired) counter starts again from them."""
         t = self.table
         at = _to_datetime(now)
         fresh_expiry = _to_datetime(now + ttl)
         expired = t.c.expires_at <= at
         with _own_write_transaction() as connection:
             insert = dialect_insert(connection, t).values(
-                key=key, scope=scope, count=1, last_at=at, expires_at=fresh_expiry
+                key=key, scope=scope, count=amount, last_at=at, expires_at=fresh_expiry
             )
             upsert = insert.on_conflict_do_update(
                 index_elements=[t.c.key],
                 set_={
-                    "count": sa.case((expired, 1), else_=t.c.count + 1),
+                    "count": sa.case((expired, amount), else_=t.c.count + amount),
                     "last_at": at,
                     "scope": scope,
                     "expires_at": fresh_expiry
@@ -83,7 +85,7 @@ class DatabaseStore:
             ).returning(t.c.count, t.c.last_at, t.c.expires_at)
             row = connection.execute(upsert).one()
             # Forget old counters now and then, so the table stays small.
-            if row.count == 1:
+            if row.count == amount:
                 connection.execute(sa.delete(t).where(t.c.expires_at < at - timedelta(hours=1)))
         return Counter(row.count, _to_seconds(row.last_at), _to_seconds(row.expires_at))
 
@@ -148,9 +150,9 @@ def _own_write_transaction():
 
 # Redis: a hash {count, last} per counter with Redis's own expiry, and a set per scope.
 _INCREMENT_SCRIPT = """
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+local count = redis.call('HINCRBY', KEYS[1], 'count', tonumber(ARGV[4]))
 redis.call('HSET', KEYS[1], 'last', ARGV[1])
-if count == 1 or ARGV[3] == '1' then
+if count == tonumber(ARGV[4]) or ARGV[3] == '1' then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -184,9 +186,12 @@ class RedisStore:
     def _scope_name(self, scope: str) -> str:
         return f"{self._prefix}s:{scope}"
 
-    def increment(self, key: str, ttl: int, now: float, scope: str | None, sliding: bool):
+    def increment(
+        self, key: str, ttl: int, now: float, scope: str | None, sliding: bool, amount: int = 1
+    ):
         keys = [self._name(key), self._scope_name(scope) if scope else ""]
-        count, ttl_ms = self._increment(keys=keys, args=[repr(now), ttl * 1000, int(sliding)])
+        args = [repr(now), ttl * 1000, int(sliding), amount]
+        count, ttl_ms = self._increment(keys=keys, args=args)
         return Counter(int(count), now, now + int(ttl_ms) / 1000)
 
     def extend(self, key: str, expires_at: float) -> None:
@@ -247,10 +252,11 @@ def hashed(key: str) -> str:
     return hmac.new(secret, b"ratelimit:" + key.encode(), hashlib.sha256).hexdigest()
 
 
-def hit(key: str, limit: int, window: int) -> Verdict:
-    """Count one request in a fixed window of ``window`` seconds; refuse past ``limit``."""
+def hit(key: str, limit: int, window: int, amount: int = 1) -> Verdict:
+    """Count ``amount`` (one request, or the records it carries) in a fixed window of
+    ``window`` seconds; refuse once the window's count passes ``limit``."""
     now = clock()
-    counter = store().increment(hashed(key), window, now, None, sliding=False)
+    counter = store().increment(hashed(key), window, now, None, sliding=False, amount=amount)
     retry_after = max(1, _whole_seconds(counter.expires_at - now))
     return Verdict(counter.count <= limit, retry_after)
 

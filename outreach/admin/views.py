@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "catalog.deactivate": _l("Catalogue entry deactivated"),
     "catalog.reactivate": _l("Catalogue entry reactivated"),
     "encounter.void": _l("Record voided"),
+    "records.bulk_void": _l("A worker's records voided over a period"),
     "encounter.backdated": _l("Back-dated records received"),
     "overdose_response.void": _l("Overdose response voided"),
     "stock_event.void": _l("Stock record voided"),

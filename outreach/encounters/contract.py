@@ -182,10 +182,13 @@ class EncounterPayload(BaseModel):
         Field(
             description=(
                 f"1-{MAX_CODE_LENGTH} characters after trimming (blank means none), with a "
-                "letter or digit, no email address and no run of "
-                f"{privacy.PHONE_DIGITS} or more digits. Normalised (case, width, spaces, "
-                "-_./ and invisible characters ignored) and hashed with a server key; never "
-                "stored or returned."
+                "letter or digit, and nothing that identifies a person: no email address "
+                "(also spelled out: at … dot), no date of birth (numbers with any "
+                "separator, or a month's name in English or Spanish), no run of "
+                f"{privacy.PHONE_DIGITS} or more digits whatever separates them, and not "
+                "two or more words that read as a name. Checked after NFKC. Normalised "
+                "(case, width, spaces, -_./ and invisible characters ignored) and hashed "
+                "with a server key; never stored or returned."
             ),
             json_schema_extra={"maxLength": MAX_CODE_LENGTH},
         ),
@@ -202,10 +205,16 @@ class EncounterPayload(BaseModel):
                 "the person."
             ),
             phone=_l(
-                "A participant code must not contain a phone number or a full date "
-                "(%(digits)d or more digits in a row): it would identify the person.",
+                "A participant code must not contain a phone number or a long number "
+                "(%(digits)d or more digits, whatever separates them): it would identify "
+                "the person.",
                 digits=privacy.PHONE_DIGITS,
             ),
+            dob=_l(
+                "A participant code must not contain a date of birth (day, month and "
+                "year): the year alone is enough."
+            ),
+            name=_l("A participant code must not be a name: it would identify the person."),
         ),
     ] = None
     participant_code_sealed: Annotated[

@@ -4,7 +4,8 @@ The steps, in order, for one batch (``ingest_batch``):
 
 1. context: the catalogue, the clock, the program's time zone and the participant-code key,
    read once per batch (``IngestContext.for_batch``);
-2. idempotency: ids already stored, or repeated in the batch, answer ``duplicate``
+2. idempotency: ids this account stored already, or repeated in the batch, answer
+   ``duplicate``; ids another account's record holds answer ``conflict``
    (``outreach.sync.batch``, the loop every record kind shares);
 3. check each record (``validation.validate_encounter``): the contract's shape, then resolve
    catalogue keys and the participant code's hash (``validation.resolve_participant``);
@@ -43,6 +44,7 @@ from outreach.models import EncounterReferral
 from outreach.models import EncounterSupply
 from outreach.models import utcnow
 from outreach.sync import batch
+from outreach.sync.batch import CONFLICT
 from outreach.sync.batch import CREATED
 from outreach.sync.batch import DUPLICATE
 from outreach.sync.batch import REJECTED
@@ -81,26 +83,29 @@ def validation_context() -> ValidationContext:
 def ingest_batch(records: list, worker_id: int | None, author: str | None = None) -> BatchOutcome:
     """Validate and store a batch; answer one result per record, in order.
 
-    Idempotent: an id already stored answers ``duplicate`` and changes nothing, also when
+    Idempotent: an id this account stored already answers ``duplicate`` (another account's:
+    ``conflict``) and changes nothing, also when
     two copies of the batch arrive at once (the insert ignores a conflicting id at the
     database, so the loser of a race sees ``duplicate``, never an error).
     """
     context = validation_context()
     kind = RecordKind(
         id_column=encounter_table.c.id,
+        owner_column=encounter_table.c.worker_id,
         check=lambda raw, record_id: validate_encounter(raw, context, record_id),
         id_of=lambda clean: clean.id,
         store=lambda encounters: _store(encounters, worker_id),
     )
-    results = answer_batch(records, kind, author)
+    results = answer_batch(records, kind, author, worker_id)
 
     outcome = BatchOutcome(results)
     log.info(
-        "sync batch worker=%s records=%d created=%d duplicate=%d rejected=%d",
+        "sync batch worker=%s records=%d created=%d duplicate=%d conflict=%d rejected=%d",
         worker_id,
         len(records),
         outcome.count(CREATED),
         outcome.count(DUPLICATE),
+        outcome.count(CONFLICT),
         outcome.count(REJECTED),
     )
     return outcome

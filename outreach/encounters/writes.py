@@ -94,29 +94,43 @@ def existing_ids(
     connection: sa.Connection, column: sa.Column, candidates: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
     """Which of ``candidates`` (UUIDs) are stored in ``column``, in as few queries as we can."""
+    return set(stored_owners(connection, column, None, candidates))
+
+
+def stored_owners(
+    connection: sa.Connection,
+    column: sa.Column,
+    owner: sa.Column | None,
+    candidates: Sequence[uuid.UUID],
+) -> dict[uuid.UUID, object]:
+    """The ``candidates`` (UUIDs) stored in ``column``, each with its row's ``owner`` value.
+
+    ``owner`` None: the values are all None (only which ids are stored matters).
+    """
     if not candidates:
-        return set()
+        return {}
     # Only quoted names from the table's metadata go into the text; values are parameters.
     dialect = connection.dialect
     table = dialect.identifier_preparer.format_table(column.table)
     name = dialect.identifier_preparer.quote(column.name)
+    owner_sql = dialect.identifier_preparer.quote(owner.name) if owner is not None else "NULL"
     if dialect.name == "postgresql":
         # One array parameter, whatever the count.
         rows = connection.exec_driver_sql(
-            f"SELECT {name} FROM {table} WHERE {name} = ANY(%s::uuid[])",  # noqa: S608  # nosec B608
+            f"SELECT {name}, {owner_sql} FROM {table} WHERE {name} = ANY(%s::uuid[])",  # noqa: S608  # nosec B608
             (list(candidates),),
         )
-        return set(rows.scalars())
+        return {row[0]: row[1] for row in rows}
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     by_stored = {process(value) if process else value: value for value in candidates}
     stored = list(by_stored)
-    found: set[uuid.UUID] = set()
+    found: dict[uuid.UUID, object] = {}
     for start in range(0, len(stored), ID_CHUNK):
         chunk = stored[start : start + ID_CHUNK]
         placeholders = ", ".join("?" * len(chunk))
         rows = connection.exec_driver_sql(
-            f"SELECT {name} FROM {table} WHERE {name} IN ({placeholders})",  # noqa: S608  # nosec B608
+            f"SELECT {name}, {owner_sql} FROM {table} WHERE {name} IN ({placeholders})",  # noqa: S608  # nosec B608
             tuple(chunk),
         )
-        found.update(by_stored[value] for value in rows.scalars())
+        found.update((by_stored[row[0]], row[1]) for row in rows)
     return found

@@ -1,8 +1,9 @@
 """Ingest overdose responses from a phone: check each record, store each id exactly once.
 
 The same contract as encounters (``outreach.encounters.ingest``): one result per record, in
-order, ``created`` / ``duplicate`` / ``rejected`` with field-level errors; an id already
-stored (or repeated in the batch) is ``duplicate`` and changes nothing, also when two copies
+order, ``created`` / ``duplicate`` / ``rejected`` with field-level errors; an id this account
+stored already (or repeated in the batch) is ``duplicate`` and changes nothing (another
+account's: ``conflict``), also when two copies
 of a batch race (the insert skips an id that is present at the database).
 """
 
@@ -58,11 +59,12 @@ def ingest_overdoses(records: list, worker_id: int | None, author: str | None = 
     )
     kind = RecordKind(
         id_column=OverdoseResponse.__table__.c.id,
+        owner_column=OverdoseResponse.__table__.c.worker_id,
         check=lambda raw, record_id: check(raw, context, record_id),
         id_of=lambda row: row["id"],
         store=lambda rows: _store(rows, worker_id),
     )
-    results = answer_batch(records, kind, author)
+    results = answer_batch(records, kind, author, worker_id)
     log.info(
         "sync overdose responses worker=%s records=%d created=%d rejected=%d",
         worker_id,

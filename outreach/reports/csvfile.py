@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Sequence
+from itertools import islice
 
 # Text cells starting with these would run as formulas in spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -24,6 +26,20 @@ def write_rows(rows: Iterable[Sequence]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
+
+
+def stream_csv(rows: Iterable[Sequence], header: Sequence[str], chunk: int = 2000) -> Iterator[str]:
+    """The text of ``write_csv`` in pieces: the header at once, then ``chunk`` rows at a time,
+    so a long file starts at once and never sits whole in memory."""
+    yield CSV_BOM + write_rows([header])
+    yield from stream_rows(rows, chunk)
+
+
+def stream_rows(rows: Iterable[Sequence], chunk: int = 2000) -> Iterator[str]:
+    """``write_rows`` of ``rows``, ``chunk`` rows per piece (the same text, joined)."""
+    iterator = iter(rows)
+    while piece := list(islice(iterator, chunk)):
+        yield write_rows(piece)
 
 
 def write_csv(rows: Iterable[Sequence], header: Sequence[str]) -> str:

@@ -194,22 +194,32 @@ def internal_export(
     catalog: Catalog,
     lang: str,
     reader_id: int | None = None,
-) -> tuple[date, date, str]:
+) -> tuple[date, date, Iterator[str]]:
     """The exact aggregate CSV, not for sharing (whole weeks or months for those periods).
 
     Exact except for participant counts from 1 to threshold-1, which are blank here as on
     every screen: with a record logged on purpose, they would tell whether a guessed code
     was seen in the period (``disclosure``).
+
+    The text comes in pieces (read them inside the request, ``stream_with_context``): the
+    header at once, then the rows a chunk at a time, so a three-year daily file starts at
+    once and is never held whole.
     """
     start = period_rules.bucket_start(start, period)
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
     periods = period_rules.buckets(start, end, period)
-    built, zone_ids, labels = _measure_tables(periods, catalog, lang, reader_id)
-    for table in built:
-        if not table.additive:
-            disclosure.suppress(table, threshold)
-    rows = table_rows(built, period, periods, zone_ids, labels, ALL_KEY, len(periods) > 1)
-    return start, end, csvfile.write_csv(rows, HEADER)
+
+    def pieces() -> Iterator[str]:
+        yield csvfile.CSV_BOM + csvfile.write_rows([HEADER])
+        built, zone_ids, labels = _measure_tables(periods, catalog, lang, reader_id)
+        for table in built:
+            if not table.additive:
+                disclosure.suppress(table, threshold)
+        yield from csvfile.stream_rows(
+            table_rows(built, period, periods, zone_ids, labels, ALL_KEY, len(periods) > 1)
+        )
+
+    return start, end, pieces()
 
 
 def shareable_export(
@@ -220,8 +230,11 @@ def shareable_export(
     catalog: Catalog,
     lang: str,
     reader_id: int | None = None,
-) -> tuple[date, date, str]:
-    """The shareable CSV: whole months from each year's published table (``disclosure``)."""
+) -> tuple[date, date, Iterator[str]]:
+    """The shareable CSV: whole months from each year's published table (``disclosure``).
+
+    In pieces, as ``internal_export``; a period it refuses raises ExportError at once.
+    """
     if period != SHAREABLE_PERIOD:
         raise ExportError(
             _(
@@ -232,15 +245,35 @@ def shareable_export(
         )
     start = period_rules.bucket_start(start, period)
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
-    rows: list[list] = []
-    for year in range(start.year, end.year + 1):
-        months, built, zone_ids, labels = published_year_tables(
-            year, threshold, catalog, lang, reader_id=reader_id
-        )
-        chosen = [i for i, (first, last) in enumerate(months) if start <= first and last <= end]
-        whole_year = len(chosen) == len(months)
-        rows.extend(table_rows(built, period, months, zone_ids, labels, "year", whole_year, chosen))
-    return start, end, csvfile.write_csv(_ordered_rows(rows), HEADER)
+
+    def pieces() -> Iterator[str]:
+        yield csvfile.CSV_BOM + csvfile.write_rows([HEADER])
+        years = []
+        for year in range(start.year, end.year + 1):
+            months, built, zone_ids, labels = published_year_tables(
+                year, threshold, catalog, lang, reader_id=reader_id
+            )
+            chosen = [i for i, (first, last) in enumerate(months) if start <= first and last <= end]
+            years.append((months, built, zone_ids, labels, len(chosen) == len(months), chosen))
+        yield from csvfile.stream_rows(_rows_by_measure(period, years))
+
+    return start, end, pieces()
+
+
+def _rows_by_measure(period: str, years: list[tuple]) -> Iterator[list]:
+    """Rows grouped by measure (in first-seen order), then by period as the years run: one
+    measure's rows of every year, then the next measure's (the year tables are small; the
+    rows are made as they are written)."""
+    order: dict[tuple[str, str], list[tuple[int, Table]]] = {}
+    for index, (_months, built, *_rest) in enumerate(years):
+        for table in built:
+            order.setdefault((table.measure, table.key), []).append((index, table))
+    for tables in order.values():
+        for index, table in tables:
+            months, _built, zone_ids, labels, whole_year, chosen = years[index]
+            yield from table_rows(
+                [table], period, months, zone_ids, labels, "year", whole_year, chosen
+            )
 
 
 def published_year_tables(
@@ -267,14 +300,6 @@ def published_year_tables(
     )
     _suppress_all(built, threshold, catalog)
     return months, built, zone_ids, labels
-
-
-def _ordered_rows(rows: list[list]) -> list[list]:
-    """Rows grouped by measure (in first-seen order), then by period as the years run."""
-    order: dict[tuple[str, str], int] = {}
-    for row in rows:
-        order.setdefault((row[5], row[6]), len(order))
-    return sorted(rows, key=lambda row: order[(row[5], row[6])])
 
 
 def _row_kind(table: Table, is_period_total: bool, is_zone_total: bool) -> str:
@@ -313,19 +338,26 @@ def table_rows(
     column_labels = [labels.zones[zone_id] for zone_id in zone_ids] + [(ALL_KEY, labels.all_zones)]
     # With one period and no totals over periods, the total over zones is the file's total.
     only_period = len(row_labels) == 1
+    # Each period's dates and each zone's name are written once, not once a row: a daily
+    # file over three years has hundreds of thousands of rows.
+    row_labels = [
+        (i, name, begins.isoformat(), ends.isoformat()) for i, name, begins, ends in row_labels
+    ]
+    column_labels = [(key, csvfile.safe_text(name)) for key, name in column_labels]
     for table in built:
+        table_name = csvfile.safe_text(table.name)
         for i, period_name, start, end in row_labels:
             for j, (zone_key, zone_name) in enumerate(column_labels):
                 hidden = (i, j) in table.suppressed
                 yield [
                     period_name,
-                    start.isoformat(),
-                    end.isoformat(),
+                    start,
+                    end,
                     zone_key,
-                    csvfile.safe_text(zone_name),
+                    zone_name,
                     table.measure,
                     table.key,
-                    csvfile.safe_text(table.name),
+                    table_name,
                     "" if hidden else table.values[i][j],
                     "yes" if hidden else "",
                     _row_kind(

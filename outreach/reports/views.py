@@ -230,11 +230,14 @@ def export():
             )
         except exports.ExportError as error:
             return _bad_parameters(str(error))
-        return _csv_response(text, f"outreach-shareable-{period}-{start}-{end}.csv")
+        return _csv_response(
+            stream_with_context(text), f"outreach-shareable-{period}-{start}-{end}.csv"
+        )
     start, end, text = exports.internal_export(
         start, end, period, threshold, catalog, lang, current_user.id
     )
-    return _csv_response(text, f"outreach-internal-{period}-{start}-{end}.csv")
+    # Streamed: the header leaves at once, the rows a chunk at a time (never whole in memory).
+    return _csv_response(stream_with_context(text), f"outreach-internal-{period}-{start}-{end}.csv")
 
 
 @bp.get("/records.csv")

@@ -1,10 +1,11 @@
 """A batch of stock events from a phone: each stored exactly once, one result per record.
 
-The same contract as encounters (outreach.encounters.ingest): an id already stored, or
-repeated in the batch, answers ``duplicate``; a record that breaks the contract, names an
-unknown item or was made by another account answers ``rejected`` with a message per field,
-alone; the others are stored in one transaction with ``INSERT … ON CONFLICT DO NOTHING``, so
-a copy racing in from another request becomes ``duplicate``, never an error.
+The same contract as encounters (outreach.encounters.ingest): an id this account stored
+already, or repeated in the batch, answers ``duplicate`` (another account's: ``conflict``);
+a record that breaks the contract, names an unknown item or was made by another account
+answers ``rejected`` with a message per field, alone; the others are stored in one
+transaction with ``INSERT … ON CONFLICT DO NOTHING``, so a copy racing in from another
+request becomes ``duplicate`` (or ``conflict``), never an error.
 """
 
 from __future__ import annotations
@@ -57,11 +58,12 @@ def ingest_stock_events(records: list, worker_id: int, author: str | None) -> li
     timezone = ZoneInfo(current_app.config["PROGRAM_TIMEZONE"])
     kind = RecordKind(
         id_column=StockEvent.__table__.c.id,
+        owner_column=StockEvent.__table__.c.worker_id,
         check=lambda raw, _record_id: validate_stock_event(raw, supplies, now, timezone),
         id_of=lambda clean: clean.id,
         store=lambda events: _store(events, worker_id),
     )
-    results = answer_batch(records, kind, author)
+    results = answer_batch(records, kind, author, worker_id)
     log.info(
         "sync stock worker=%s records=%d created=%d",
         worker_id,

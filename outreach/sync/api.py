@@ -188,6 +188,7 @@ def sync():
             _("Too many sync requests. Waiting before trying again."),
             {"Retry-After": str(verdict.retry_after)},
         )
+    _spend_record_budget(len(records) + sum(map(len, others.values())))
     answer = {"results": []}
     if records or not others:
         outcome = ingest_batch(records, worker_id=current_user.id, author=current_user.username)
@@ -195,3 +196,34 @@ def sync():
     for key, records_of_kind in others.items():
         answer[key] = RECORD_KINDS[key](records_of_kind, current_user.id, current_user.username)
     return jsonify(answer)
+
+
+def _spend_record_budget(sent: int) -> None:
+    """Count the records this request carries against the account's budget; 429 past it.
+
+    Requests are limited per minute too, but a request carries up to 500 records: without a
+    budget counted in records one account could send tens of thousands a minute, each to be
+    voided by hand. The budget (``SYNC_RECORD_BUDGET`` per ``SYNC_RECORD_BUDGET_WINDOW_SECONDS``)
+    sits far above a real shift; the phone keeps its records and sends them after the wait.
+    """
+    if not sent:
+        return
+    config = current_app.config
+    budget = int(config["SYNC_RECORD_BUDGET"])
+    verdict = ratelimit.hit(
+        f"sync-records:{current_user.id}",
+        budget,
+        int(config["SYNC_RECORD_BUDGET_WINDOW_SECONDS"]),
+        amount=sent,
+    )
+    if not verdict.allowed:
+        raise ApiError(
+            429,
+            "record_budget",
+            _(
+                "This account has sent more than %(budget)d records in a short time. "
+                "They stay on the phone and go later.",
+                budget=budget,
+            ),
+            {"Retry-After": str(verdict.retry_after)},
+        )

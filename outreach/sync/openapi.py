@@ -63,7 +63,9 @@ SPEC = {
                 "required": ["id", "status"],
                 "properties": {
                     "id": {"type": ["string", "null"]},
-                    "status": {"enum": ["created", "duplicate", "rejected"]},
+                    # duplicate: this account stored the id already; conflict: a record
+                    # another account sent holds it (send the record again under a new id).
+                    "status": {"enum": ["created", "duplicate", "conflict", "rejected"]},
                     "errors": {"type": "object", "additionalProperties": {"type": "string"}},
                 },
             },
@@ -207,7 +209,10 @@ SPEC = {
                     "401": _error_response("Signed out (checked before CSRF)"),
                     "403": _error_response("Missing or stale CSRF token, or forbidden"),
                     "413": _error_response("Over SYNC_MAX_RECORDS records (500) or 1 MiB"),
-                    "429": _error_response("Too many requests; see Retry-After"),
+                    "429": _error_response(
+                        "Too many requests (rate_limited) or records (record_budget) for "
+                        "this account; see Retry-After"
+                    ),
                     "503": _error_response("Database unavailable; retry later"),
                 },
             }

@@ -61,6 +61,9 @@ SUPERVISOR_PAGES = [
     "/reports?preset=custom&start=2000-01-01&end=1999-01-01",  # the form with its errors
     "/reports/encounters",
     "/reports/encounters/{encounter}/void",
+    "/reports/bulk-void",
+    "/reports/bulk-void?worker={user}&start=2000-01-01&end=2100-12-31",  # the confirmation
+    "/reports/bulk-void?worker={user}&start=2000-01-01&end=2100-12-31&lang=es",
     "/reports/funder",
     "/reports/funder?template=cdph_ssp_annual&period=year&year=2026&lang=es",
     "/reports/overdoses",

@@ -4,19 +4,29 @@
 //   2: "outbox" gains a "savedAt" index (oldest first when sending) and every record a
 //      "status"; a "state" store keeps small values (last sync, zone, catalogue).
 //   3: every record names who logged it ("logged_by"); older ones get the last signed-in user.
+//   4: "outbox" is keyed by kind and id ("key", e.g. "encounters:6f1c…"), so one UUID used by
+//      two kinds keeps both records; the records kept so far move over unchanged.
 // A participant code never reaches this database: it is sealed to the server's key first.
 import { deleteDB, openDB } from "idb";
 import { seal } from "./seal.js";
 
 export const DB_NAME = "outreach";
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
+export const ENCOUNTERS = "encounters";
 export const PENDING = "pending";
 export const REJECTED = "rejected";
 const CHANNEL = "outreach-outbox";
 
 let dbPromise = null;
 
+// Where a record sits in the outbox: its kind (the sync body's key; entries without one are
+// encounters) and its id. The server answers each kind apart, so two kinds may share an id.
+export const keyOf = (kind, id) => `${kind || ENCOUNTERS}:${id}`;
+
 export function upgrade(db, oldVersion, _newVersion, tx) {
+  // Steps that rewrite records run after the request that starts them: each later step that
+  // reads records waits for them (all inside this one upgrade transaction).
+  const migrations = [];
   if (oldVersion < 1) {
     db.createObjectStore("outbox", { keyPath: "id" });
   }
@@ -25,7 +35,7 @@ export function upgrade(db, oldVersion, _newVersion, tx) {
     outbox.createIndex("savedAt", "savedAt");
     db.createObjectStore("state");
     // Records from version 1 had no status: they were all waiting to be sent.
-    outbox.openCursor().then(function migrate(cursor) {
+    const migrated = outbox.openCursor().then(function migrate(cursor) {
       if (!cursor) return undefined;
       const value = cursor.value;
       if (!value.status) value.status = PENDING;
@@ -33,9 +43,11 @@ export function upgrade(db, oldVersion, _newVersion, tx) {
       cursor.update(value);
       return cursor.continue().then(migrate);
     });
+    migrations.push(migrated);
   }
   if (oldVersion < 3) {
-    tx.objectStore("state")
+    const migrated = tx
+      .objectStore("state")
       .get("user")
       .then((user) =>
         tx
@@ -51,6 +63,19 @@ export function upgrade(db, oldVersion, _newVersion, tx) {
             return cursor.continue().then(migrate);
           }),
       );
+    migrations.push(migrated);
+  }
+  if (oldVersion < 4) {
+    // A key path cannot change in place: the records are read, the store made anew, and each
+    // record put back under its kind-and-id key.
+    Promise.all(migrations)
+      .then(() => tx.objectStore("outbox").getAll())
+      .then((entries) => {
+        db.deleteObjectStore("outbox");
+        const outbox = db.createObjectStore("outbox", { keyPath: "key" });
+        outbox.createIndex("savedAt", "savedAt");
+        for (const entry of entries) outbox.put({ ...entry, key: keyOf(entry.kind, entry.id) });
+      });
   }
 }
 
@@ -123,6 +148,7 @@ export async function addRecord(plain, { holdMs = 0, kind } = {}) {
   const record = await prepare(plain);
   const now = Date.now();
   const entry = {
+    key: keyOf(kind, record.id),
     id: record.id,
     ...(kind && { kind }),
     record,
@@ -137,11 +163,12 @@ export async function addRecord(plain, { holdMs = 0, kind } = {}) {
   return entry;
 }
 
-export async function replaceRecord(plain, { holdMs = 0 } = {}) {
+// ``kind``: as for addRecord (none: an encounter).
+export async function replaceRecord(plain, { holdMs = 0, kind } = {}) {
   const record = await prepare(plain);
   const db = await database();
   const tx = db.transaction("outbox", "readwrite");
-  const existing = await tx.store.get(record.id);
+  const existing = await tx.store.get(keyOf(kind, record.id));
   if (!existing) {
     await tx.done;
     return null;
@@ -153,12 +180,13 @@ export async function replaceRecord(plain, { holdMs = 0 } = {}) {
   return entry;
 }
 
-export async function getRecord(id) {
-  return (await database()).get("outbox", id);
+// ``kind``: as for addRecord (none: an encounter).
+export async function getRecord(id, kind) {
+  return (await database()).get("outbox", keyOf(kind, id));
 }
 
-export async function removeRecord(id) {
-  await (await database()).delete("outbox", id);
+export async function removeRecord(id, kind) {
+  await (await database()).delete("outbox", keyOf(kind, id));
   announce();
 }
 
@@ -204,19 +232,42 @@ export async function nextHoldEnd(user) {
   return holds.length ? Math.min(...holds) : null;
 }
 
-// Apply the server's answer: drop what it stored, mark what it refused.
+// A fresh random UUID (v4), also where crypto.randomUUID is missing (older browsers).
+export function freshId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Apply the server's answer (each result carries the ``kind`` it was answered under): drop
+// what it stored, mark what it refused, and give a record whose id another account's record
+// holds ("conflict") a fresh id, so it goes again by itself (its sealed code and all else
+// unchanged). Resolves to the counts of each.
 export async function applyResults(results) {
   const db = await database();
   const tx = db.transaction("outbox", "readwrite");
   let delivered = 0;
   let rejected = 0;
+  let renamed = 0;
   for (const result of results) {
     if (!result || typeof result.id !== "string") continue;
+    const key = keyOf(result.kind, result.id);
     if (result.status === "created" || result.status === "duplicate") {
-      await tx.store.delete(result.id);
+      await tx.store.delete(key);
       delivered += 1;
+    } else if (result.status === "conflict") {
+      const entry = await tx.store.get(key);
+      if (entry) {
+        const id = freshId();
+        await tx.store.delete(key);
+        await tx.store.put({ ...entry, key: keyOf(entry.kind, id), id, record: { ...entry.record, id } });
+        renamed += 1;
+      }
     } else if (result.status === "rejected") {
-      const entry = await tx.store.get(result.id);
+      const entry = await tx.store.get(key);
       // Refused only because another account is signed in: it waits for its author.
       const foreign = Object.keys(result.errors || {}).join() === "logged_by";
       if (entry && !foreign) {
@@ -229,7 +280,7 @@ export async function applyResults(results) {
   }
   await tx.done;
   announce();
-  return { delivered, rejected };
+  return { delivered, rejected, renamed };
 }
 
 export async function getState(key) {

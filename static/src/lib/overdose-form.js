@@ -28,7 +28,7 @@ export function setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave })
     const id = /^#overdose=([0-9a-f-]{36})$/i.exec(window.location.hash)?.[1];
     if (!id && window.location.hash !== "#overdose") return;
     section.open = true;
-    const entry = id && (await getRecord(id));
+    const entry = id && (await getRecord(id, KIND));
     if (entry) {
       // Fixing a record the server refused: its values back in the form.
       const { record } = entry;
@@ -67,7 +67,7 @@ export function setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave })
       outcome: fields.outcome.value,
     };
     try {
-      if (!editing || !(await replaceRecord(record))) await addRecord(record, { kind: KIND });
+      if (!editing || !(await replaceRecord(record, { kind: KIND }))) await addRecord(record, { kind: KIND });
     } catch (failure) {
       showToast(t(failure?.reason === "signed-out" ? "signedOutSave" : "notSaved"));
       return;

@@ -1,6 +1,7 @@
 // Sends the outbox to POST /api/v1/sync. Runs in pages and in the service worker alike.
 // One sync at a time across tabs and the worker (Web Locks). A record leaves the outbox only
-// when the server answers "created" or "duplicate" for it; anything else keeps it.
+// when the server answers "created" or "duplicate" for it; anything else keeps it. A record
+// whose id another account's record holds ("conflict") takes a fresh id and goes again.
 // Only records the signed-in account logged are sent; the others wait for their author.
 import { adoptServerBag } from "./bag.js";
 import { applyResults, getState, nextHoldEnd, rememberSession, sendable, setState, signedOut } from "./outbox.js";
@@ -107,7 +108,7 @@ export function batches(entries, maxRecords = MAX_BATCH, maxBytes = MAX_BODY_BYT
 }
 
 // Each record under its kind's key; the answer has one result per record under the same
-// key ("results" for encounters), all matched back by id.
+// key ("results" for encounters), all matched back by kind and id.
 async function post(entries) {
   const sent = { encounters: [] };
   for (const entry of entries) (sent[entry.kind || "encounters"] ||= []).push(entry.record);
@@ -135,7 +136,9 @@ async function post(entries) {
       throw new SyncError(OFFLINE, response.status);
     }
     if (!body || !Array.isArray(body.results)) throw new SyncError(OFFLINE, response.status);
-    return Object.keys(sent).flatMap((key) => body[key === "encounters" ? "results" : key] || []);
+    return Object.keys(sent).flatMap((key) =>
+      (body[key === "encounters" ? "results" : key] || []).map((result) => ({ ...result, kind: key })),
+    );
   }
   let code = null;
   try {
@@ -177,6 +180,10 @@ async function drain(report, attempts) {
   let rejected = 0;
   let maxRecords = MAX_BATCH;
   let attempt = 0;
+  // The server asked for a long wait (the account's record budget): every trigger until then
+  // (a page load, coming online, the service worker) keeps the records and waits too.
+  const waitUntil = (await getState("syncWaitUntil")) || 0;
+  if (waitUntil > Date.now()) throw new SyncError(OFFLINE, 429, waitUntil - Date.now());
   // Who is signed in decides what may be sent: asked once per run, when something waits.
   if ((await sendable(1)).length) await fetchToken();
   for (;;) {
@@ -191,13 +198,20 @@ async function drain(report, attempts) {
       rejected += applied.rejected;
       attempt = 0;
       await setState("lastSync", Date.now());
-      if (applied.delivered + applied.rejected === 0) break; // nothing matched: stop, do not spin
+      // Nothing matched: stop, do not spin. (Renamed records go again in the next round.)
+      if (applied.delivered + applied.rejected + applied.renamed === 0) break;
     } catch (error) {
       if (error.kind === "too-large" && maxRecords > 1) {
         maxRecords = Math.max(1, Math.floor(maxRecords / 2));
         continue;
       }
       if (error.kind !== OFFLINE) throw error;
+      if (error.retryAfterMs > MAX_DELAY_MS) {
+        // Longer than a retry is worth holding the sync lock for: end this run; the records
+        // stay and the next run starts after the wait.
+        await setState("syncWaitUntil", Date.now() + error.retryAfterMs);
+        throw error;
+      }
       attempt += 1;
       if (attempt >= attempts) throw error;
       const wait = error.retryAfterMs ?? backoffDelay(attempt - 1);

@@ -73,6 +73,7 @@ function item(entry, names) {
     const discard = element("button", "button danger", t("discard"));
     discard.type = "button";
     discard.dataset.discard = entry.id;
+    discard.dataset.kind = entry.kind || "";
     // A stock event is entered again on the bag page rather than fixed.
     actions.append(...(entry.kind && entry.kind !== OVERDOSE ? [] : [fix]), discard);
     li.append(actions);
@@ -100,7 +101,7 @@ rejectedList.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-discard]");
   if (!button) return;
   if (await confirmAction(t("discardConfirm"), t("discard"))) {
-    await removeRecord(button.dataset.discard);
+    await removeRecord(button.dataset.discard, button.dataset.kind || undefined);
     await render();
   }
 });
