@@ -155,7 +155,13 @@ def upgrade_lock(engine: sa.Engine, on_wait=None) -> Iterator[None]:
     import fcntl
 
     lock_path = f"{database}.upgrade-lock"
-    with open(lock_path, "a+b") as handle:
+    try:
+        handle = open(lock_path, "a+b")  # noqa: SIM115 (closed by the with below)
+    except OSError:
+        # No folder to lock in means no database there either: the upgrade itself says so.
+        yield
+        return
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

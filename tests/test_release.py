@@ -121,7 +121,7 @@ def _production_settings(path: Path, database_url: str, instance: Path, **extra)
     return _settings_file(
         path,
         OUTREACH_ENV="production",
-        SECRET_KEY=secrets.token_hex(32),
+        SECRET_KEY=extra.pop("SECRET_KEY", secrets.token_hex(32)),
         PARTICIPANT_CODE_KEY=extra.pop("PARTICIPANT_CODE_KEY", secrets.token_hex(32)),
         DATABASE_URL=database_url,
         PUBLIC_URL="https://outreach.example.org",
@@ -202,10 +202,14 @@ def test_the_documented_production_path_end_to_end(installed, tmp_path):
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     url = sa.engine.make_url(TEST_PG_URL).set(database=name).render_as_string(False)
     old_key, new_key = secrets.token_hex(32), secrets.token_hex(32)
+    # The seal keys in the database are wrapped by a key from SECRET_KEY: it stays.
+    secret_key = secrets.token_hex(32)
     settings_path = tmp_path / "outreach.env"
     instance = tmp_path / "instance"
     try:
-        settings = _production_settings(settings_path, url, instance, PARTICIPANT_CODE_KEY=old_key)
+        settings = _production_settings(
+            settings_path, url, instance, PARTICIPANT_CODE_KEY=old_key, SECRET_KEY=secret_key
+        )
         # Migrations, content and the first admin (the password asked twice).
         upgraded = installed.flask(["upgrade"], settings)
         assert upgraded.returncode == 0, upgraded.stderr
@@ -263,6 +267,7 @@ def test_the_documented_production_path_end_to_end(installed, tmp_path):
             url,
             instance,
             PARTICIPANT_CODE_KEY=new_key,
+            SECRET_KEY=secret_key,
             PARTICIPANT_CODE_KEY_PREVIOUS=old_key,
             PARTICIPANT_CODE_KEY_PREVIOUS_UNTIL=(date.today() + timedelta(days=90)).isoformat(),
         )
@@ -280,6 +285,36 @@ def test_the_documented_production_path_end_to_end(installed, tmp_path):
         logs = "".join(server.output)
         assert "E2E-RET-1" not in logs and "e2e ret 1" not in logs
 
+        # Two app servers on one database, as behind a round-robin proxy: a code sealed to
+        # the key one server handed out opens on the other, also after a rotation made by a
+        # command on neither (keys live in the database, nothing to copy between servers).
+        from tests.test_sealing import seal_with_library
+
+        first, second = Server(installed, settings), Server(installed, settings)
+        try:
+            for server in (first, second):
+                response, body = server.client.request("GET", "/healthz")
+                assert response.status == 200, body
+                health = json.loads(body)
+                assert installed.archive.name == f"outreach-{health['version']}.tar.gz"
+                assert health["status"] == "ok" and health["seal_keys"] == "ok"
+                server.client.login("wren", PASSWORD)
+            _, body = first.client.request("GET", "/api/v1/session")
+            before = json.loads(body)["seal_key"]
+            rotated = installed.flask(["seal-key", "rotate"], settings)
+            assert rotated.returncode == 0, rotated.stderr
+            _, body = second.client.request("GET", "/api/v1/session")
+            after = json.loads(body)["seal_key"]
+            assert after["kid"] != before["kid"]
+            for server, key in ((second, before), (first, after)):
+                sealed = seal_with_library(key, "E2E-TWO-1")
+                status, body = server.client.sync([make_encounter(participant_code_sealed=sealed)])
+                assert status == 200 and body["results"][0]["status"] == "created", body
+        finally:
+            first.stop()
+            second.stop()
+        assert _hashes_of(url, "E2E-TWO-1", new_key) == 2
+
         # Quiet failures of before now fail loudly, in one line.
         broken = tmp_path / "broken.env"
         _settings_file(broken, OUTREACH_ENV="production", SECRET_KEY="x" * 64)
@@ -291,7 +326,15 @@ def test_the_documented_production_path_end_to_end(installed, tmp_path):
         text.write_text("not a backup\n")
         refused = installed.flask(["restore", "--yes", str(text)], settings)
         assert refused.returncode == 1 and refused.stderr.startswith("Error: Restore refused")
-        assert _count(url, "encounter") == 4
+        assert _count(url, "encounter") == 6
+
+        # Rollback: the earlier backup replaces the whole schema; newer records are in the
+        # safety copy; `flask upgrade` then finds the schema current.
+        rolled_back = installed.flask(["restore", "--yes", str(backup)], settings)
+        assert rolled_back.returncode == 0, rolled_back.stderr
+        assert _count(url, "encounter") == 3
+        upgraded = installed.flask(["upgrade"], settings)
+        assert upgraded.returncode == 0, upgraded.stderr
     finally:
         with admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
