@@ -3,6 +3,8 @@ follow a chunk at a time, and the file read whole is the file as it always was."
 
 from __future__ import annotations
 
+import contextvars
+import gc
 from datetime import timedelta
 
 import pytest
@@ -64,3 +66,28 @@ def test_rows_come_a_chunk_at_a_time_and_join_to_the_whole_file():
     pieces = list(csvfile.stream_csv(rows, ["n", "text", "pair"], chunk=2000))
     assert len(pieces) == 1 + 3  # the header, then 2000 + 2000 + 500 rows
     assert "".join(pieces) == csvfile.write_csv(rows, ["n", "text", "pair"])
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize(
+    ("who", "query"),
+    [("supervisor", "export.csv?period=day"), ("admin", "records.csv?")],
+)
+def test_an_export_dropped_half_read_leaves_nothing_to_clean_up(
+    supervisor_client, admin_client, sync_api, who, query
+):
+    """A client that goes away mid-file: the body is closed wherever it is collected (here
+    in a context of its own, as a garbage collection may run anywhere), and nothing fails."""
+    sync_api.post([make_encounter()])
+    client = supervisor_client if who == "supervisor" else admin_client
+    response = client.get(f"/reports/{query}", buffered=False)
+    pieces = iter(response.response)
+    assert next(pieces)
+    del response
+
+    def collect() -> None:
+        nonlocal pieces
+        del pieces
+        gc.collect()
+
+    contextvars.Context().run(collect)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from itertools import islice
 
+from flask import copy_current_request_context
+
 # Text cells starting with these would run as formulas in spreadsheet programs.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_BOM = "\ufeff"
@@ -40,6 +42,26 @@ def stream_rows(rows: Iterable[Sequence], chunk: int = 2000) -> Iterator[str]:
     iterator = iter(rows)
     while piece := list(islice(iterator, chunk)):
         yield write_rows(piece)
+
+
+def in_request(pieces: Iterator[str]) -> Iterator[str]:
+    """``pieces`` made inside a copy of this request's context, pushed for each piece and
+    popped before it is handed on, for a response body read after the view returned.
+
+    Unlike ``stream_with_context`` no context stays pushed between pieces: a body dropped
+    half read (a client gone, a test that never reads it) is closed wherever it is
+    collected, with nothing to pop there.
+    """
+
+    @copy_current_request_context
+    def next_piece() -> str | None:
+        return next(pieces, None)
+
+    def body() -> Iterator[str]:
+        while (piece := next_piece()) is not None:
+            yield piece
+
+    return body()
 
 
 def write_csv(rows: Iterable[Sequence], header: Sequence[str]) -> str:

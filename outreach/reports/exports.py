@@ -201,7 +201,7 @@ def internal_export(
     every screen: with a record logged on purpose, they would tell whether a guessed code
     was seen in the period (``disclosure``).
 
-    The text comes in pieces (read them inside the request, ``stream_with_context``): the
+    The text comes in pieces (read them in the request's context, ``csvfile.in_request``): the
     header at once, then the rows a chunk at a time, so a three-year daily file starts at
     once and is never held whole.
     """

@@ -12,7 +12,6 @@ from flask import current_app
 from flask import jsonify
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -28,6 +27,7 @@ from outreach.models import Encounter
 from outreach.models import Role
 from outreach.models import User
 from outreach.program_settings import syringes_per_pound
+from outreach.reports import csvfile
 from outreach.reports import dashboard
 from outreach.reports import exports
 from outreach.reports import periods
@@ -231,13 +231,13 @@ def export():
         except exports.ExportError as error:
             return _bad_parameters(str(error))
         return _csv_response(
-            stream_with_context(text), f"outreach-shareable-{period}-{start}-{end}.csv"
+            csvfile.in_request(text), f"outreach-shareable-{period}-{start}-{end}.csv"
         )
     start, end, text = exports.internal_export(
         start, end, period, threshold, catalog, lang, current_user.id
     )
     # Streamed: the header leaves at once, the rows a chunk at a time (never whole in memory).
-    return _csv_response(stream_with_context(text), f"outreach-internal-{period}-{start}-{end}.csv")
+    return _csv_response(csvfile.in_request(text), f"outreach-internal-{period}-{start}-{end}.csv")
 
 
 @bp.get("/records.csv")
@@ -250,7 +250,7 @@ def records():
         )
     except PeriodError as error:
         return _bad_parameters(str(error))
-    body = stream_with_context(exports.records_export(start, end, load_catalog()))
+    body = csvfile.in_request(exports.records_export(start, end, load_catalog()))
     return _csv_response(body, f"outreach-records-{start}-{end}.csv")
 
 

@@ -312,7 +312,7 @@ def test_outbox_schema_upgrade_keeps_records_from_version_1(page, live_server, u
           open.onsuccess = () => { resolve(open.result.version); open.result.close(); };
         })"""
     )
-    assert version == 3
+    assert version == 4  # every step ran, the kind-and-id key (4) last
 
 
 def test_kill_switch_stops_caching_and_keeps_the_outbox(
