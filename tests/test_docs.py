@@ -45,9 +45,16 @@ def test_the_test_map_names_every_test_file(project_dir):
     text = (tests / "README.md").read_text(encoding="utf-8")
     files = {
         str(path.relative_to(tests))
-        for pattern in ("test_*.py", "browser/test_*.py", "browser/webkit/test_*.py", "js/*.test.mjs")
+        for pattern in (
+            "test_*.py",
+            "browser/test_*.py",
+            "browser/webkit/test_*.py",
+            "js/*.test.mjs",
+        )
         for path in tests.glob(pattern)
     }
-    named = set(re.findall(r"`((?:browser/webkit/|browser/|js/)?(?:test_\w+\.py|[\w-]+\.test\.mjs))`", text))
+    named = set(
+        re.findall(r"`((?:browser/webkit/|browser/|js/)?(?:test_\w+\.py|[\w-]+\.test\.mjs))`", text)
+    )
     assert sorted(files - named) == [], "add these to tests/README.md"
     assert sorted(named - files) == [], "tests/README.md names files that do not exist"
