@@ -283,3 +283,106 @@ def test_a_record_saved_before_the_phone_hears_who_signed_in_waits_for_the_answe
     log_encounter(page)
     (stored,) = wait_stored(live_server.app, 1)
     assert worker_of(live_server.app, stored) == users.worker
+
+
+def session_revoked(app) -> bool:
+    from outreach.models import UserSession
+
+    with app.app_context():
+        db.session.expire_all()
+        return db.session.scalar(sa.select(UserSession.revoked_at)) is not None
+
+
+def wait_revoked(app, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not session_revoked(app):
+        assert time.monotonic() < deadline, "the server session was never ended"
+        time.sleep(0.2)
+
+
+def old_cookies_reach(browser, live_server, cookies) -> int:
+    """What a copy of the cookies taken before sign-out gets from the session API."""
+    thief = browser.new_context(base_url=live_server.url, service_workers="block")
+    try:
+        thief.add_cookies([c for c in cookies if c["name"] in ("session", "remember_token")])
+        return thief.request.get("/api/v1/session").status
+    finally:
+        thief.close()
+
+
+def test_signing_out_without_signal_ends_the_session_here_at_once_and_on_the_server_next(
+    browser, page, context, live_server, users
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    cookies = context.cookies()
+    context.set_offline(True)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    page.click(".site-menu summary")
+    page.click("form[data-sign-out] button")
+    dialog = page.locator("[data-confirm-dialog]")
+    dialog.wait_for(state="visible")
+    # Offline there is no "Send, then sign out": the dialog says where the records go.
+    assert "Without signal" in dialog.inner_text()
+    assert dialog.locator("button", has_text="Send, then sign out").count() == 0
+    dialog.locator("button", has_text="Sign out anyway").click()
+    # Signed out on the phone at once: no form that saves; the record stays for its author.
+    page.locator("[data-signin-banner]").wait_for(state="visible")
+    assert page.locator("#encounter-form").is_hidden()
+    wait_phone_knows_user(page, None)
+    assert "Signed out on this phone" in page.inner_text("[data-sync-message]")
+    wait_count(page, 1)
+    assert not session_revoked(live_server.app)
+    # Back in reach: the first contact ends the session; no copy of the cookies works again.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_revoked(live_server.app)
+    assert context.request.get("/api/v1/session").status == 401
+    assert old_cookies_reach(browser, live_server, cookies) == 401
+    assert stored_ids(live_server.app) == set()
+    wait_count(page, 1)
+
+
+def test_clearing_the_device_offline_ends_the_session_once_back_online(
+    browser, page, context, live_server, users
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    cookies = context.cookies()
+    page.goto("/outbox")
+    context.set_offline(True)
+    page.click("[data-clear-device]")
+    page.locator("[data-confirm-dialog] button", has_text="Clear this device").click()
+    wait_until(
+        page, "document.querySelector('[data-sync-message]').textContent.includes('cleared')"
+    )
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
+    assert not session_revoked(live_server.app)
+    context.set_offline(False)
+    # Whatever reaches the server first (here: opening the app again) ends the session.
+    page.goto("/log")
+    page.wait_for_url("**/login**")
+    wait_revoked(live_server.app)
+    assert old_cookies_reach(browser, live_server, cookies) == 401
+
+
+def test_another_worker_offline_is_told_signing_in_needs_signal(page, context, live_server, users):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    context.set_offline(True)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    link = page.locator("a.switch-worker")
+    link.click()
+    # The page stays; beside the link: why, and what the waiting records will do.
+    note = page.locator("#switch-message")
+    wait_until(page, "document.getElementById('switch-message').textContent !== ''")
+    assert urlsplit(page.url).path == "/log"
+    assert "signal" in note.inner_text() and "1 waiting records" in note.inner_text()
+    assert "under your name" in note.inner_text()
+    assert link.get_attribute("aria-describedby") == "switch-message"
