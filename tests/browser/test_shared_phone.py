@@ -386,3 +386,67 @@ def test_another_worker_offline_is_told_signing_in_needs_signal(page, context, l
     assert "signal" in note.inner_text() and "1 waiting records" in note.inner_text()
     assert "under your name" in note.inner_text()
     assert link.get_attribute("aria-describedby") == "switch-message"
+
+
+def test_a_pin_too_short_is_refused_beside_it_with_the_reason(page, live_server, users):
+    page.goto("/login?next=/log")
+    page.fill('input[name="username"]', users.worker)
+    page.fill('input[name="password"]', PASSWORD)
+    page.fill("#unlock-pin", "1234")
+    page.click('form[data-login] button[type="submit"]')
+    error = page.locator("#unlock-pin-error")
+    error.wait_for(state="visible")
+    assert "6 to 12 digits" in error.inner_text()
+    assert "unlock-pin-error" in page.get_attribute("#unlock-pin", "aria-describedby")
+    assert page.get_attribute("#unlock-pin", "aria-invalid") == "true"
+    assert urlsplit(page.url).path == "/login"
+    # Fixed, the message goes and the sign-in goes through.
+    page.fill("#unlock-pin", "135792")
+    assert error.is_hidden()
+    page.click('form[data-login] button[type="submit"]')
+    page.wait_for_url(on_path("/log"))
+
+
+def sign_out_choosing(page, choice: str) -> None:
+    page.click(".site-menu summary")
+    page.click("form[data-sign-out] button")
+    dialog = page.locator("[data-confirm-dialog]")
+    dialog.wait_for(state="visible")
+    dialog.locator("button", has_text=choice).click()
+
+
+def test_send_then_sign_out_sends_a_record_just_saved_and_signs_out(page, live_server, users):
+    """A record still in its undo window is sent too, not reported as "could not be sent"."""
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    log_encounter(page, "cooker", 5)
+    sign_out_choosing(page, "Send, then sign out")
+    page.wait_for_url("**/login")
+    assert len(wait_stored(live_server.app, 1)) == 1
+
+
+def test_send_then_sign_out_that_cannot_send_says_so_and_stays_signed_in_truthfully(
+    page, live_server, users
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    log_encounter(page, "cooker", 5)
+    sign_out_choosing(page, "Send, then sign out")
+    dialog = page.locator("[data-confirm-dialog]")
+    wait_until(page, "document.querySelector('[data-confirm-text]').textContent.includes('reach')")
+    text = dialog.inner_text()
+    assert "Could not reach the server: 1 records were not sent." in text
+    assert "If you sign out now, 1 records wait on this phone" in text
+    dialog.locator("button", has_text="Cancel").click()
+    # Still signed in, and the status line says so; it never claims the record went.
+    message = page.locator("[data-sync-message]")
+    wait_until(page, "document.querySelector('[data-sync-message]').textContent.includes('still')")
+    assert "You are still signed in." in message.inner_text()
+    assert page.locator("#encounter-form").is_visible()
+    page.wait_for_timeout(3000)
+    assert "All records sent" not in message.inner_text()
+    wait_count(page, 1)
+    assert stored_ids(live_server.app) == set()
