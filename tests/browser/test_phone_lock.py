@@ -252,3 +252,32 @@ def test_a_phone_that_kept_a_password_verifier_loses_it_on_upgrade(
             break
         page.wait_for_timeout(100)
     assert state(page, "lock") is None
+
+
+@pytest.mark.engine_independent
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_lock_page_has_no_serious_axe_violation(browser, live_server, users, scheme):
+    from tests.browser.conftest import sign_in
+    from tests.browser.test_accessibility import _violations
+
+    context = browser.new_context(
+        base_url=live_server.url,
+        bypass_csp=True,
+        color_scheme=scheme,
+        service_workers="block",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, users.worker)
+        page.goto("/lock")
+        page.locator("[data-lock-form]").wait_for()
+        assert _violations(page) == []
+        # A refusal beside the field is read with it.
+        unlock_with(page, "wrong password here")
+        lock_message(page, "Wrong password")
+        assert _violations(page) == []
+    finally:
+        context.close()

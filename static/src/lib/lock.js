@@ -100,7 +100,8 @@ export async function lockNow() {
   document.title = "Outreach";
   await setLocked(false).catch(() => null);
   await tellServerLocked().catch(() => null);
-  window.location.reload();
+  // A GET of the same address (a page that answered a form is not sent again).
+  window.location.replace(window.location.pathname + window.location.search);
 }
 
 function check() {

@@ -44,8 +44,8 @@ async function render(text = "") {
 
 // Unlocked: the page asked for is loaded again (the lock page itself leads home).
 function proceed() {
-  if (window.location.pathname === "/lock") window.location.replace("/");
-  else window.location.reload();
+  // A GET of the same address (never a form sent again).
+  window.location.replace(window.location.pathname === "/lock" ? "/" : window.location.pathname + window.location.search);
 }
 
 async function withPin(pin) {
@@ -119,9 +119,6 @@ switchLink.addEventListener("click", (event) => {
 });
 
 async function start() {
-  const user = await getState("user").catch(() => null);
-  // Nobody signed in on this phone: there is nothing to unlock.
-  if (!user && navigator.onLine) return window.location.replace("/login");
   // Opened offline with a PIN that opened it earlier, or a key waiting for the server.
   if (!(await lockedNow().catch(() => true)) && (await settlePendingUnlock())) return proceed();
   // Shown means locked, for every tab and the service worker; the server hears it too.
@@ -130,6 +127,10 @@ async function start() {
   if (!state) await setLocked(false);
   if (!state?.told) tellServerLocked().catch(() => null);
   window.addEventListener("online", () => tellServerLocked().catch(() => null));
+  // Unlocked in another tab: this one follows.
+  window.addEventListener("storage", (event) => {
+    if (event.key === "outreach-locked" && event.newValue === null) proceed();
+  });
   render();
 }
 
