@@ -231,7 +231,7 @@ def _json_post(client, path: str, body: dict):
 
 
 def _lock(client):
-    assert _json_post(client, "/api/v1/lock", {}).status_code == 200
+    assert _json_post(client, "/lock/session", {}).status_code == 200
 
 
 def test_a_locked_session_reaches_nothing_but_the_lock(app, users):
@@ -265,34 +265,34 @@ def test_a_locked_session_api_gives_no_token_or_user(app, users):
     assert thief.get("/api/v1/session").status_code == 423
     assert thief.get("/reports/export.csv").status_code == 423
     # Writes are refused as well; the session cannot give itself a new unlock key.
-    assert _json_post(phone, "/api/v1/unlock-key", {"key": "k" * 43}).status_code == 423
+    assert _json_post(phone, "/lock/key", {"key": "k" * 43}).status_code == 423
 
 
 def test_unlocking_needs_the_pin_key_or_the_password(app, users):
     phone = _signed_in_phone(app, users.worker)
     key = "a" * 43
-    assert _json_post(phone, "/api/v1/unlock-key", {"key": key}).status_code == 200
+    assert _json_post(phone, "/lock/key", {"key": key}).status_code == 200
     _lock(phone)
-    wrong_key = _json_post(phone, "/api/v1/unlock", {"key": "b" * 43})
+    wrong_key = _json_post(phone, "/lock/unlock", {"key": "b" * 43})
     assert wrong_key.status_code == 403 and "pin" in wrong_key.get_json()["errors"]
-    wrong_password = _json_post(phone, "/api/v1/unlock", {"password": "not it at all"})
+    wrong_password = _json_post(phone, "/lock/unlock", {"password": "not it at all"})
     assert wrong_password.status_code == 403
     assert wrong_password.get_json()["errors"]["password"] == "Wrong password."
     assert phone.get("/api/v1/session").status_code == 423
-    assert _json_post(phone, "/api/v1/unlock", {"key": key}).status_code == 200
+    assert _json_post(phone, "/lock/unlock", {"key": key}).status_code == 200
     assert phone.get("/api/v1/session").status_code == 200
     _lock(phone)
-    assert _json_post(phone, "/api/v1/unlock", {"password": PASSWORD}).status_code == 200
+    assert _json_post(phone, "/lock/unlock", {"password": PASSWORD}).status_code == 200
     assert phone.get("/log").status_code == 200
 
 
 def test_locking_and_unlocking_take_only_json(app, users):
     """No other site can lock or unlock a session with a form (no CSRF token while locked)."""
     phone = _signed_in_phone(app, users.worker)
-    assert phone.post("/api/v1/lock", data={"x": "1"}).status_code == 400
+    assert phone.post("/lock/session", data={"x": "1"}).status_code == 400
     assert phone.get("/api/v1/session").status_code == 200
     _lock(phone)
-    form = phone.post("/api/v1/unlock", data={"password": PASSWORD})
+    form = phone.post("/lock/unlock", data={"password": PASSWORD})
     assert form.status_code == 400
     assert phone.get("/api/v1/session").status_code == 423
 
@@ -301,12 +301,12 @@ def test_wrong_passwords_at_the_lock_are_throttled_like_sign_in(app, users):
     phone = _signed_in_phone(app, users.worker)
     _lock(phone)
     statuses = [
-        _json_post(phone, "/api/v1/unlock", {"password": f"wrong {n}"}).status_code
+        _json_post(phone, "/lock/unlock", {"password": f"wrong {n}"}).status_code
         for n in range(app.config["LOGIN_MAX_FAILURES"] + 1)
     ]
     assert statuses[-1] == 429
     # Throttled: even the right password waits.
-    assert _json_post(phone, "/api/v1/unlock", {"password": PASSWORD}).status_code == 429
+    assert _json_post(phone, "/lock/unlock", {"password": PASSWORD}).status_code == 429
 
 
 def test_a_phone_signed_out_without_signal_ends_its_session_at_the_next_contact(app, users):

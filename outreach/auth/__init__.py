@@ -28,8 +28,9 @@ END_COOKIE = "outreach_end"
 
 
 def wants_json() -> bool:
-    """Whether this request is for the JSON API, which never redirects."""
-    return request.path.startswith("/api/")
+    """Whether this request is for the JSON API or the lock's JSON endpoints (/lock/...),
+    which never redirect."""
+    return request.path.startswith(("/api/", "/lock/"))
 
 
 def init_login_manager(manager: LoginManager) -> None:

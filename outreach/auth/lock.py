@@ -1,7 +1,7 @@
 """The screen lock, as the server knows it.
 
 A phone locks its screens after ``LOCK_IDLE_SECONDS`` without a touch, and tells the server
-(``POST /api/v1/lock``; without signal, at its next contact). From then on the session reaches
+(``POST /lock/session``; without signal, at its next contact). From then on the session reaches
 nothing but the lock: every page, whatever its address, is answered with the lock page (423),
 and every JSON answer, ``GET /api/v1/session`` included, is ``423 {"error": "locked"}`` with
 no user, no CSRF token and no data. Only unlocking, locking, signing in or out, the service
@@ -12,7 +12,7 @@ a script), for every role.
 Unlocking proves one of two things:
 
 - the PIN: at sign-in the phone draws a random key, seals it under a key derived from the PIN
-  (PBKDF2, AES-GCM), and sends the key itself once (``POST /api/v1/unlock-key``); the server
+  (PBKDF2, AES-GCM), and sends the key itself once (``POST /lock/key``); the server
   keeps its hash. Opening the seal offline unlocks the phone; handing the key back unlocks
   the session. Nothing derived from the password is ever kept on the phone;
 - the password, checked here (online), under the sign-in throttle.
@@ -173,9 +173,9 @@ def init(bp: Blueprint) -> None:
     """Add the lock's routes and its guard to the sign-in blueprint."""
     bp.add_url_rule("/lock", "lock_screen", pwa.offline_page(lock_screen), methods=["GET"])
     for rule, endpoint, view in (
-        ("/api/v1/lock", "lock_session", lock_session),
-        ("/api/v1/unlock", "unlock_session", unlock_session),
-        ("/api/v1/unlock-key", "set_unlock_key", set_unlock_key),
+        ("/lock/session", "lock_session", lock_session),
+        ("/lock/unlock", "unlock_session", unlock_session),
+        ("/lock/key", "set_unlock_key", set_unlock_key),
     ):
         bp.add_url_rule(rule, endpoint, csrf.exempt(view), methods=["POST"])
     bp.before_app_request(guard_locked_sessions)

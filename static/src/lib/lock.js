@@ -42,7 +42,7 @@ export async function postJson(url, body, ms = TELL_TIMEOUT_MS) {
 
 // Tell the server this session is locked; remembered when it could not be told.
 export async function tellServerLocked() {
-  const answer = navigator.onLine ? await postJson("/api/v1/lock", {}) : null;
+  const answer = navigator.onLine ? await postJson("/lock/session", {}) : null;
   await setLocked(Boolean(answer?.ok));
 }
 
@@ -50,7 +50,7 @@ export async function tellServerLocked() {
 export async function settlePendingUnlock() {
   const key = sessionStorage.getItem(PENDING_UNLOCK);
   if (!key || !navigator.onLine) return false;
-  const answer = await postJson("/api/v1/unlock", { key });
+  const answer = await postJson("/lock/unlock", { key });
   if (!answer) return false;
   sessionStorage.removeItem(PENDING_UNLOCK);
   return answer.ok;
@@ -68,7 +68,7 @@ export async function adoptPin(user) {
     if (!key || typed !== user.toLowerCase()) return;
     const unlockKey = newUnlockKey();
     const sealed = await sealUnlockKey(key, unlockKey);
-    const answer = await postJson("/api/v1/unlock-key", { key: unlockKey });
+    const answer = await postJson("/lock/key", { key: unlockKey });
     if (answer?.ok) await setState("lock", { v: 2, user, salt, iterations, ...sealed, failures: 0 });
   } catch (error) {
     // Unreadable: the worker unlocks with the password, or signs in again.

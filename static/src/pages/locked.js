@@ -63,7 +63,7 @@ async function withPin(pin) {
   // The session is unlocked with the key the PIN opened; without signal, at the next contact.
   sessionStorage.setItem(PENDING_UNLOCK, key);
   if (navigator.onLine) {
-    const answer = await postJson("/api/v1/unlock", { key });
+    const answer = await postJson("/lock/unlock", { key });
     if (answer) sessionStorage.removeItem(PENDING_UNLOCK);
     if (answer?.status === 403) {
       usePassword = true;
@@ -76,7 +76,7 @@ async function withPin(pin) {
 
 async function withPassword(password) {
   if (!navigator.onLine) return say(t("passwordOffline"));
-  const answer = await postJson("/api/v1/unlock", { password }, 20_000);
+  const answer = await postJson("/lock/unlock", { password }, 20_000);
   if (!answer) return say(t("passwordOffline"));
   if (answer.ok) {
     const lock = await pinRecord();
