@@ -13,7 +13,7 @@
 //   with the kept lock page, online or offline, and every other request with 423; nothing
 //   of a page reaches the screen. A sign-in (POST /login) that succeeds ends the lock.
 import { nextHoldEnd, signedOut } from "./lib/outbox.js";
-import { clearLocked, dropOldVerifiers, lockedNow } from "./lib/lock-state.js";
+import { clearLocked, dropOldVerifiers, lockedNow, noteActive } from "./lib/lock-state.js";
 import { OFFLINE, syncOutbox } from "./lib/sync.js";
 
 const BUILD = __BUILD_ID__;
@@ -339,6 +339,9 @@ self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type === "CLEARED") {
     cleared = true;
+  } else if (data.type === "ACTIVE") {
+    // A page was touched: the idle time counts from now, on this worker's clock.
+    if (!cleared) event.waitUntil(noteActive().catch(() => null));
   } else if (data.type === "SKIP_WAITING") {
     self.skipWaiting();
   } else if (data.type === "REFRESH_PAGES") {

@@ -281,3 +281,20 @@ def test_the_lock_page_has_no_serious_axe_violation(browser, live_server, users,
         assert _violations(page) == []
     finally:
         context.close()
+
+
+def test_from_the_lock_another_worker_signs_in_and_the_lock_is_gone(page, live_server, users):
+    sign_in_with_pin(page, users.worker)
+    wait_offline_ready(page)
+    showing_only_the_lock(page)
+    page.click("[data-switch-worker]")
+    page.wait_for_url("**/login**")
+    # The sign-in page stays put (no lock loop on it).
+    page.locator('input[name="username"]').wait_for()
+    page.wait_for_timeout(1500)
+    page.fill('input[name="username"]', users.supervisor)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('form[data-login] button[type="submit"]')
+    page.wait_for_url(lambda url: urlsplit(url).path == "/log")
+    page.locator("#encounter-form").wait_for(state="visible")
+    assert page.locator("[data-lock-form]").count() == 0

@@ -17,15 +17,22 @@ export async function lockedNow(now = Date.now()) {
   return Boolean(last) && now - last > (await idleMs());
 }
 
+// The lock set (by idle, another tab or the server), without the service worker's idle
+// reckoning: what pages ask, on their own clock.
+export const lockSet = async () => Boolean(await getState("locked"));
+
 export async function setLocked(told = false) {
   await setState("locked", { at: Date.now(), told });
 }
 
-export async function clearLocked(now = Date.now()) {
+export async function clearLocked() {
   await setState("locked", null);
-  await setState("lastActive", now);
+  await setState("lastActive", null);
 }
 
+// Written by the service worker only, on its own clock, when a page says it was touched: a
+// page's clock may differ from the worker's (a test's fake clock, a page left open across a
+// clock change), and mixing the two would lock a phone in use.
 export const noteActive = (now = Date.now()) => setState("lastActive", now);
 
 // Phones from before this version kept a PBKDF2 verifier of the account's password (and one

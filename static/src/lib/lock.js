@@ -5,7 +5,7 @@
 // unlocked. Nothing of the page stays behind, for eyes or for a screen reader.
 // Offline unlock is by PIN only (lib/verifier.js); the password is checked by the server.
 import { getState, setState } from "./outbox.js";
-import { clearLocked, dropOldVerifiers, idleMs, lockedNow, noteActive, setLocked } from "./lock-state.js";
+import { clearLocked, dropOldVerifiers, idleMs, lockSet, setLocked } from "./lock-state.js";
 import { newUnlockKey, sealUnlockKey } from "./verifier.js";
 // Written by the sign-in page (pages/login.js) for the page after it; adopted, then removed.
 import { PENDING_KEY } from "./lock-key.js";
@@ -85,8 +85,12 @@ function touch() {
   // For the service worker, which cannot read localStorage; not on every touch.
   if (now - lastWrite > Math.min(10_000, limit / 3)) {
     lastWrite = now;
-    noteActive(now).catch(() => null);
+    tellWorkerActive();
   }
+}
+
+function tellWorkerActive() {
+  navigator.serviceWorker?.controller?.postMessage({ type: "ACTIVE" });
 }
 
 // Lock now: the content goes from the DOM at once, then the page loads again as the lock.
@@ -117,13 +121,13 @@ export async function initLock() {
   await dropOldVerifiers().catch(() => null);
   limit = await idleMs();
   // A page from the browser's memory (back/forward) or opened before the lock: not past it.
-  if (await lockedNow().catch(() => false)) {
+  if (await lockSet().catch(() => false)) {
     localStorage.setItem(LOCKED_KEY, "1");
   }
   check();
   if (isLocked()) return;
   localStorage.setItem(ACTIVE_KEY, String(Date.now()));
-  noteActive().catch(() => null);
+  tellWorkerActive();
   ticker = setInterval(check, 1000);
   for (const type of ["pointerdown", "keydown", "scroll"]) {
     document.addEventListener(type, touch, { passive: true, capture: true });
@@ -133,7 +137,7 @@ export async function initLock() {
     if (event.key === LOCKED_KEY && event.newValue === "1") lockNow();
   });
   window.addEventListener("pageshow", (event) => {
-    if (event.persisted) lockedNow().then((locked) => locked && lockNow());
+    if (event.persisted) lockSet().then((locked) => locked && lockNow());
   });
 }
 

@@ -4,7 +4,7 @@
 // checked by the server, so it needs signal. Each refusal says why, beside the field.
 import { getState, setState } from "../lib/outbox.js";
 import { PENDING_UNLOCK, postJson, settlePendingUnlock, tellServerLocked, unlocked } from "../lib/lock.js";
-import { lockedNow, setLocked } from "../lib/lock-state.js";
+import { lockSet, setLocked } from "../lib/lock-state.js";
 import { openUnlockKey } from "../lib/verifier.js";
 import { t } from "../lib/ui.js";
 
@@ -120,7 +120,7 @@ switchLink.addEventListener("click", (event) => {
 
 async function start() {
   // Opened offline with a PIN that opened it earlier, or a key waiting for the server.
-  if (!(await lockedNow().catch(() => true)) && (await settlePendingUnlock())) return proceed();
+  if (!(await lockSet().catch(() => true)) && (await settlePendingUnlock())) return proceed();
   // Shown means locked, for every tab and the service worker; the server hears it too.
   localStorage.setItem("outreach-locked", "1");
   const state = await getState("locked").catch(() => null);
