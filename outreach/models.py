@@ -88,6 +88,8 @@ class User(db.Model):
     # The token of the signed-in session this request came with (see outreach.auth.sessions);
     # both cookies carry it, as Flask-Login's user id. Not a column.
     session_key = None
+    # Whether that session is locked (the phone's screen lock); set with session_key.
+    session_locked = False
 
     # Flask-Login protocol.
     @property
@@ -129,6 +131,11 @@ class UserSession(db.Model):
     last_seen_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     expires_at: so.Mapped[datetime] = so.mapped_column(index=True)
     revoked_at: so.Mapped[datetime | None]
+    # The phone's screen lock, as the server knows it: while set, this session reaches
+    # nothing but unlocking, locking and signing out (outreach/auth/lock.py).
+    locked_at: so.Mapped[datetime | None]
+    # SHA-256 (hex) of the random key the phone sealed under its PIN: handing it back unlocks.
+    unlock_key_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
     user: so.Mapped[User] = so.relationship()
 

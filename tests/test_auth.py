@@ -361,3 +361,46 @@ def test_failures_and_lockouts_are_logged_without_addresses_or_unknown_names(
     with app.app_context():
         stored = repr(db.session.execute(sa.text("SELECT * FROM rate_limit_counter")).all())
     assert "198.51.100" not in stored and "no-such-person" not in stored
+
+
+def _field_of(html: str, error_id: str) -> str:
+    """The id of the input an error message is tied to (aria-describedby), or ''."""
+    import re
+
+    match = re.search(rf'<input[^>]*aria-describedby="{error_id}"[^>]*>', html)
+    if not match:
+        return ""
+    found = re.search(r'\bid="([^"]+)"', match.group(0))
+    return found.group(1) if found else ""
+
+
+def test_a_password_too_short_is_refused_beside_the_password_field(app, admin_client):
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    response = admin_client.post(
+        "/admin/users",
+        data={
+            "username": "newcomer",
+            "role": "worker",
+            "password": "short",
+            "csrf_token": csrf_token_from(page),
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="password-error"' in html and "Use at least 10 characters." in html
+    assert _field_of(html, "password-error") == "password"
+    assert 'id="username-error"' not in html
+
+
+def test_a_new_password_too_short_is_refused_beside_its_field(app, admin_client, users):
+    with app.app_context():
+        worker_id = db.session.scalar(sa.select(User.id).where(User.username == users.worker))
+    page = admin_client.get(f"/admin/users/{worker_id}").get_data(as_text=True)
+    response = admin_client.post(
+        f"/admin/users/{worker_id}/password",
+        data={"password": "short", "csrf_token": csrf_token_from(page)},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert _field_of(html, "password-error") == "password"
+    assert "Use at least 10 characters." in html

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
+from wtforms.validators import ValidationError
 
 from outreach.models import Role
 
@@ -25,6 +26,18 @@ ROLE_LABELS = {
     Role.ADMIN.key: _l("Admin"),
 }
 ROLE_CHOICES = [SelectChoice(key, label) for key, label in ROLE_LABELS.items()]
+
+
+def long_enough(form, field) -> None:
+    """A password too short is refused beside the password field, not elsewhere."""
+    from outreach.auth import services as auth_services
+
+    if field.data and auth_services.validate_password(field.data):
+        raise ValidationError(
+            _l("Use at least %(count)d characters.", count=auth_services.MIN_PASSWORD_LENGTH)
+        )
+
+
 NO_AUTOFILL = {"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
 
 
@@ -35,7 +48,7 @@ class UserCreateForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default=Role.WORKER.key)
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=256)],
+        validators=[DataRequired(), Length(max=256), long_enough],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -47,7 +60,7 @@ class RoleForm(FlaskForm):
 class PasswordForm(FlaskForm):
     password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(max=256)],
+        validators=[DataRequired(), Length(max=256), long_enough],
         render_kw={"autocomplete": "new-password"},
     )
 

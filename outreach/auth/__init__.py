@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import abort
+from flask import g
 from flask import jsonify
 from flask import redirect
 from flask import request
@@ -19,10 +20,17 @@ from outreach.extensions import db
 from outreach.models import Role
 from outreach.models import User
 
+# Cookies the phone's script reads and writes (so neither is HttpOnly; neither signs anything
+# in). REF_COOKIE names the session (sessions.public_ref); a phone that signs out without
+# signal copies it into END_COOKIE, which ends that session at the server's next contact.
+REF_COOKIE = "outreach_ref"
+END_COOKIE = "outreach_end"
+
 
 def wants_json() -> bool:
-    """Whether this request is for the JSON API, which never redirects."""
-    return request.path.startswith("/api/")
+    """Whether this request is for the JSON API or the lock's JSON endpoints (/lock/...),
+    which never redirect."""
+    return request.path.startswith(("/api/", "/lock/"))
 
 
 def init_login_manager(manager: LoginManager) -> None:
@@ -38,7 +46,15 @@ def init_login_manager(manager: LoginManager) -> None:
         # them signs a request in.
         from outreach.auth import sessions
 
-        return sessions.load(session_token)
+        # A phone that signed out (or was cleared) without signal left a note in a cookie of
+        # its own; it rides on whatever request reaches the server first, and the session
+        # ends before that request sees anything.
+        end_ref = request.cookies.get(END_COOKIE)
+        if end_ref:
+            g.end_cookie_seen = True
+            if end_ref in ("*", sessions.public_ref(session_token or "")):
+                g.ended_by_phone = True
+        return sessions.load(session_token, end_ref)
 
     @manager.unauthorized_handler
     def unauthorized():

@@ -66,9 +66,26 @@ def start(user: User, remember: bool) -> str:
     return token
 
 
-def load(token: str) -> User | None:
-    """The account signed in by ``token``, or None when that session has ended."""
+def public_ref(token: str) -> str:
+    """A name for the session the phone may read and send back (never the token itself).
+
+    A phone that signs out without signal names the session to end with it; a hash under
+    its own label, so it can neither be turned back into the token nor match the stored id.
+    """
+    return hashlib.sha256(f"outreach-session-ref\n{token}".encode()).hexdigest()[:32]
+
+
+def load(token: str, end_ref: str | None = None) -> User | None:
+    """The account signed in by ``token``, or None when that session has ended.
+
+    ``end_ref``: a phone signed out (or was cleared) without signal and asks, with this
+    request, that its session end (``public_ref`` of it, or ``*`` when it did not know it):
+    it ends now, before the request sees anything.
+    """
     if not token or len(token) > 128:
+        return None
+    if end_ref and end_ref in ("*", public_ref(token)):
+        end(token)
         return None
     record = db.session.get(UserSession, token_hash(token))
     now = utcnow()
@@ -80,7 +97,46 @@ def load(token: str) -> User | None:
     if now - record.last_seen_at >= TOUCH_INTERVAL:
         _touch(record, now)
     user.session_key = token
+    user.session_locked = record.locked_at is not None
     return user
+
+
+def lock(token: str) -> None:
+    """The phone holding this session locked its screens: the session reaches nothing else."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == token_hash(token), UserSession.locked_at.is_(None))
+        .values(locked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def unlock(token: str) -> None:
+    db.session.execute(
+        sa.update(UserSession).where(UserSession.id == token_hash(token)).values(locked_at=None)
+    )
+    db.session.commit()
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def set_unlock_key(token: str, key: str) -> None:
+    """Keep the hash of the key this session's phone sealed under its PIN."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.id == token_hash(token))
+        .values(unlock_key_hash=key_hash(key))
+    )
+    db.session.commit()
+
+
+def unlock_key_matches(token: str, key: str) -> bool:
+    """Whether ``key`` is the one this session's phone sealed under its PIN."""
+    record = db.session.get(UserSession, token_hash(token))
+    stored = record.unlock_key_hash if record is not None else None
+    return bool(stored) and secrets.compare_digest(stored, key_hash(key))
 
 
 def _touch(record: UserSession, now: datetime) -> None:

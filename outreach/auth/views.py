@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint
 from flask import current_app
 from flask import flash
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -18,6 +19,9 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 
+from outreach.auth import END_COOKIE
+from outreach.auth import REF_COOKIE
+from outreach.auth import lock
 from outreach.auth import services
 from outreach.auth import sessions
 from outreach.auth.forms import LoginForm
@@ -65,6 +69,10 @@ def login():
         )
         if result.outcome is services.LoginOutcome.OK:
             remember = bool(form.remember.data)
+            # Another worker taking this phone (or the same one again): the session this
+            # browser held ends here, instead of lingering until it expires.
+            if current_user.is_authenticated:
+                sessions.end(current_user.get_id())
             session.clear()
             session.permanent = True
             sessions.start(result.user, remember=remember)
@@ -114,4 +122,46 @@ def signed_out_response(message: str):
         httponly=bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
         samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
     )
+    return response
+
+
+lock.init(bp)
+
+
+@bp.after_app_request
+def _phone_cookies(response):
+    """Keep the phone's two small cookies in step with the session (see REF_COOKIE)."""
+    config = current_app.config
+    secure = bool(config.get("SESSION_COOKIE_SECURE"))
+    if g.get("end_cookie_seen"):
+        # Done with, whether it ended this session or named one that had already gone.
+        response.delete_cookie(END_COOKIE, path="/", secure=secure, samesite="Strict")
+        if g.get("ended_by_phone"):
+            response.delete_cookie(REF_COOKIE, path="/", secure=secure, samesite="Strict")
+            response.delete_cookie(
+                config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+                path=config.get("REMEMBER_COOKIE_PATH", "/"),
+                domain=config.get("REMEMBER_COOKIE_DOMAIN"),
+                secure=bool(config.get("REMEMBER_COOKIE_SECURE")),
+                httponly=bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
+                samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
+            )
+            session.clear()
+        return response
+    # Only when this request already looked at who is signed in (never for static files).
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        ref = sessions.public_ref(user.get_id())
+        if request.cookies.get(REF_COOKIE) != ref:
+            response.set_cookie(
+                REF_COOKIE,
+                ref,
+                max_age=int(config["REMEMBER_COOKIE_DURATION"].total_seconds()),
+                path="/",
+                secure=secure,
+                httponly=False,  # read by the phone's script; it signs nothing in
+                samesite="Strict",
+            )
+    elif user is not None and request.cookies.get(REF_COOKIE):
+        response.delete_cookie(REF_COOKIE, path="/", secure=secure, samesite="Strict")
     return response

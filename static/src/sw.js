@@ -8,8 +8,12 @@
 //   their revision changes.
 // - Never cached: /api, /reports, /admin, sign-in and sign-out, sync responses.
 // - Sign-out (POST /logout, from any page): the phone forgets who was signed in and its
-//   unlock verifier, and the kept pages are fetched again as a signed-out visitor sees them.
+//   PIN's seal, and the kept pages are fetched again as a signed-out visitor sees them.
+// - The screen lock: while the phone is locked (lib/lock-state.js) every address is answered
+//   with the kept lock page, online or offline, and every other request with 423; nothing
+//   of a page reaches the screen. A sign-in (POST /login) that succeeds ends the lock.
 import { nextHoldEnd, signedOut } from "./lib/outbox.js";
+import { clearLocked, dropOldVerifiers, lockedNow, noteActive } from "./lib/lock-state.js";
 import { OFFLINE, syncOutbox } from "./lib/sync.js";
 
 const BUILD = __BUILD_ID__;
@@ -24,6 +28,9 @@ const REFRESH_EVERY_MS = 10 * 60 * 1000;
 const SYNC_TAG = "outreach-outbox";
 // Shown for a navigation that fails offline, first one found.
 const FALLBACKS = ["/log", "/outbox", "/cards"];
+const LOCK_PAGE = "/lock";
+// What a locked phone still reaches: the lock, the ways out of it, and what holds no data.
+const OPEN_WHILE_LOCKED = [/^\/static\//, /^\/lock$/, /^\/login$/, /^\/logout$/, /^\/sw\.js$/, /^\/manifest\.webmanifest$/];
 const NETWORK_ONLY = [
   /^\/api\//,
   /^\/reports(\/|$)/,
@@ -179,7 +186,29 @@ function refreshPages({ force = false, user } = {}) {
   return refreshing;
 }
 
+// The lock page: kept, else from the network, else an empty page (never another page).
+async function lockPage() {
+  const kept = await (await caches.open(PAGES)).match(LOCK_PAGE, { ignoreVary: true });
+  if (kept) return kept;
+  try {
+    const response = await fetch(LOCK_PAGE, { credentials: "same-origin", cache: "no-store" });
+    if (response.ok || response.status === 423) return response;
+  } catch (error) {
+    // Offline, and the lock page was never kept: an empty page, with nothing of the app.
+  }
+  return new Response("", { status: 423, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
+function lockedAnswer(request) {
+  if (request.mode === "navigate") return lockPage();
+  return new Response(JSON.stringify({ error: "locked" }), {
+    status: 423,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
+}
+
 async function fallback() {
+  if (await lockedNow().catch(() => false)) return lockPage();
   const cache = await caches.open(PAGES);
   for (const url of FALLBACKS) {
     const match = await cache.match(url, { ignoreVary: true });
@@ -241,6 +270,20 @@ async function signOut(event) {
   return response;
 }
 
+// A sign-in that succeeded (the server redirects; a refusal shows the form again): the phone
+// is no longer locked, whoever signed in.
+async function signIn(event) {
+  const response = await fetch(event.request);
+  if (!cleared && (response.type === "opaqueredirect" || response.redirected)) await clearLocked().catch(() => null);
+  return response;
+}
+
+// Locked: the lock, whatever was asked for. Otherwise ``handle``.
+async function unlessLocked(request, handle) {
+  if (await lockedNow().catch(() => false)) return lockedAnswer(request);
+  return handle();
+}
+
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
@@ -249,14 +292,21 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(signOut(event));
     return;
   }
-  if (request.method !== "GET") return;
-  if (neverCached(url)) {
-    event.respondWith(orFallback(request, fetch(request)));
-  } else if (PRECACHE.has(url.pathname)) {
-    event.respondWith(orFallback(request, fromPrecache(request)));
-  } else {
-    event.respondWith(orFallback(request, pagesHandler({ url, request, event })));
+  if (request.method === "POST" && url.pathname === "/login") {
+    event.respondWith(signIn(event));
+    return;
   }
+  if (request.method !== "GET") return;
+  if (PRECACHE.has(url.pathname)) {
+    event.respondWith(orFallback(request, fromPrecache(request)));
+    return;
+  }
+  const open = OPEN_WHILE_LOCKED.some((pattern) => pattern.test(url.pathname));
+  const handle = () =>
+    neverCached(url)
+      ? orFallback(request, fetch(request))
+      : orFallback(request, pagesHandler({ url, request, event }));
+  event.respondWith(open ? handle() : unlessLocked(request, handle));
 });
 
 self.addEventListener("install", (event) => {
@@ -278,6 +328,8 @@ self.addEventListener("activate", (event) => {
         // workbox-precache-*: what versions before this one kept.
         if (old || key.startsWith("workbox-precache")) await caches.delete(key);
       }
+      // Phones from before kept a verifier of the account's password: it goes.
+      await dropOldVerifiers().catch(() => null);
       await self.clients.claim();
     })(),
   );
@@ -287,6 +339,9 @@ self.addEventListener("message", (event) => {
   const data = event.data || {};
   if (data.type === "CLEARED") {
     cleared = true;
+  } else if (data.type === "ACTIVE") {
+    // A page was touched: the idle time counts from now, on this worker's clock.
+    if (!cleared) event.waitUntil(noteActive().catch(() => null));
   } else if (data.type === "SKIP_WAITING") {
     self.skipWaiting();
   } else if (data.type === "REFRESH_PAGES") {

@@ -284,3 +284,170 @@ def test_a_record_saved_before_the_phone_hears_who_signed_in_waits_for_the_answe
     log_encounter(page)
     (stored,) = wait_stored(live_server.app, 1)
     assert worker_of(live_server.app, stored) == users.worker
+
+
+def session_revoked(app) -> bool:
+    from outreach.models import UserSession
+
+    with app.app_context():
+        db.session.expire_all()
+        return db.session.scalar(sa.select(UserSession.revoked_at)) is not None
+
+
+def wait_revoked(app, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not session_revoked(app):
+        assert time.monotonic() < deadline, "the server session was never ended"
+        time.sleep(0.2)
+
+
+def old_cookies_reach(browser, live_server, cookies) -> int:
+    """What a copy of the cookies taken before sign-out gets from the session API."""
+    thief = browser.new_context(base_url=live_server.url, service_workers="block")
+    try:
+        thief.add_cookies([c for c in cookies if c["name"] in ("session", "remember_token")])
+        return thief.request.get("/api/v1/session").status
+    finally:
+        thief.close()
+
+
+def test_signing_out_without_signal_ends_the_session_here_at_once_and_on_the_server_next(
+    browser, page, context, live_server, users
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    cookies = context.cookies()
+    context.set_offline(True)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    page.click(".site-menu summary")
+    page.click("form[data-sign-out] button")
+    dialog = page.locator("[data-confirm-dialog]")
+    dialog.wait_for(state="visible")
+    # Offline there is no "Send, then sign out": the dialog says where the records go.
+    assert "Without signal" in dialog.inner_text()
+    assert dialog.locator("button", has_text="Send, then sign out").count() == 0
+    dialog.locator("button", has_text="Sign out anyway").click()
+    # Signed out on the phone at once: no form that saves; the record stays for its author.
+    page.locator("[data-signin-banner]").wait_for(state="visible")
+    assert page.locator("#encounter-form").is_hidden()
+    wait_phone_knows_user(page, None)
+    assert "Signed out on this phone" in page.inner_text("[data-sync-message]")
+    wait_count(page, 1)
+    assert not session_revoked(live_server.app)
+    # Back in reach: the first contact ends the session; no copy of the cookies works again.
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    wait_revoked(live_server.app)
+    assert context.request.get("/api/v1/session").status == 401
+    assert old_cookies_reach(browser, live_server, cookies) == 401
+    assert stored_ids(live_server.app) == set()
+    wait_count(page, 1)
+
+
+def test_clearing_the_device_offline_ends_the_session_once_back_online(
+    browser, page, context, live_server, users
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    cookies = context.cookies()
+    page.goto("/outbox")
+    context.set_offline(True)
+    page.click("[data-clear-device]")
+    page.locator("[data-confirm-dialog] button", has_text="Clear this device").click()
+    wait_until(
+        page, "document.querySelector('[data-sync-message]').textContent.includes('cleared')"
+    )
+    assert page.evaluate("navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
+    assert not session_revoked(live_server.app)
+    context.set_offline(False)
+    # Whatever reaches the server first (here: opening the app again) ends the session.
+    page.goto("/log")
+    page.wait_for_url("**/login**")
+    wait_revoked(live_server.app)
+    assert old_cookies_reach(browser, live_server, cookies) == 401
+
+
+def test_another_worker_offline_is_told_signing_in_needs_signal(page, context, live_server, users):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    context.set_offline(True)
+    log_encounter(page, "cooker", 5)
+    wait_count(page, 1)
+    link = page.locator("a.switch-worker")
+    link.click()
+    # The page stays; beside the link: why, and what the waiting records will do.
+    note = page.locator("#switch-message")
+    wait_until(page, "document.getElementById('switch-message').textContent !== ''")
+    assert urlsplit(page.url).path == "/log"
+    assert "signal" in note.inner_text() and "1 waiting records" in note.inner_text()
+    assert "under your name" in note.inner_text()
+    assert link.get_attribute("aria-describedby") == "switch-message"
+
+
+def test_a_pin_too_short_is_refused_beside_it_with_the_reason(page, live_server, users):
+    page.goto("/login?next=/log")
+    page.fill('input[name="username"]', users.worker)
+    page.fill('input[name="password"]', PASSWORD)
+    page.fill("#unlock-pin", "1234")
+    page.click('form[data-login] button[type="submit"]')
+    error = page.locator("#unlock-pin-error")
+    error.wait_for(state="visible")
+    assert "6 to 12 digits" in error.inner_text()
+    assert "unlock-pin-error" in page.get_attribute("#unlock-pin", "aria-describedby")
+    assert page.get_attribute("#unlock-pin", "aria-invalid") == "true"
+    assert urlsplit(page.url).path == "/login"
+    # Fixed, the message goes and the sign-in goes through.
+    page.fill("#unlock-pin", "135792")
+    assert error.is_hidden()
+    page.click('form[data-login] button[type="submit"]')
+    page.wait_for_url(on_path("/log"))
+
+
+def sign_out_choosing(page, choice: str) -> None:
+    page.click(".site-menu summary")
+    page.click("form[data-sign-out] button")
+    dialog = page.locator("[data-confirm-dialog]")
+    dialog.wait_for(state="visible")
+    dialog.locator("button", has_text=choice).click()
+
+
+def test_send_then_sign_out_sends_a_record_just_saved_and_signs_out(page, live_server, users):
+    """A record still in its undo window is sent too, not reported as "could not be sent"."""
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    log_encounter(page, "cooker", 5)
+    sign_out_choosing(page, "Send, then sign out")
+    page.wait_for_url("**/login")
+    assert len(wait_stored(live_server.app, 1)) == 1
+
+
+def test_send_then_sign_out_that_cannot_send_says_so_and_stays_signed_in_truthfully(
+    page, live_server, users
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    wait_phone_knows_user(page, users.worker)
+    live_server.faults.fail(SYNC_PATH, "503", times=1000)
+    log_encounter(page, "cooker", 5)
+    sign_out_choosing(page, "Send, then sign out")
+    dialog = page.locator("[data-confirm-dialog]")
+    wait_until(page, "document.querySelector('[data-confirm-text]').textContent.includes('reach')")
+    text = dialog.inner_text()
+    assert "Could not reach the server: 1 records were not sent." in text
+    assert "If you sign out now, 1 records wait on this phone" in text
+    dialog.locator("button", has_text="Cancel").click()
+    # Still signed in, and the status line says so; it never claims the record went.
+    message = page.locator("[data-sync-message]")
+    wait_until(page, "document.querySelector('[data-sync-message]').textContent.includes('still')")
+    assert "You are still signed in." in message.inner_text()
+    assert page.locator("#encounter-form").is_visible()
+    page.wait_for_timeout(3000)
+    assert "All records sent" not in message.inner_text()
+    wait_count(page, 1)
+    assert stored_ids(live_server.app) == set()

@@ -1,59 +1,60 @@
-// The sign-in page: the optional PIN, and a verifier of the password, for unlocking this
-// phone offline. Both are derived here (PBKDF2) while the worker types and handed to the next
-// page in this tab's sessionStorage; the PIN has no name, so it is never sent to the server.
-// Signing in never waits for the password's verifier (without it, the lock asks to sign in
-// again); it waits a moment for the PIN's only when the PIN was typed at the last instant.
+// The sign-in page: the optional PIN for unlocking this phone offline. The PIN's key is
+// derived here (PBKDF2) while the worker types and handed to the next page in this tab's
+// sessionStorage, which seals a random unlock key under it (lib/lock.js). The PIN has no name,
+// so it is never sent to the server, and nothing is derived from the password.
 import { PENDING_KEY } from "../lib/lock-key.js";
-import { PIN_PATTERN, makeVerifier } from "../lib/verifier.js";
+import { ITERATIONS, PIN_PATTERN, derivePinKey, newSalt } from "../lib/verifier.js";
 
 const form = document.querySelector("form[data-login]");
 const pin = document.getElementById("unlock-pin");
-const derived = {};
+const pinError = document.getElementById("unlock-pin-error");
+let derived = null;
 // This page shows again after a failed sign-in: what a failed attempt left is dropped.
 sessionStorage.removeItem(PENDING_KEY);
 
-// Derive a verifier for the field's value once typing pauses; keep it only if still current.
-function watch(input, name) {
+// Say why the PIN is refused, beside it (and let go of the message once it is fixed).
+function pinProblem(text) {
+  pin.setAttribute("aria-invalid", String(Boolean(text)));
+  pinError.textContent = text;
+  pinError.hidden = !text;
+}
+
+if (form && pin && pinError && window.crypto?.subtle) {
   let timer = null;
-  input.addEventListener("input", () => {
+  const salt = newSalt();
+  pin.addEventListener("input", () => {
     clearTimeout(timer);
-    delete derived[name];
-    const value = input.value;
+    derived = null;
+    if (pin.getAttribute("aria-invalid") === "true" && PIN_PATTERN.test(pin.value)) pinProblem("");
+    const value = pin.value;
+    if (!PIN_PATTERN.test(value)) return;
     timer = setTimeout(async () => {
-      const verifier = await makeVerifier(value);
-      if (input.value === value) derived[name] = { value, verifier };
-      document.documentElement.dataset.unlockReady = String(Boolean(derived.password));
+      const key = await derivePinKey(value, salt);
+      if (pin.value === value) derived = { value, key };
     }, 150);
   });
-}
-
-const current = (name, input) => (derived[name]?.value === input.value ? derived[name].verifier : null);
-
-function handOver(pinVerifier) {
-  const verifiers = {
-    user: form.elements.username.value.trim().toLowerCase(),
-    password: current("password", form.elements.password),
-    pin: pinVerifier,
-  };
-  sessionStorage.setItem(PENDING_KEY, JSON.stringify(verifiers));
-}
-
-if (form && pin && window.crypto?.subtle) {
-  watch(form.elements.password, "password");
-  watch(pin, "pin");
+  const handOver = (key) =>
+    sessionStorage.setItem(
+      PENDING_KEY,
+      JSON.stringify({ user: form.elements.username.value.trim().toLowerCase(), salt, iterations: ITERATIONS, key }),
+    );
   form.addEventListener("submit", (event) => {
     const code = pin.value;
     if (code && !PIN_PATTERN.test(code)) {
       event.preventDefault();
-      pin.setAttribute("aria-invalid", "true");
+      pinProblem(pinError.dataset.message);
       pin.focus();
       return;
     }
-    if (!code || current("pin", pin)) {
-      handOver(code ? current("pin", pin) : null);
+    // Who signs in is named even without a PIN: the page after it must not take this worker
+    // for the one signed in before (pages/shell.js).
+    if (!code || derived?.value === code) {
+      handOver(code ? derived.key : null);
       return;
     }
     event.preventDefault();
-    makeVerifier(code).then(handOver, () => null).finally(() => form.submit());
+    derivePinKey(code, salt)
+      .then(handOver, () => handOver(null))
+      .finally(() => form.submit());
   });
 }

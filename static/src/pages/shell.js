@@ -5,7 +5,7 @@ import { beforeSaving, countRecords, destroy, getState, nextHoldEnd, onChange, s
 import { AUTH, BUSY, FORBIDDEN, OFFLINE, OK, currentSession, forgetToken, syncOutbox, token } from "../lib/sync.js";
 import { refreshOfflinePages } from "../lib/offline-pages.js";
 import { choose, confirmAction, formatTime, lang, show, t } from "../lib/ui.js";
-import { adoptVerifiers, initLock, stopLock } from "../lib/lock.js";
+import { adoptPin, initLock, lockNow, settlePendingUnlock, stopLock } from "../lib/lock.js";
 import { PENDING_KEY } from "../lib/lock-key.js";
 
 export { refreshOfflinePages };
@@ -14,6 +14,11 @@ const SYNC_TAG = "outreach-outbox";
 const PERIODIC_MS = 60_000;
 const BUSY_RETRY_MS = 3000;
 const SESSION_RETRY_MS = 3000;
+// Cookies shared with the server (outreach/auth/__init__.py): the session's public name, and
+// the note a phone that signed out without signal leaves for the server's next contact.
+const REF_COOKIE = "outreach_ref";
+const END_COOKIE = "outreach_end";
+const END_COOKIE_DAYS = 30;
 
 // Safari deletes a site's storage after 7 days without use; warn well before.
 const WARN_AFTER_MS = 3 * 86_400_000;
@@ -40,12 +45,9 @@ function ago(ms) {
 function showSignedIn(user) {
   const out = user === null;
   if (out) stopLock();
-  // Locked: what is hidden stays hidden until unlocked.
-  else if (document.documentElement.dataset.locked === "true") return;
   document.documentElement.dataset.signedOut = String(out);
   for (const element of document.querySelectorAll("form[data-sign-out], [data-signed-in-only], #encounter-form")) show(element, !out);
   show(document.querySelector("[data-signin-banner]"), out);
-  if (out) stopLock();
 }
 
 async function refreshCount() {
@@ -218,13 +220,17 @@ async function checkSession() {
   clearTimeout(sessionRetry.timer);
   if (!navigator.onLine) return;
   try {
+    // A PIN opened the lock without signal: the server hears it before anything else.
+    await settlePendingUnlock();
     const session = await currentSession();
     sessionRetry.delay = SESSION_RETRY_MS;
-    await adoptVerifiers(session.user.username);
+    await adoptPin(session.user.username);
     if (session.userChanged) refreshOfflinePages(true, session.user.username);
     initLock();
   } catch (error) {
     if (error.kind === AUTH) showSignedIn(null);
+    // The server knows this session is locked (another tab, or locked without signal).
+    else if (error.status === 423) lockNow();
     else if (!(await getState("user").catch(() => null))) {
       sessionRetry.timer = setTimeout(checkSession, sessionRetry.delay);
       sessionRetry.delay = Math.min(sessionRetry.delay * 2, PERIODIC_MS);
@@ -233,35 +239,80 @@ async function checkSession() {
   refreshCount();
 }
 
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+// "Send, then sign out": everything this worker logged goes first, the records still in their
+// undo window too (signing out ends it), and a sync another tab is running is waited for.
+// Resolves to what is left and why, so the answer the worker reads is the true one.
+async function sendBeforeSignOut() {
+  const user = (await getState("user").catch(() => null)) ?? null;
+  const holdEnd = await nextHoldEnd(user).catch(() => null);
+  if (holdEnd && holdEnd > Date.now()) {
+    message(t("sending"));
+    await sleep(Math.min(holdEnd - Date.now() + 100, 10_000));
+  }
+  let result = { status: OK };
+  for (let round = 0; round < 5; round += 1) {
+    result = await requestSync();
+    if (result.status === BUSY) {
+      await sleep(1000);
+      continue;
+    }
+    // A run already under way when asked may have missed the last records: once more.
+    const pending = (await summary().catch(() => ({ mine: [] }))).mine.filter((entry) => entry.status !== "rejected");
+    if (result.status !== OK || !pending.length || !result.delivered) break;
+  }
+  const mine = (await summary().catch(() => ({ mine: [] }))).mine;
+  const rejected = mine.filter((entry) => entry.status === "rejected").length;
+  return { left: mine.length, rejected, status: result.status };
+}
+
+function whyNotSent({ left, rejected, status }) {
+  if (rejected === left) return t("notSentRejected", { n: rejected });
+  if (status === OFFLINE) return t("notSentOffline", { n: left });
+  return t("notSentOther", { n: left });
+}
+
 async function signOut(form) {
   const waiting = (await summary().catch(() => ({ mine: [] }))).mine.length;
-  if (!navigator.onLine) {
-    message(t("signOutOffline"));
-    return;
-  }
+  const online = navigator.onLine;
   if (waiting > 0) {
-    const choice = await choose(t("signOutWaiting", { n: waiting }), [
-      { label: t("sendThenSignOut"), value: "send", kind: "primary" },
+    const choices = [
+      ...(online ? [{ label: t("sendThenSignOut"), value: "send", kind: "primary" }] : []),
       { label: t("signOutAnyway"), value: "leave" },
       { label: t("cancel"), value: "" },
-    ]);
+    ];
+    const choice = await choose(t(online ? "signOutWaiting" : "signOutWaitingOffline", { n: waiting }), choices);
     if (!choice) return;
     if (choice === "send") {
-      await requestSync();
-      const left = (await summary().catch(() => ({ mine: [] }))).mine.length;
-      if (left > 0) {
-        const go = await confirmAction(`${t("notAllSent")} ${t("signOutWaiting", { n: left })}`, t("signOutAnyway"));
-        if (!go) return;
+      const outcome = await sendBeforeSignOut();
+      if (outcome.left > 0) {
+        const go = await confirmAction(`${whyNotSent(outcome)} ${t("signOutLeft", { n: outcome.left })}`, t("signOutAnyway"));
+        if (!go) {
+          // Nothing was signed out: say so, and what still waits.
+          message(`${whyNotSent(outcome)} ${t("stillSignedIn")}`);
+          return;
+        }
+      } else {
+        message(t("sentSigningOut"));
       }
     }
   }
+  if (navigator.onLine && (await signOutOnline(form))) return;
+  await signOutHere();
+}
+
+// Signed in on the server still: sign out there (its redirect leads to the sign-in page).
+// False when the server cannot be reached, so the phone signs out without it.
+async function signOutOnline(form) {
   try {
     forgetToken();
     await currentSession();
   } catch (error) {
+    if (error.kind !== AUTH) return false;
     // Already signed out on the server: just go to the sign-in page.
     window.location.assign("/login");
-    return;
+    return true;
   }
   let input = form.querySelector('input[name="csrf_token"]');
   if (!input) {
@@ -273,6 +324,26 @@ async function signOut(form) {
   input.value = token();
   await signedOut().catch(() => null);
   form.submit();
+  return true;
+}
+
+// Leave a note for the server, in a cookie of the phone's own: whatever request reaches it
+// next (a page, a sync, a script) carries it, and the session it names ends before that
+// request sees anything; the server then drops the note.
+function noteSessionEnded() {
+  const ref = document.cookie.match(new RegExp(`(?:^|; )${REF_COOKIE}=([^;]*)`))?.[1] || "*";
+  const secure = window.location.protocol === "https:" ? "; secure" : "";
+  document.cookie = `${END_COOKIE}=${ref}; path=/; max-age=${END_COOKIE_DAYS * 86_400}; samesite=strict${secure}`;
+}
+
+// Without signal: signed out on this phone at once. Records stay for their author.
+async function signOutHere() {
+  noteSessionEnded();
+  forgetToken();
+  await signedOut().catch(() => null);
+  showSignedIn(null);
+  message(t("signedOutHere"));
+  refreshCount();
 }
 
 // "Clear this device": records, saved pages, settings and the service worker all go.
@@ -282,7 +353,9 @@ export async function clearDevice() {
   if (!(await confirmAction(t("clearConfirm", { n: waiting }), t("clearDevice")))) return false;
   cleared = true;
   clearTimeout(timer);
-  stopLock();
+  // The session ends at the server's next contact, with or without signal now.
+  noteSessionEnded();
+  stopLock(false);
   navigator.serviceWorker?.controller?.postMessage({ type: "CLEARED" });
   await destroy();
   if (window.caches) {
@@ -293,25 +366,9 @@ export async function clearDevice() {
   }
   localStorage.clear();
   sessionStorage.clear();
-  message(t("cleared"));
-  const form = document.querySelector("form[data-sign-out]");
-  if (form && navigator.onLine) {
-    try {
-      forgetToken();
-      await currentSession(false);
-      let input = form.querySelector('input[name="csrf_token"]');
-      if (!input) {
-        input = document.createElement("input");
-        input.type = "hidden";
-        input.name = "csrf_token";
-        form.append(input);
-      }
-      input.value = token();
-      form.submit();
-    } catch (error) {
-      window.location.assign("/login");
-    }
-  }
+  message(t(navigator.onLine ? "cleared" : "clearedOffline"));
+  // Online, the next request ends the session (the note above) and shows the sign-in page.
+  if (navigator.onLine) window.location.assign("/login");
   return true;
 }
 
@@ -353,6 +410,15 @@ export function initShell() {
   }, PERIODIC_MS);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") requestSync();
+  });
+  // Signing in needs signal: offline, "Another worker? Sign in" says so beside the link, and
+  // what happens to this worker's waiting records, instead of doing nothing.
+  document.querySelector("a.switch-worker")?.addEventListener("click", async (event) => {
+    if (navigator.onLine) return;
+    event.preventDefault();
+    const waiting = (await summary().catch(() => ({ mine: [] }))).mine.length;
+    const note = document.querySelector("[data-switch-message]");
+    if (note) note.textContent = waiting ? t("switchOfflineWaiting", { n: waiting }) : t("switchOffline");
   });
   const signOutForm = document.querySelector("form[data-sign-out]");
   signOutForm?.addEventListener("submit", (event) => {
