@@ -1,7 +1,7 @@
 """the screen lock, known to the server
 
-Revision ID: 0009_session_lock
-Revises: 0008_stock_void
+Revision ID: 0010_session_lock
+Revises: 0009_seal_keys
 Create Date: 2026-12-05 14:00:00
 
 Adds ``user_session.locked_at`` (set while the phone that holds the session is locked: the
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_session_lock'
-down_revision = '0008_stock_void'
+revision = '0010_session_lock'
+down_revision = '0009_seal_keys'
 branch_labels = None
 depends_on = None
 
