@@ -1,26 +1,40 @@
 // static/src/lib/code-check.js: the warning on /log when a participant code looks like it
-// could identify someone. Written against the rules as they stand; the server has its own
-// check (outreach/encounters/validation.py, tests/test_validation_properties.py), and a
-// change to the rules changes the cases here, so they live in a file of their own.
+// could identify someone. Its cases are the shared table tests/data/participant_codes.json,
+// which the server's rules (outreach/privacy.py) must also follow (tests/test_code_check.py):
+// a change to the rules changes that table, and both sides with it.
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { readFileSync } from "node:fs";
+import { describe, test } from "node:test";
 
 import { codeConcern } from "../../static/src/lib/code-check.js";
 
-const cases = {
-  email: ["ana@example.org", " x@y "],
-  dob: ["12/05/1987", "1987-05-12", "12.5.87", "12 de mayo de 1987", "5 mayo 87", "May 12, 1987"],
-  phone: ["555-123-4567", "(555) 123 4567", "+1 555 1234567", "MJ12031987"],
-  name: ["Maria", "María José", "O'Brien", "Núñez", "Jean-Luc"],
-  "": ["", "   ", "RIVER-42", "AB12", "KX7-B9", "ana-1987", "abc 12", "Ana", "Jo-e"],
-};
+const TABLE = new URL("../data/participant_codes.json", import.meta.url);
+const { cases } = JSON.parse(readFileSync(TABLE, "utf-8"));
+const CONCERNS = ["email", "dob", "phone", "name", ""];
 
-for (const [concern, codes] of Object.entries(cases)) {
-  test(`codes read as ${concern || "fine"}`, () => {
-    for (const code of codes) assert.equal(codeConcern(code), concern, JSON.stringify(code));
+test("the shared table holds cases of every concern, each code once", () => {
+  assert.ok(Array.isArray(cases) && cases.length > 0);
+  for (const { code, concern } of cases) {
+    assert.equal(typeof code, "string");
+    assert.ok(CONCERNS.includes(concern), `${JSON.stringify(code)}: unknown concern ${JSON.stringify(concern)}`);
+  }
+  for (const concern of CONCERNS) assert.ok(cases.some((c) => c.concern === concern), `no case of ${concern || "fine"}`);
+  const codes = cases.map((c) => c.code);
+  assert.equal(new Set(codes).size, codes.length, "a code twice in the table");
+});
+
+for (const concern of CONCERNS) {
+  describe(`codes the table reads as ${concern || "fine"}`, () => {
+    for (const { code } of cases.filter((c) => c.concern === concern)) {
+      test(JSON.stringify(code), () => assert.equal(codeConcern(code), concern));
+    }
   });
 }
 
 test("an email address wins over the digits in it", () => {
   assert.equal(codeConcern("5551234567@example.org"), "email");
+});
+
+test("an empty or blank code reads as nothing", () => {
+  for (const code of ["", "   ", "\u200b"]) assert.equal(codeConcern(code), "", JSON.stringify(code));
 });
