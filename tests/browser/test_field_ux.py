@@ -4,6 +4,9 @@ language that holds online and offline, readable chart labels and 44 px targets.
 
 from __future__ import annotations
 
+from datetime import UTC
+from datetime import datetime
+
 import pytest
 
 from outreach import demo
@@ -208,33 +211,52 @@ def test_a_signed_out_visitor_keeps_the_language_too(phone):
     assert _lang(page) == "es"
 
 
-def test_chart_labels_are_at_least_12_px_on_a_phone(phone, live_server, users):
+# Days the report is drawn on: the app's clock is fixed, so the test reads the same on any day
+# it runs. 5 December put a line chart's last label ('5 Dec') past the chart's edge.
+CHART_DAYS = [
+    datetime(2026, 12, 5, 18, tzinfo=UTC),
+    datetime(2026, 2, 28, 18, tzinfo=UTC),
+    datetime(2026, 7, 31, 18, tzinfo=UTC),
+    datetime(2027, 1, 1, 18, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("today", CHART_DAYS, ids=lambda day: day.date().isoformat())
+def test_chart_labels_are_at_least_12_px_on_a_phone(phone, live_server, users, fixed_clock, today):
+    fixed_clock(today)
     with live_server.app.app_context():
         demo.generate(30, 200, random_seed=3)
         db.session.commit()
     page = phone.new_page()
     sign_in(page, users.supervisor, next_path="/reports")
-    sizes = page.evaluate(
-        """() => [...document.querySelectorAll('.chart-svg text')].map((text) => {
-          const svg = text.ownerSVGElement;
-          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
-          const px = parseFloat(getComputedStyle(text).fontSize) * scale;
-          return { text: text.textContent, px };
-        })"""
-    )
-    assert sizes, "no chart on /reports"
-    small = [s for s in sizes if s["px"] < 12]
-    assert not small, small[:5]
-    # Long referral names wrap or are cut, with the whole name in the row's tooltip.
-    overflow = page.evaluate(
-        """() => [...document.querySelectorAll('.chart-svg')].flatMap((svg) => {
-          const right = svg.getBoundingClientRect().right + 1;
-          return [...svg.querySelectorAll('text')]
-            .filter((text) => text.getBoundingClientRect().right > right)
-            .map((text) => text.textContent);
-        })"""
-    )
-    assert not overflow, overflow
+    # This month's days (the default, the view that broke) and a 90-day view in weeks.
+    for path in ("/reports", "/reports?preset=last_90_days"):
+        page.goto(path)
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('.chart-svg text')].map((text) => {
+              const svg = text.ownerSVGElement;
+              const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+              const px = parseFloat(getComputedStyle(text).fontSize) * scale;
+              return { text: text.textContent, px };
+            })"""
+        )
+        assert sizes, f"no chart on {path}"
+        small = [s for s in sizes if s["px"] < 12]
+        assert not small, small[:5]
+        # No label runs past either side of its chart (long referral names wrap or are cut).
+        overflow = page.evaluate(
+            """() => [...document.querySelectorAll('.chart-svg')].flatMap((svg) => {
+              const box = svg.getBoundingClientRect();
+              return [...svg.querySelectorAll('text')]
+                .filter((text) => {
+                  const own = text.getBoundingClientRect();
+                  return own.right > box.right + 1 || own.left < box.left - 1;
+                })
+                .map((text) => text.textContent);
+            })"""
+        )
+        assert not overflow, (path, overflow)
+    # A long referral name is cut, with the whole name in the row's tooltip.
     assert page.locator(".chart-svg g > title", has_text="Treatment / MOUD").count()
 
 
