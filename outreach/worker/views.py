@@ -17,7 +17,7 @@ bp = Blueprint("worker", __name__)
 
 def offline_urls() -> list[str]:
     """The worker pages the service worker keeps for offline use."""
-    return [url_for("worker.log"), url_for("worker.outbox")]
+    return [url_for("worker.log"), url_for("worker.overdose"), url_for("worker.outbox")]
 
 
 @bp.get("/log")
@@ -26,6 +26,15 @@ def offline_urls() -> list[str]:
 def log():
     """Log an encounter; saved to this device's outbox first, then sent."""
     return render_template("worker/log.html", form=services.logging_form(current_lang()))
+
+
+@bp.get("/log/overdose")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def overdose():
+    """Log an overdose response: its own page, so it is never under the encounter form's
+    Save bar (and a tap meant for it never saves an encounter)."""
+    return render_template("worker/overdose.html", form=services.logging_form(current_lang()))
 
 
 @bp.get("/outbox")

@@ -316,3 +316,99 @@ def test_signed_out_directory_never_asks_for_staff_notes(phone, live_server):
     page.wait_for_timeout(500)
     assert page.locator("[data-staff-notes]").count(), "no service on the page"
     assert ("GET", "/directory/staff-notes.json") not in live_server.faults.requests
+
+
+# The last control of a page, scrolled to the end: where a tap at its centre lands. A control
+# inside a fixed bar is left out (the bar itself is always on screen); what matters is that
+# the bar never sits over anything else.
+LAST_CONTROL_TAP = """() => {
+  window.scrollTo({ top: document.documentElement.scrollHeight, behavior: 'instant' });
+  const fixed = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      if (getComputedStyle(e).position === 'fixed') return true;
+    }
+    return false;
+  };
+  const controls = [...document.querySelectorAll(
+      'main a[href], main button, main input:not([type=hidden]), main select, main summary')]
+    .filter((element) => {
+      const box = element.getBoundingClientRect();
+      return box.width && box.height && !element.closest('[hidden]') && !fixed(element)
+        && !element.closest('details:not([open]) > :not(summary)');
+    });
+  const last = controls.at(-1);
+  if (!last) return { control: null };
+  const box = last.getBoundingClientRect();
+  const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  return {
+    control: last.outerHTML.slice(0, 80),
+    tappable: Boolean(hit) && (hit === last || last.contains(hit)),
+    hit: hit ? hit.outerHTML.slice(0, 80) : null,
+  };
+}"""
+
+WORKER_PAGES = ["/log", "/log/overdose", "/outbox", "/log/bag", "/cards", "/directory", "/account"]
+
+
+@pytest.mark.parametrize("size", [(360, 640), (390, 844)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_no_fixed_bar_covers_the_last_control_of_a_worker_page(browser, live_server, users, size):
+    from tests.browser.test_bag_offline import _track
+
+    _track(live_server.app)  # so that /log/bag shows its form and Save bar
+    context = browser.new_context(
+        base_url=live_server.url,
+        service_workers="allow",
+        viewport={"width": size[0], "height": size[1]},
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, users.worker)
+        covered = {}
+        for path in WORKER_PAGES:
+            page.goto(path)
+            wait_until(page, "document.readyState === 'complete'")
+            page.wait_for_timeout(200)
+            result = page.evaluate(LAST_CONTROL_TAP)
+            assert result["control"], f"no control on {path}"
+            if not result["tappable"]:
+                covered[path] = result
+        assert not covered, covered
+    finally:
+        context.close()
+
+
+def test_the_overdose_form_opens_by_touch_from_the_top_of_log(phone, live_server, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    link = page.locator("[data-overdose-link]")
+    # On the first screen, not under the Save bar.
+    box = link.bounding_box()
+    assert box and box["y"] + box["height"] < 844 - 80, box
+    link.tap()
+    page.wait_for_url("**/log/overdose")
+    # Its own page, kept offline like /log.
+    phone.set_offline(True)
+    page.reload()
+    assert page.locator("#overdose-form").is_visible()
+    page.tap('#overdose-form input[name="ems_called"][value="no"]')
+    page.tap('#overdose-form input[name="outcome"][value="alive"]')
+    page.locator('#overdose-form button[type="submit"]').tap()
+    wait_count(page, 1)
+    # Nothing but the overdose response was saved (no encounter from a stray Save).
+    kinds = page.evaluate(
+        """() => new Promise((done) => {
+          const open = indexedDB.open('outreach');
+          open.onsuccess = () => {
+            const read = open.result.transaction('outbox').objectStore('outbox').getAll();
+            read.onsuccess = () => done(read.result.map((entry) => entry.kind || 'encounters'));
+          };
+        })"""
+    )
+    assert kinds == ["overdose_responses"], kinds
+    # The menu leads there too.
+    page.goto("/log")
+    page.tap(".site-menu summary")
+    assert page.locator('.site-menu a[href="/log/overdose"]').is_visible()

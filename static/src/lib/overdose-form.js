@@ -1,33 +1,30 @@
-// The overdose response form on /log (#overdose): saved to the outbox under the sync key
+// The overdose response form on its own page, /log/overdose: saved to the outbox under the sync key
 // "overdose_responses", sent by the same sync as encounters. Choices only, no free text.
 // The browser checks required choices and the doses' bounds (the inputs carry them).
 import { addRecord, getRecord, replaceRecord } from "./outbox.js";
-import { t } from "./ui.js";
+import { isoWithOffset, showToast, t, uuid } from "./ui.js";
 
 export const KIND = "overdose_responses";
 
-// ``tools``: from the page, so the id, time and toast are made exactly as for encounters.
-export function setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave }) {
-  const section = document.querySelector("[data-overdose]");
+// ``afterSave``: the shell's, so a saved record is sent as an encounter would be.
+export function setUpOverdoseForm({ afterSave }) {
   const form = document.getElementById("overdose-form");
   if (!form) return;
   const fields = form.elements;
   const none = form.querySelector('[name="given_by"][value="none"]');
   const local = (date) => isoWithOffset(date).slice(0, 16);
-  fields.zone.append(...[...document.getElementById("zone").options].map((option) => option.cloneNode(true)));
   let editing = null;
 
   const reset = () => {
     const zone = fields.zone.value;
     form.reset();
-    fields.zone.value = zone || document.getElementById("zone").value;
+    fields.zone.value = zone;
     fields.when.value = local(new Date());
     editing = null;
   };
   const open = async () => {
     const id = /^#overdose=([0-9a-f-]{36})$/i.exec(window.location.hash)?.[1];
-    if (!id && window.location.hash !== "#overdose") return;
-    section.open = true;
+    if (!id) return;
     const entry = id && (await getRecord(id));
     if (entry) {
       // Fixing a record the server refused: its values back in the form.
@@ -41,7 +38,6 @@ export function setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave })
         input.checked = Array.isArray(chosen) ? chosen.includes(input.value) : chosen === input.value;
       }
     }
-    section.scrollIntoView();
   };
   const givers = () => [...form.querySelectorAll('[name="given_by"]:checked')].map((input) => input.value);
   // "Nobody" goes with no doses and no giver (the server refuses the mix): choosing one
@@ -73,7 +69,7 @@ export function setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave })
       return;
     }
     reset();
-    section.open = false;
+    window.scrollTo({ top: 0 });
     showToast(t("saved"));
     await afterSave();
   });

@@ -3,15 +3,19 @@ import { changeBag, watchBag } from "../lib/bag.js";
 import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { codeConcern } from "../lib/code-check.js";
-import { setUpOverdoseForm } from "../lib/overdose-form.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
-import { lang, show, t } from "../lib/ui.js";
+import { isoWithOffset, lang, show, showToast, t, uuid } from "../lib/ui.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
 const UNDO_MS = 6000;
+// The overdose form was once at the foot of this page (/log#overdose, /log#overdose=<id>):
+// such links open its own page now.
+function toOverdosePage() {
+  if (window.location.hash.startsWith("#overdose")) window.location.replace(`/log/overdose${window.location.hash}`);
+}
+toOverdosePage();
+window.addEventListener("hashchange", toOverdosePage);
 const form = document.getElementById("encounter-form");
-const toast = document.querySelector("[data-toast]");
-const toastText = document.querySelector("[data-toast-text]");
 const undoButton = document.querySelector("[data-undo]");
 const formError = document.querySelector("[data-form-error]");
 const common = document.querySelector("[data-common-supplies]");
@@ -20,33 +24,11 @@ const codeWarning = document.getElementById("participant_code-warning");
 // Supplies shown first (as many as the page shows): the ones this phone gave most lately.
 const HISTORY = 30;
 const LEARN_AFTER = 3;
-let toastTimer = null;
 let lastSaved = null;
 let editing = null;
 let saving = false;
 // The sealed code of the record being fixed or taken back: kept unless the worker types one.
 let keptSeal = null;
-
-function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-// Local time with its UTC offset, e.g. 2026-11-21T22:15:00-05:00.
-export function isoWithOffset(date) {
-  const pad = (n) => String(Math.abs(n)).padStart(2, "0");
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
-    `${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
-  );
-}
 
 function numberInputs() {
   return [...form.querySelectorAll('input[type="number"]')];
@@ -212,15 +194,6 @@ function resetForm() {
   clearProblems();
   warnAboutCode();
   more.open = false;
-}
-
-// ``until``: when the toast (and its Undo) goes; by default a few seconds from now.
-function showToast(text, { undo = false, until = Date.now() + 3000 } = {}) {
-  clearTimeout(toastTimer);
-  toastText.textContent = text;
-  show(undoButton, undo);
-  show(toast, true);
-  toastTimer = setTimeout(() => show(toast, false), Math.max(0, until - Date.now()));
 }
 
 function showFormError(text) {
@@ -412,5 +385,4 @@ arrangeSupplies()
   .then(startEditing)
   .then(rememberZone);
 checkCatalog();
-setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave });
 document.documentElement.dataset.ready = "true";

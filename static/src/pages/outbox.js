@@ -10,7 +10,7 @@ const rejectedSection = document.querySelector("[data-rejected-section]");
 const pendingEmpty = document.querySelector("[data-pending-empty]");
 const pendingSection = document.querySelector("[data-pending-section]");
 let cleared = false;
-// Overdose responses (lib/overdose-form.js) are fixed in their own form on /log.
+// Overdose responses (lib/overdose-form.js) are fixed in their own form on /log/overdose.
 const OVERDOSE = "overdose_responses";
 
 function element(tag, className, text) {
@@ -69,7 +69,7 @@ function item(entry, names) {
     li.append(errors);
     const actions = element("div", "record-actions");
     const fix = element("a", "button primary", t("fix"));
-    fix.href = entry.kind === OVERDOSE ? `/log#overdose=${entry.id}` : `/log#edit=${entry.id}`;
+    fix.href = entry.kind === OVERDOSE ? `/log/overdose#overdose=${entry.id}` : `/log#edit=${entry.id}`;
     const discard = element("button", "button danger", t("discard"));
     discard.type = "button";
     discard.dataset.discard = entry.id;
