@@ -8,11 +8,20 @@ from flask import url_for
 
 from outreach import pwa
 from outreach.auth import role_required
+from outreach.encounters.contract import OCCURRED_AT_MESSAGES
 from outreach.i18n import current_lang
 from outreach.models import Role
 from outreach.worker import services
 
 bp = Blueprint("worker", __name__)
+
+
+@bp.app_context_processor
+def _record_time_words() -> dict:
+    """The server's own words for a record time out of bounds, for the phone's "When"
+    field on every worker form (templates/worker/_when.html): the phone says what the server
+    would, before Save."""
+    return {"occurred_at_messages": OCCURRED_AT_MESSAGES.by_problem}
 
 
 def offline_urls() -> list[str]:

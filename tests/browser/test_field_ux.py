@@ -412,3 +412,91 @@ def test_the_overdose_form_opens_by_touch_from_the_top_of_log(phone, live_server
     page.goto("/log")
     page.tap(".site-menu summary")
     assert page.locator('.site-menu a[href="/log/overdose"]').is_visible()
+
+
+OUTBOX_TIMES = """() => new Promise((done) => {
+  const open = indexedDB.open('outreach');
+  open.onsuccess = () => {
+    const read = open.result.transaction('outbox').objectStore('outbox').getAll();
+    read.onsuccess = () => done(
+      read.result.map((e) => [e.kind || 'encounters', e.record.occurred_at]));
+  };
+})"""
+
+
+def test_a_record_logged_late_for_yesterday_arrives_with_yesterdays_time(
+    browser, live_server, users
+):
+    """An encounter, an overdose response and a load-out entered the day after, in a phone
+    set to Los Angeles time: each is sent with yesterday's local time and its UTC offset,
+    and the server files it under yesterday."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from outreach.models import Encounter
+    from outreach.models import OverdoseResponse
+    from outreach.models import StockEvent
+    from tests.browser.conftest import log_encounter
+    from tests.browser.test_bag_offline import _track
+
+    _track(live_server.app)
+    context = browser.new_context(
+        base_url=live_server.url,
+        service_workers="allow",
+        timezone_id="America/Los_Angeles",
+        **PHONE,
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        sign_in(page, users.worker)
+        wait_offline_ready(page)
+        context.set_offline(True)
+        page.reload()
+        page.click('#encounter-form [data-when-choice="yesterday"]')
+        log_encounter(page, amount=10)
+        page.goto("/log/overdose")
+        page.click('#overdose-form [data-when-choice="yesterday"]')
+        page.check('#overdose-form input[name="ems_called"][value="no"]')
+        page.check('#overdose-form input[name="outcome"][value="alive"]')
+        page.click('#overdose-form button[type="submit"]')
+        page.locator("[data-toast]").wait_for(state="visible")
+        page.goto("/log/bag")
+        page.fill("#bag-syringe_1ml_27g", "40")
+        page.click('#bag-form [data-when-choice="yesterday"]')
+        page.click('#bag-form button[type="submit"]')
+        page.locator("[data-toast]").wait_for(state="visible")
+        wait_count(page, 3)
+        times = page.evaluate(OUTBOX_TIMES)
+        assert len(times) == 3
+        local = datetime.now(ZoneInfo("America/Los_Angeles"))
+        yesterday = (local - timedelta(days=1)).date()
+        offset = local.strftime("%z")
+        offset = f"{offset[:3]}:{offset[3:]}"
+        for kind, at in times:
+            assert at.startswith(yesterday.isoformat()) and at.endswith(offset), (kind, at)
+        context.set_offline(False)
+        page.goto("/log")
+        wait_count(page, 0, timeout=30)
+    finally:
+        context.close()
+    moment = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
+    with live_server.app.app_context():
+        for model in (Encounter, OverdoseResponse, StockEvent):
+            rows = list(db.session.scalars(sa.select(model)))
+            assert len(rows) == 1, model
+            assert rows[0].local_date == yesterday, model
+            assert abs(rows[0].occurred_at - moment) < timedelta(minutes=5), model
+
+
+def test_a_time_past_the_contracts_bounds_is_refused_beside_the_field(phone, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    page.click('button.quick[data-set="10"][aria-controls="supply-syringe_1ml_27g"]')
+    page.fill("#encounter-when", "2020-01-01T10:00")
+    page.click('#encounter-form button[type="submit"]')
+    error = page.locator("#encounter-when-error")
+    assert "more than a year ago" in error.inner_text()
+    assert page.locator("[data-outbox-count]").inner_text() == "0"

@@ -3,6 +3,7 @@
 // The browser checks required choices and the doses' bounds (the inputs carry them).
 import { addRecord, getRecord, replaceRecord } from "./outbox.js";
 import { isoWithOffset, showToast, t, uuid } from "./ui.js";
+import { setUpWhen } from "./when.js";
 
 export const KIND = "overdose_responses";
 
@@ -12,14 +13,14 @@ export function setUpOverdoseForm({ afterSave }) {
   if (!form) return;
   const fields = form.elements;
   const none = form.querySelector('[name="given_by"][value="none"]');
-  const local = (date) => isoWithOffset(date).slice(0, 16);
+  const when = setUpWhen(form.querySelector("[data-when]"));
   let editing = null;
 
   const reset = () => {
     const zone = fields.zone.value;
     form.reset();
     fields.zone.value = zone;
-    fields.when.value = local(new Date());
+    when.clear();
     editing = null;
   };
   const open = async () => {
@@ -31,7 +32,7 @@ export function setUpOverdoseForm({ afterSave }) {
       const { record } = entry;
       editing = entry;
       fields.zone.value = record.zone || "";
-      fields.when.value = local(new Date(record.occurred_at));
+      when.set(record.occurred_at);
       fields.doses.value = String(record.naloxone_doses);
       for (const input of form.querySelectorAll("[type=checkbox], [type=radio]")) {
         const chosen = record[input.name];
@@ -52,10 +53,13 @@ export function setUpOverdoseForm({ afterSave }) {
   });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // A time out of the contract's bounds is refused here, with the server's words.
+    const time = when.read();
+    when.input.setCustomValidity(time.error || "");
     if (!form.reportValidity()) return;
     const record = {
       id: editing?.id || uuid(),
-      occurred_at: isoWithOffset(new Date(fields.when.value)),
+      occurred_at: time.at || isoWithOffset(new Date()),
       zone: fields.zone.value || null,
       naloxone_doses: Number(fields.doses.value),
       given_by: givers(),

@@ -3,7 +3,8 @@
 import { adoptServerBag, changeBag, readBag } from "../lib/bag.js";
 import { addRecord } from "../lib/outbox.js";
 import { currentSession } from "../lib/sync.js";
-import { show, t } from "../lib/ui.js";
+import { isoWithOffset, show, t } from "../lib/ui.js";
+import { setUpWhen } from "../lib/when.js";
 import { afterSave, initShell } from "./shell.js";
 
 const form = document.getElementById("bag-form");
@@ -12,6 +13,7 @@ const toast = document.querySelector("[data-toast]");
 const rows = form ? [...form.querySelectorAll("[data-item]")] : [];
 const mode = () => form.elements.type.value;
 let saving = false;
+const when = form ? setUpWhen(form.querySelector("[data-when]")) : null;
 // Each figure the worker types is stamped with an edit number. A render reads the bag
 // asynchronously; when it refills the form (page load, load-out/count switch) it leaves
 // alone every figure typed since it began, so a quick hand never loses what it entered.
@@ -66,13 +68,16 @@ async function save(event) {
     if (n < expected[key]) reasons[key] = reason;
   }
   if (!Object.keys(items).length) return fail(form.dataset.empty);
+  const time = when.read();
+  if (time.error) return fail(time.error);
   show(error, false);
   saving = true;
   try {
-    const record = { id: crypto.randomUUID(), type, occurred_at: new Date().toISOString(), items };
+    const record = { id: crypto.randomUUID(), type, occurred_at: time.at || isoWithOffset(new Date()), items };
     if (type === "count") Object.assign(record, { expected, reasons });
     await addRecord(record, { kind: "stock_events" });
     await changeBag(items, 1, type);
+    when.clear();
     toast.textContent = type === "load" ? form.dataset.savedLoad : form.dataset.savedCount;
     show(toast, true);
     setTimeout(() => show(toast, false), 3000);

@@ -5,6 +5,7 @@ import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, rep
 import { codeConcern } from "../lib/code-check.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { isoWithOffset, lang, show, showToast, t, uuid } from "../lib/ui.js";
+import { setUpWhen } from "../lib/when.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
 const UNDO_MS = 6000;
@@ -21,6 +22,7 @@ const formError = document.querySelector("[data-form-error]");
 const common = document.querySelector("[data-common-supplies]");
 const more = document.querySelector("[data-more-supplies]");
 const codeWarning = document.getElementById("participant_code-warning");
+const when = setUpWhen(form.querySelector("[data-when]"), { onChange: () => markTime("") });
 // Supplies shown first (as many as the page shows): the ones this phone gave most lately.
 const HISTORY = 30;
 const LEARN_AFTER = 3;
@@ -66,6 +68,27 @@ function markField(input, message) {
   if (!error) input.closest(".stepper-row").after(line);
 }
 
+// The "When" field's problem (a time out of the contract's bounds), beside it.
+function markTime(message) {
+  const input = when.input;
+  const id = `${input.id}-error`;
+  let line = document.getElementById(id);
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+  const hint = `${input.id}-hint`;
+  input.setAttribute("aria-describedby", message ? `${id} ${hint}` : hint);
+  if (!message) {
+    line?.remove();
+    return;
+  }
+  if (!line) {
+    line = document.createElement("p");
+    line.id = id;
+    line.className = "field-error";
+    input.after(line);
+  }
+  line.textContent = message;
+}
+
 // Every number out of its bounds, each with the words that say what it accepts.
 function numberProblems() {
   const problems = [];
@@ -98,6 +121,9 @@ function readWeight(problems) {
 function buildRecord() {
   const problems = numberProblems();
   const weight = readWeight(problems);
+  const time = when.read();
+  markTime(time.error || "");
+  if (time.error) problems.push({ input: when.input, message: time.error });
   if (problems.length) return { problems };
   const supplies = {};
   for (const input of form.querySelectorAll('input[name^="supply."]')) {
@@ -108,7 +134,7 @@ function buildRecord() {
   const value = (name, fallback) => readNumber(form.elements[name]).value ?? fallback;
   const record = {
     id: uuid(),
-    occurred_at: isoWithOffset(new Date()),
+    occurred_at: time.at || isoWithOffset(new Date()),
     zone: form.elements.zone.value || null,
     participant_code: form.elements.participant_code.value.trim() || null,
     people_served: value("people_served", 1),
@@ -148,7 +174,7 @@ function showProblems(problems) {
 function focusField(input) {
   if (more.contains(input)) more.open = true;
   input.focus({ preventScroll: true });
-  input.closest(".supply, .field")?.scrollIntoView({ block: "center" });
+  input.closest(".supply, .field, .when-field")?.scrollIntoView({ block: "center" });
 }
 
 function clearProblems() {
@@ -161,6 +187,7 @@ function clearProblems() {
 function fill(record) {
   resetForm();
   form.elements.zone.value = record.zone || "";
+  when.set(record.occurred_at);
   for (const [key, quantity] of Object.entries(record.supplies || {})) {
     const input = form.elements[`supply.${key}`];
     if (input) input.value = String(quantity);
@@ -191,6 +218,8 @@ function resetForm() {
   form.elements.zone.value = zone;
   form.elements.syringes_collected_weight_unit.value = unit;
   for (const input of numberInputs()) input.value = input.dataset.default || "";
+  when.clear();
+  markTime("");
   clearProblems();
   warnAboutCode();
   more.open = false;
@@ -216,7 +245,6 @@ async function save(event) {
   try {
     if (editing) {
       record.id = editing.id;
-      record.occurred_at = editing.record.occurred_at;
       // Discarded meanwhile (another tab): the worker just saved it again, so it is kept.
       if (!(await replaceRecord(record))) await addRecord(record);
       editing = null;
