@@ -71,7 +71,7 @@ def test_a_bad_number_is_summarised_focused_described_and_nothing_is_queued(
     sign_in(page, users.worker)
     page.locator("html[data-ready=true]").wait_for(state="attached")
     # A valid amount elsewhere, so the form is not empty: the bad number is the problem.
-    page.click('button[data-set="10"][aria-controls="supply-syringe_1ml_27g"]')
+    page.click('button[data-add="10"][aria-controls="supply-syringe_1ml_27g"]')
     page.evaluate(
         "([id, value]) => { const input = document.getElementById(id); input.value = value; }",
         [field, value],
@@ -494,9 +494,33 @@ def test_a_record_logged_late_for_yesterday_arrives_with_yesterdays_time(
 def test_a_time_past_the_contracts_bounds_is_refused_beside_the_field(phone, users):
     page = phone.new_page()
     sign_in(page, users.worker)
-    page.click('button.quick[data-set="10"][aria-controls="supply-syringe_1ml_27g"]')
+    page.click('button.quick[data-add="10"][aria-controls="supply-syringe_1ml_27g"]')
     page.fill("#encounter-when", "2020-01-01T10:00")
     page.click('#encounter-form button[type="submit"]')
     error = page.locator("#encounter-when-error")
     assert "more than a year ago" in error.inner_text()
     assert page.locator("[data-outbox-count]").inner_text() == "0"
+
+
+OUTBOX_SUPPLIES = """() => new Promise((done) => {
+  const open = indexedDB.open('outreach');
+  open.onsuccess = () => {
+    const read = open.result.transaction('outbox').objectStore('outbox').getAll();
+    read.onsuccess = () => done(read.result.map((e) => e.record.supplies));
+  };
+})"""
+
+
+def test_quick_amounts_add_up_and_the_sum_is_what_is_saved(phone, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    quick = 'button.quick[data-add="{}"][aria-controls="supply-syringe_1ml_27g"]'
+    assert page.locator(quick.format(50)).inner_text() == "+50"
+    page.tap(quick.format(50))
+    page.tap(quick.format(20))
+    assert page.input_value("#supply-syringe_1ml_27g") == "70"
+    page.tap('button[data-step="-1"][aria-controls="supply-syringe_1ml_27g"]')
+    assert page.input_value("#supply-syringe_1ml_27g") == "69"
+    page.click('#encounter-form button[type="submit"]')
+    wait_count(page, 1)
+    assert page.evaluate(OUTBOX_SUPPLIES) == [{"syringe_1ml_27g": 69}]

@@ -404,7 +404,7 @@ def test_pages_with_the_same_content_are_fetched_once(page, live_server, users):
 
 def test_a_double_tap_on_save_logs_one_encounter(page, live_server, users):
     sign_in(page, users.worker)
-    page.click('button.quick[data-set="20"][aria-controls="supply-syringe_1ml_27g"]')
+    page.click('button.quick[data-add="20"][aria-controls="supply-syringe_1ml_27g"]')
     page.dblclick('#encounter-form button[type="submit"]')
     page.locator("[data-toast]").wait_for(state="visible")
     wait_count(page, 0, timeout=30)

@@ -299,16 +299,18 @@ function clamp(input, value) {
   return Math.min(max, Math.max(min, value));
 }
 
-// Steppers and quick amounts sit on top of the plain number inputs.
+// Steppers and quick amounts sit on top of the plain number inputs. A quick amount adds to
+// what is there (tapping 50 then 20 gives 70, shown in the field), within the input's bounds.
 function onControl(event) {
-  const button = event.target.closest("button[data-step], button[data-set]");
+  const button = event.target.closest("button[data-step], button[data-add]");
   if (!button) return;
   const input = document.getElementById(button.getAttribute("aria-controls"));
   if (!input) return;
   const current = Number(input.value || 0) || 0;
-  const next = button.dataset.set ? Number(button.dataset.set) : clamp(input, current + Number(button.dataset.step));
+  const next = clamp(input, current + Number(button.dataset.add || button.dataset.step));
   // Zero means "none" for supplies: leave the field empty so it is not sent.
   input.value = next === 0 && Number(input.min || 0) === 0 ? "" : String(next);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
   markField(input, "");
 }
 
