@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from outreach import privacy
 from outreach.encounters.catalog import catalog_payload
+from outreach.encounters.contract import FIELD_MESSAGES
 from outreach.encounters.validation import MAX_PEOPLE_SERVED
 from outreach.encounters.validation import MAX_REVERSALS
 from outreach.encounters.validation import MAX_SUPPLY_QUANTITY
@@ -57,4 +59,17 @@ def logging_form(lang: str) -> dict:
         "referral_types": catalog["referral_types"],
         "zones": catalog["zones"],
         "limits": LIMITS,
+        "code_rules": code_rules(),
+    }
+
+
+def code_rules() -> dict:
+    """What the server refuses in a participant code, for the phone to refuse before Save in
+    the same words: the server's messages by problem (outreach.privacy names them), and the
+    bounds the phone's copy of the check needs."""
+    messages = FIELD_MESSAGES["participant_code"].by_problem
+    return {
+        "messages": {problem: str(message) for problem, message in messages.items()},
+        "max_length": privacy.MAX_CODE_LENGTH,
+        "phone_digits": privacy.PHONE_DIGITS,
     }

@@ -118,7 +118,9 @@ def test_participant_code_warns_on_personal_details_offline_in_both_languages(ph
         ("Maria Lopez", "a name"),
         ("555 213 0199", "phone number"),
         ("maria@example.org", "email address"),
-        ("12/05/1987", "date of birth"),
+        # Eight digits in a row: the server refuses it, and the phone says so in its words.
+        ("12/05/1987", "full date"),
+        ("May 12, 1987", "date of birth"),
     ]:
         page.fill("#participant_code", text)
         assert words in warning.inner_text()
@@ -524,3 +526,59 @@ def test_quick_amounts_add_up_and_the_sum_is_what_is_saved(phone, users):
     page.click('#encounter-form button[type="submit"]')
     wait_count(page, 1)
     assert page.evaluate(OUTBOX_SUPPLIES) == [{"syringe_1ml_27g": 69}]
+
+
+SERVER_PHONE_WORDS = "must not contain a phone number"
+
+
+def test_a_code_the_server_would_refuse_is_refused_before_save_in_its_words(phone, users):
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    page.tap('button.quick[data-add="10"][aria-controls="supply-syringe_1ml_27g"]')
+    page.fill("#participant_code", "555 123 4567")
+    warning = page.locator("#participant_code-warning")
+    assert SERVER_PHONE_WORDS in warning.inner_text()  # as it is typed
+    _save(page)
+    summary = page.locator("[data-form-error]")
+    summary.wait_for(state="visible")
+    assert SERVER_PHONE_WORDS in summary.inner_text()
+    assert page.evaluate("() => document.activeElement.id") == "participant_code"
+    assert page.locator("[data-outbox-count]").inner_text() == "0"
+    # An ordinary code saves.
+    page.fill("#participant_code", "M-KR-1987")
+    assert warning.inner_text() == ""
+    _save(page)
+    wait_count(page, 1)
+
+
+def test_the_fix_screen_gives_the_servers_reason_for_a_refused_code(browser, live_server, users):
+    """A phone whose check let a phone number through (an older app): the server refuses the
+    record, and the fix screen says why in the server's words, not "could not read it"."""
+    context = browser.new_context(base_url=live_server.url, service_workers="block", **PHONE)
+    context.set_default_timeout(15_000)
+
+    def without_the_check(route):
+        response = route.fetch()
+        body = response.text().replace('data-rules="', 'data-rules="{}" data-old="')
+        route.fulfill(response=response, body=body)
+
+    context.route("**/log", without_the_check)
+    try:
+        page = context.new_page()
+        sign_in(page, users.worker)
+        page.click('button.quick[data-add="10"][aria-controls="supply-syringe_1ml_27g"]')
+        page.fill("#participant_code", "555 123 4567")
+        _save(page)
+        page.locator("[data-toast]").wait_for(state="visible")
+        page.goto("/outbox")
+        page.locator("[data-rejected-list] [data-record-errors]").wait_for(timeout=30_000)
+        assert SERVER_PHONE_WORDS in page.locator("[data-rejected-list]").inner_text()
+        page.click("[data-rejected-list] a.button")
+        page.wait_for_url("**/log#edit=*")
+        summary = page.locator("[data-form-error]")
+        summary.wait_for(state="visible")
+        assert SERVER_PHONE_WORDS in summary.inner_text()
+        assert "could not read" not in summary.inner_text()
+        assert SERVER_PHONE_WORDS in page.locator("#participant_code-warning").inner_text()
+    finally:
+        context.close()

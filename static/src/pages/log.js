@@ -121,6 +121,10 @@ function readWeight(problems) {
 function buildRecord() {
   const problems = numberProblems();
   const weight = readWeight(problems);
+  // The code is checked before Save as the server will check it: a code it would refuse
+  // is never saved (the participant may be gone by the next sync).
+  const refusal = warnAboutCode();
+  if (refusal) problems.push({ input: form.elements.participant_code, message: refusal });
   const time = when.read();
   markTime(time.error || "");
   if (time.error) problems.push({ input: when.input, message: time.error });
@@ -314,10 +318,34 @@ function onControl(event) {
   markField(input, "");
 }
 
+// What the server would refuse in a code, in its own words (outreach/privacy.py's check,
+// mirrored: the rules and messages come from the page). lib/code-check.js warns about more
+// (names, dates written out), which the server accepts.
+const codeRules = JSON.parse(codeWarning.dataset.rules || "{}");
+const SEPARATORS = /[\s\-_./]+/gu;
+const EMAIL = /[^\s@]+@[^\s@]+\.[^\s@]{2,}/u;
+export function codeRefusal(text, rules = codeRules) {
+  const code = text.trim();
+  const messages = rules.messages || {};
+  if (!code) return "";
+  if (code.length > rules.max_length) return messages.too_long || "";
+  const normalised = code.normalize("NFKC").toUpperCase().replace(SEPARATORS, "");
+  if (!/[\p{L}\p{N}]/u.test(normalised)) return messages.no_letter_or_digit || "";
+  if (code.includes("@") && EMAIL.test(code.normalize("NFKC"))) return messages.email || "";
+  const digits = new RegExp(`\\d{${rules.phone_digits},}`);
+  if (digits.test(normalised.replace(/[()+]/g, ""))) return messages.phone || "";
+  return "";
+}
+
+// Beside the field: the server's refusal if it would refuse the code, else the phone's
+// own warning (a name, a date of birth).
 function warnAboutCode() {
-  const concern = codeConcern(form.elements.participant_code.value);
-  const text = concern ? codeWarning.dataset[concern] : "";
+  const value = form.elements.participant_code.value;
+  const refusal = codeRefusal(value);
+  const concern = codeConcern(value);
+  const text = refusal || (concern ? codeWarning.dataset[concern] : "");
   if (codeWarning.textContent !== text) codeWarning.textContent = text;
+  return refusal;
 }
 
 // The supplies this phone gave most lately take the places above "More supplies"; the
@@ -358,10 +386,14 @@ async function startEditing() {
   fill(entry.record);
   show(document.querySelector("[data-edit-notice]"), true);
   // The code was the problem: it has to be typed again (the phone cannot read the old one).
-  if (Object.keys(entry.errors || {}).some((field) => field.startsWith("participant_code"))) {
+  const codeError = Object.entries(entry.errors || {}).find(([field]) => field.startsWith("participant_code"));
+  if (codeError) {
     keptSeal = null;
     form.elements.participant_code.placeholder = "";
-    showFormError(t("retypeCode"));
+    // The server's own reason (a phone number, an email address...), not a guess.
+    const reason = codeError[1];
+    showFormError(reason ? t("codeRefused", { reason }) : t("retypeCode"));
+    codeWarning.textContent = reason || "";
   }
 }
 
