@@ -26,7 +26,12 @@ def _record_time_words() -> dict:
 
 def offline_urls() -> list[str]:
     """The worker pages the service worker keeps for offline use."""
-    return [url_for("worker.log"), url_for("worker.overdose"), url_for("worker.outbox")]
+    return [
+        url_for("worker.log"),
+        url_for("worker.overdose"),
+        url_for("worker.shift"),
+        url_for("worker.outbox"),
+    ]
 
 
 @bp.get("/log")
@@ -44,6 +49,15 @@ def overdose():
     """Log an overdose response: its own page, so it is never under the encounter form's
     Save bar (and a tap meant for it never saves an encounter)."""
     return render_template("worker/overdose.html", form=services.logging_form(current_lang()))
+
+
+@bp.get("/log/shift")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def shift():
+    """Today's records sent from this phone by the worker, and their tally. The page is an
+    empty frame: the phone fills it from what it kept today (pages/shift.js)."""
+    return render_template("worker/shift.html")
 
 
 @bp.get("/outbox")

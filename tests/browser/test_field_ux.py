@@ -582,3 +582,122 @@ def test_the_fix_screen_gives_the_servers_reason_for_a_refused_code(browser, liv
         assert SERVER_PHONE_WORDS in page.locator("#participant_code-warning").inner_text()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("size", [(360, 640), (390, 844)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_the_first_supplies_are_on_the_first_screen_of_log(browser, live_server, users, size):
+    context = browser.new_context(
+        base_url=live_server.url,
+        service_workers="allow",
+        viewport={"width": size[0], "height": size[1]},
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, users.worker)
+        wait_until(page, "document.documentElement.dataset.ready === 'true'")
+        # The whole row (name, amount and its buttons) of the first two supplies, above the
+        # fixed Save bar, without scrolling.
+        found = page.evaluate(
+            """() => {
+              const bar = document.querySelector('.save-bar').getBoundingClientRect().top;
+              return [...document.querySelectorAll('[data-common-supplies] .supply')]
+                .slice(0, 2).map((row) => ({
+                  key: row.dataset.supply, bottom: row.getBoundingClientRect().bottom, bar }));
+            }"""
+        )
+        assert len(found) == 2
+        hidden = [row for row in found if row["bottom"] > row["bar"]]
+        assert not hidden, hidden
+    finally:
+        context.close()
+
+
+SHIFT_STATE = """() => new Promise((done) => {
+  const open = indexedDB.open('outreach');
+  open.onsuccess = () => {
+    const read = open.result.transaction('state').objectStore('state').get('shift');
+    read.onsuccess = () => done(read.result ? JSON.stringify(read.result) : null);
+  };
+})"""
+AGE_SHIFT = """() => new Promise((done) => {
+  const open = indexedDB.open('outreach');
+  open.onsuccess = () => {
+    const store = open.result.transaction('state', 'readwrite').objectStore('state');
+    const read = store.get('shift');
+    read.onsuccess = () => {
+      store.put({ ...read.result, day: '2000-01-01' }, 'shift').onsuccess = () => done(true);
+    };
+  };
+})"""
+
+
+def _tally(page) -> dict:
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('[data-total]')]
+             .map((dd) => [dd.dataset.total, dd.textContent]))"""
+    )
+
+
+def test_the_shift_view_shows_todays_sent_records_and_tally_on_the_phone_only(
+    phone, live_server, users
+):
+    from tests.browser.conftest import log_encounter
+    from tests.browser.conftest import wait_phone_knows_user
+    from tests.browser.test_shared_phone import switch_to
+
+    with live_server.app.app_context():
+        from outreach.auth import services as auth_services
+        from outreach.models import Role
+
+        auth_services.create_user("wes", Role.WORKER, PASSWORD)
+    page = phone.new_page()
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    page.fill("#participant_code", "Tz-Harbour-5120")
+    page.fill("#syringes_collected", "10")
+    log_encounter(page, amount=20)
+    log_encounter(page, "naloxone_nasal", 1)
+    page.goto("/log/overdose")
+    page.check('#overdose-form input[name="ems_called"][value="no"]')
+    page.check('#overdose-form input[name="outcome"][value="alive"]')
+    page.fill("#od-doses", "2")
+    page.check('#overdose-form input[name="given_by"][value="worker"]')
+    page.click('#overdose-form button[type="submit"]')
+    page.locator("[data-toast]").wait_for(state="visible")
+    wait_count(page, 0, timeout=30)
+    # Offline: the view is kept on the phone.
+    phone.set_offline(True)
+    page.goto("/log/shift")
+    wait_until(page, "document.documentElement.dataset.shiftRendered")
+    assert _tally(page) == {
+        "encounters": "2",
+        "syringesOut": "20",
+        "syringesIn": "10",
+        "naloxone": "1",
+        "overdoses": "1",
+    }
+    lines = page.locator("[data-shift-list] li")
+    assert lines.count() == 3
+    assert "Overdose response" in lines.nth(2).inner_text()
+    assert ":" in lines.nth(0).inner_text()  # its time
+    text = page.locator("main").inner_text() + (page.evaluate(SHIFT_STATE) or "")
+    for marker in ("Tz-Harbour", "TZHARBOUR", "Harbour", "5120"):
+        assert marker not in text
+    # Another worker on this phone sees none of it.
+    phone.set_offline(False)
+    switch_to(page, "wes")
+    wait_phone_knows_user(page, "wes")
+    page.goto("/log/shift")
+    wait_until(page, "document.documentElement.dataset.shiftRendered")
+    assert page.locator("[data-shift-list] li").count() == 0
+    assert _tally(page)["encounters"] == "0"
+    # The next day, yesterday's lines are gone from the phone.
+    switch_to(page, users.worker)
+    wait_phone_knows_user(page, users.worker)
+    page.evaluate(AGE_SHIFT)
+    page.goto("/log/shift")
+    wait_until(page, "document.documentElement.dataset.shiftRendered")
+    assert page.locator("[data-shift-list] li").count() == 0
+    assert '"entries":[]' in page.evaluate(SHIFT_STATE)

@@ -3,6 +3,7 @@
 // The browser checks required choices and the doses' bounds (the inputs carry them).
 import { addRecord, getRecord, replaceRecord } from "./outbox.js";
 import { isoWithOffset, showToast, t, uuid } from "./ui.js";
+import { noteForShift } from "./shift.js";
 import { setUpWhen } from "./when.js";
 
 export const KIND = "overdose_responses";
@@ -67,7 +68,15 @@ export function setUpOverdoseForm({ afterSave }) {
       outcome: fields.outcome.value,
     };
     try {
-      if (!editing || !(await replaceRecord(record))) await addRecord(record, { kind: KIND });
+      const kept = (editing && (await replaceRecord(record))) || (await addRecord(record, { kind: KIND }));
+      // The shift view's line: when, and the doses used.
+      await noteForShift({
+        id: kept.id,
+        user: kept.record.logged_by,
+        kind: KIND,
+        at: Date.parse(record.occurred_at),
+        totals: { overdoses: 1, naloxoneDoses: record.naloxone_doses },
+      }).catch(() => null);
     } catch (failure) {
       showToast(t(failure?.reason === "signed-out" ? "signedOutSave" : "notSaved"));
       return;

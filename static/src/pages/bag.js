@@ -4,6 +4,7 @@ import { adoptServerBag, changeBag, readBag } from "../lib/bag.js";
 import { addRecord } from "../lib/outbox.js";
 import { currentSession } from "../lib/sync.js";
 import { isoWithOffset, show, t } from "../lib/ui.js";
+import { noteForShift } from "../lib/shift.js";
 import { setUpWhen } from "../lib/when.js";
 import { afterSave, initShell } from "./shell.js";
 
@@ -75,7 +76,15 @@ async function save(event) {
   try {
     const record = { id: crypto.randomUUID(), type, occurred_at: time.at || isoWithOffset(new Date()), items };
     if (type === "count") Object.assign(record, { expected, reasons });
-    await addRecord(record, { kind: "stock_events" });
+    const entry = await addRecord(record, { kind: "stock_events" });
+    const total = Object.values(items).reduce((sum, n) => sum + n, 0);
+    await noteForShift({
+      id: entry.id,
+      user: entry.record.logged_by,
+      kind: `bag.${type}`,
+      at: Date.parse(record.occurred_at),
+      totals: { items: total },
+    }).catch(() => null);
     await changeBag(items, 1, type);
     when.clear();
     toast.textContent = type === "load" ? form.dataset.savedLoad : form.dataset.savedCount;

@@ -5,6 +5,7 @@ import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, rep
 import { codeConcern } from "../lib/code-check.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
 import { isoWithOffset, lang, show, showToast, t, uuid } from "../lib/ui.js";
+import { encounterTotals, forgetForShift, noteForShift } from "../lib/shift.js";
 import { setUpWhen } from "../lib/when.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
@@ -250,7 +251,8 @@ async function save(event) {
     if (editing) {
       record.id = editing.id;
       // Discarded meanwhile (another tab): the worker just saved it again, so it is kept.
-      if (!(await replaceRecord(record))) await addRecord(record);
+      const kept = (await replaceRecord(record)) || (await addRecord(record));
+      await noteShift(kept);
       editing = null;
       // The outbox page sends it as it opens; waiting for a send here could take minutes.
       window.location.assign("/outbox");
@@ -258,6 +260,7 @@ async function save(event) {
     }
     const entry = await addRecord(record, { holdMs: UNDO_MS });
     lastSaved = entry.record;
+    await noteShift(entry);
     learnFrom(record);
     // The bag on this phone: what was handed out leaves it.
     await changeBag(record.supplies, -1).catch(() => null);
@@ -280,6 +283,18 @@ async function save(event) {
   await afterSave();
 }
 
+// The shift view's line for a saved encounter: its time and totals, never its code.
+function noteShift(entry) {
+  const tallyOf = (key) => form.querySelector(`[data-supply="${key}"]`)?.dataset.tally || "";
+  return noteForShift({
+    id: entry.id,
+    user: entry.record.logged_by,
+    kind: "encounters",
+    at: Date.parse(entry.record.occurred_at),
+    totals: encounterTotals(entry.record, tallyOf),
+  }).catch(() => null);
+}
+
 async function undo() {
   if (!lastSaved) return;
   const record = lastSaved;
@@ -291,6 +306,7 @@ async function undo() {
     return;
   }
   await removeRecord(record.id);
+  await forgetForShift(record.id).catch(() => null);
   await changeBag(record.supplies, 1).catch(() => null);
   fill(record);
   showToast(t("undone"));

@@ -1,4 +1,5 @@
 // /outbox: what waits on this device, and what the server refused (fix or discard).
+import { forgetForShift } from "../lib/shift.js";
 import { knownNames } from "../lib/catalog.js";
 import { REJECTED, removeRecord, summary } from "../lib/outbox.js";
 import { confirmAction, formatTime, show, t } from "../lib/ui.js";
@@ -101,6 +102,8 @@ rejectedList.addEventListener("click", async (event) => {
   if (!button) return;
   if (await confirmAction(t("discardConfirm"), t("discard"))) {
     await removeRecord(button.dataset.discard);
+    // Never sent: it leaves the shift view too.
+    await forgetForShift(button.dataset.discard).catch(() => null);
     await render();
   }
 });
