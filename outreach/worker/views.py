@@ -8,6 +8,7 @@ from flask import url_for
 
 from outreach import pwa
 from outreach.auth import role_required
+from outreach.encounters.catalog import catalog_payload
 from outreach.encounters.contract import OCCURRED_AT_MESSAGES
 from outreach.i18n import current_lang
 from outreach.models import Role
@@ -21,7 +22,13 @@ def _record_time_words() -> dict:
     """The server's own words for a record time out of bounds, for the phone's "When"
     field on every worker form (templates/worker/_when.html): the phone says what the server
     would, before Save."""
-    return {"occurred_at_messages": OCCURRED_AT_MESSAGES.by_problem}
+    return {"occurred_at_messages": OCCURRED_AT_MESSAGES.by_problem, "catalog_version": _version}
+
+
+def _version() -> str:
+    """The catalogue version the page was made with (the one /api/v1/catalog answers): a
+    kept page that differs from the server's is stale (pages/*.js refresh it)."""
+    return catalog_payload(current_lang())["version"]
 
 
 def offline_urls() -> list[str]:

@@ -6,7 +6,8 @@ import { currentSession } from "../lib/sync.js";
 import { isoWithOffset, show, t } from "../lib/ui.js";
 import { noteForShift } from "../lib/shift.js";
 import { setUpWhen } from "../lib/when.js";
-import { afterSave, initShell } from "./shell.js";
+import { keepPageCurrent } from "../lib/catalog.js";
+import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
 const form = document.getElementById("bag-form");
 const error = document.querySelector("[data-bag-error]");
@@ -119,4 +120,6 @@ if (form) {
   if (navigator.onLine) currentSession().then(adoptServerBag).then(() => render(false), () => null);
 }
 initShell();
+// Which supplies the bag holds is the admin's choice: a kept page made before it is stale.
+keepPageCurrent(refreshOfflinePages, document.documentElement.lang || "en").catch(() => null);
 document.documentElement.dataset.ready = "true";

@@ -1,6 +1,6 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { changeBag, watchBag } from "../lib/bag.js";
-import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
+import { keepPageCurrent, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { codeConcern } from "../lib/code-check.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
@@ -424,11 +424,8 @@ async function rememberZone() {
   form.elements.zone.addEventListener("change", () => setState("zone", form.elements.zone.value));
 }
 
-async function checkCatalog() {
-  if (await catalogChanged(form.dataset.catalogVersion, lang())) {
-    await refreshOfflinePages(true);
-    show(document.querySelector("[data-catalog-banner]"), true);
-  }
+function checkCatalog() {
+  return keepPageCurrent(refreshOfflinePages, lang()).catch(() => null);
 }
 
 // Each number's range, beside it and read with it. Built here rather than in the page,
