@@ -51,12 +51,19 @@ async function newerCatalog(pageVersion, lang) {
 // the server's differs (an admin changed it), the kept pages are fetched again and this page
 // reloads once with the new copy; if it is still stale after that, a banner offers a reload.
 export async function keepPageCurrent(refreshOfflinePages, lang) {
-  const shell = document.querySelector("[data-worker-shell]");
-  const version = await newerCatalog(shell?.dataset.catalogVersion || "", lang);
+  const shown = document.querySelector("[data-worker-shell]")?.dataset.catalogVersion;
+  if (!shown) return;
+  // Never reload under a worker who has begun to fill the form: they get the banner instead.
+  let touched = false;
+  const touch = () => {
+    touched = true;
+  };
+  for (const type of ["input", "pointerdown", "keydown"]) document.addEventListener(type, touch, { capture: true, once: true });
+  const version = await newerCatalog(shown, lang);
   if (!version) return;
   await refreshOfflinePages(true);
   const key = `outreach.catalogReload:${window.location.pathname}`;
-  if (sessionStorage.getItem(key) !== version) {
+  if (!touched && sessionStorage.getItem(key) !== version) {
     sessionStorage.setItem(key, version);
     window.location.reload();
     return;
