@@ -140,7 +140,7 @@ def log_one(phone: Phone, steps) -> None:
             _, key, amount = step
             input_id = f"supply-{key}" if kind == "supply" else key
             phone.reveal(f"#{input_id}")
-            quick = f'button[data-set="{amount}"][aria-controls="{input_id}"]'
+            quick = f'button[data-add="{amount}"][aria-controls="{input_id}"]'
             if page.locator(quick).count():
                 phone.tap(quick)
             elif amount <= 2:

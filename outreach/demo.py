@@ -5,14 +5,13 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
 
+from outreach import clock
 from outreach.encounters import bulk
 from outreach.encounters.records import CleanEncounter
 from outreach.extensions import db
@@ -64,7 +63,7 @@ def generate(
 
     # A pool of returning participants, about one for every four encounters.
     pool = [participant_hash(f"DEMO-{n:07d}", key) for n in range(max(10, encounters // 4))]
-    now = datetime.now(UTC)
+    now = clock.now()  # the app's clock, so a test can place the data on any day
     start = now - timedelta(days=days)
     span = (now - start).total_seconds() - 3600
     added = 0

@@ -55,4 +55,21 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _language_context() -> dict:
-        return {"current_lang": current_lang(), "languages": app.config["LANGUAGES"]}
+        return {
+            "current_lang": current_lang(),
+            "languages": app.config["LANGUAGES"],
+            "entry_lang": entry_language,
+        }
+
+
+def entry_language() -> tuple[str, str] | None:
+    """For text staff type in one language only (directory notes, in the program's default
+    language): (its code, its name in the page's language) when the page is in another
+    language, so the page can say so; None when they match."""
+    from babel import Locale
+
+    default = str(current_app.config.get("BABEL_DEFAULT_LOCALE") or "en")
+    lang = current_lang()
+    if lang == default:
+        return None
+    return default, Locale.parse(default).get_display_name(lang)

@@ -37,7 +37,7 @@ def test_log_page_has_the_hooks_outside_checks_use(app, worker_client):
 def test_log_form_offers_quick_amounts_from_the_catalogue(worker_client):
     html = worker_client.get("/log").get_data(as_text=True)
     block = html.split('for="supply-syringe_1ml_27g"', 1)[1].split('class="supply"', 1)[0]
-    assert re.findall(r'data-set="(\d+)"', block) == ["10", "20", "50"]
+    assert re.findall(r'data-add="(\d+)"', block) == ["10", "20", "50"]
     assert 'data-step="-1"' in block and 'data-step="1"' in block
 
 

@@ -32,6 +32,11 @@ VALUE_SPACE = 64
 # Characters of a bar label per line at FONT_SIZE; a longer name wraps to a second line and,
 # past that, is cut with "…" (the full name is the row's tooltip and in the table).
 LABEL_CHARS = 42
+# A generous average glyph width, in ems, for placing axis labels: a label is only ever moved
+# inwards with it, never drawn wider, so over-estimating costs nothing.
+GLYPH_EM = 0.65
+# Room kept between an axis label and the edge of the drawing.
+EDGE = 2
 
 
 @dataclass(frozen=True)
@@ -83,15 +88,31 @@ def _y_axis(maximum: int, plot_height: int) -> list[str]:
     return parts
 
 
+def _x_label(x: float, label: str) -> tuple[str, float]:
+    """Anchor and position of an axis label centred under ``x`` but kept inside the drawing.
+
+    A point at either end of the axis (a line chart's last day sits on the plot's right edge)
+    would push a centred label past the SVG's edge, where the page clips it; such a label is
+    anchored by its end (or start) at the edge instead.
+    """
+    half = len(label) * FONT_SIZE * GLYPH_EM / 2
+    if x + half > WIDTH - EDGE:
+        return "end", WIDTH - EDGE
+    if x - half < EDGE:
+        return "start", EDGE
+    return "middle", x
+
+
 def _x_labels(points: Sequence[Point], x_of) -> list[str]:
     every = max(1, math.ceil(len(points) / MAX_X_LABELS))
     parts = []
     for index, point in enumerate(points):
         if index % every:
             continue
+        anchor, x = _x_label(x_of(index), point.label)
         parts.append(
-            f'<text class="axis-label" x="{x_of(index):.1f}" y="{HEIGHT - MARGIN_BOTTOM + 20}" '
-            f'text-anchor="middle" font-size="{FONT_SIZE}">{escape(point.label)}</text>'
+            f'<text class="axis-label" x="{x:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 20}" '
+            f'text-anchor="{anchor}" font-size="{FONT_SIZE}">{escape(point.label)}</text>'
         )
     return parts
 
@@ -203,14 +224,19 @@ def bar_chart(
             for index, line in enumerate(lines)
         )
         bar_y = y + LINE_HEIGHT * len(lines) + 2
+        # The value follows its bar, unless a long number would run past the edge.
+        number = _number(value)
+        value_anchor, value_x = "start", width + 6
+        if value_x + len(number) * FONT_SIZE * GLYPH_EM > WIDTH - EDGE:
+            value_anchor, value_x = "end", WIDTH - EDGE
         parts.append(
             f"<g><title>{escape(label)}: {_number(value)}</title>"
             f'<text class="bar-label" x="0" y="{y + LINE_HEIGHT - 4}" '
             f'font-size="{FONT_SIZE}">{text}</text>'
             f'<rect class="bar series-0" x="0" y="{bar_y}" '
             f'width="{max(width, 1):.1f}" height="{BAR_HEIGHT}"/>'
-            f'<text class="bar-value" x="{width + 6:.1f}" y="{bar_y + BAR_HEIGHT - 2}" '
-            f'font-size="{FONT_SIZE}">{_number(value)}</text></g>'
+            f'<text class="bar-value" x="{value_x:.1f}" y="{bar_y + BAR_HEIGHT - 2}" '
+            f'text-anchor="{value_anchor}" font-size="{FONT_SIZE}">{number}</text></g>'
         )
         y += LINE_HEIGHT * len(lines) + BAR_HEIGHT + 12
     parts.append("</svg>")

@@ -8,6 +8,8 @@ from flask import url_for
 
 from outreach import pwa
 from outreach.auth import role_required
+from outreach.encounters.catalog import catalog_payload
+from outreach.encounters.contract import OCCURRED_AT_MESSAGES
 from outreach.i18n import current_lang
 from outreach.models import Role
 from outreach.worker import services
@@ -15,9 +17,28 @@ from outreach.worker import services
 bp = Blueprint("worker", __name__)
 
 
+@bp.app_context_processor
+def _record_time_words() -> dict:
+    """The server's own words for a record time out of bounds, for the phone's "When"
+    field on every worker form (templates/worker/_when.html): the phone says what the server
+    would, before Save."""
+    return {"occurred_at_messages": OCCURRED_AT_MESSAGES.by_problem, "catalog_version": _version}
+
+
+def _version() -> str:
+    """The catalogue version the page was made with (the one /api/v1/catalog answers): a
+    kept page that differs from the server's is stale (pages/*.js refresh it)."""
+    return catalog_payload(current_lang())["version"]
+
+
 def offline_urls() -> list[str]:
     """The worker pages the service worker keeps for offline use."""
-    return [url_for("worker.log"), url_for("worker.outbox")]
+    return [
+        url_for("worker.log"),
+        url_for("worker.overdose"),
+        url_for("worker.shift"),
+        url_for("worker.outbox"),
+    ]
 
 
 @bp.get("/log")
@@ -26,6 +47,24 @@ def offline_urls() -> list[str]:
 def log():
     """Log an encounter; saved to this device's outbox first, then sent."""
     return render_template("worker/log.html", form=services.logging_form(current_lang()))
+
+
+@bp.get("/log/overdose")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def overdose():
+    """Log an overdose response: its own page, so it is never under the encounter form's
+    Save bar (and a tap meant for it never saves an encounter)."""
+    return render_template("worker/overdose.html", form=services.logging_form(current_lang()))
+
+
+@bp.get("/log/shift")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def shift():
+    """Today's records sent from this phone by the worker, and their tally. The page is an
+    empty frame: the phone fills it from what it kept today (pages/shift.js)."""
+    return render_template("worker/shift.html")
 
 
 @bp.get("/outbox")

@@ -274,7 +274,7 @@ def log_encounter(page, item: str = "syringe_1ml_27g", amount: int = 20, referra
     if amount == 1:
         page.click(f'button[data-step="1"][aria-controls="supply-{item}"]')
     else:
-        page.click(f'button.quick[data-set="{amount}"][aria-controls="supply-{item}"]')
+        page.click(f'button.quick[data-add="{amount}"][aria-controls="supply-{item}"]')
     if referral:
         page.check(f'input[name="referral"][value="{referral}"]')
     page.click('#encounter-form button[type="submit"]')

@@ -156,3 +156,22 @@ def test_a_rejected_stock_event_waits_with_its_message_and_the_others_go(
     rejected.first.locator("button[data-discard]").click()
     page.locator("[data-confirm-dialog] button", has_text="Discard").click()
     wait_count(page, 0)
+
+
+def test_kept_pages_follow_an_admins_catalogue_change_at_the_next_load(page, live_server, users):
+    """The bag page was kept with no tracked items; an admin then tracks two. The next load,
+    online, sees the server's catalogue version differ, fetches the kept pages again and
+    shows the bag, without a reload by hand (it once said "No supplies..." four times)."""
+    sign_in(page, users.worker)
+    page.goto("/log/bag")
+    wait_offline_ready(page)
+    assert page.locator("#bag-form").count() == 0
+    _track(live_server.app)
+    page.reload()
+    page.locator("#bag-form").wait_for(timeout=20_000)
+    assert page.locator(f'[data-item="{SYRINGE}"]').count() == 1
+    # /log follows too: a tracked item now carries its low-stock mark.
+    page.goto("/log")
+    page.locator(f'[data-supply="{NALOXONE}"][data-low="3"]').wait_for(
+        state="attached", timeout=20_000
+    )

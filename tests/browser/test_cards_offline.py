@@ -121,3 +121,19 @@ def test_log_referral_toggle_offers_matching_services_offline(page, context, liv
     page.uncheck('input[name="referral"][value="wound_care"]')
     page.uncheck('input[name="referral"][value="housing"]')
     panel.wait_for(state="hidden")
+
+
+def test_directory_notes_typed_in_english_say_so_in_the_spanish_view(client, app):
+    from outreach.directory.demo import add_demo_services
+    from outreach.extensions import db
+    from outreach.models import DirectoryService
+
+    with app.app_context():
+        add_demo_services()
+        service = db.session.scalars(db.select(DirectoryService)).first()
+        service.public_notes = "Walk-ins welcome before noon."
+        db.session.commit()
+    spanish = client.get("/directory?lang=es").get_data(as_text=True)
+    assert 'lang="en"><span class="note-lang" lang="es">Solo en inglés:</span>' in spanish
+    english = client.get("/directory?lang=en").get_data(as_text=True)
+    assert "note-lang" not in english and "Walk-ins welcome before noon." in english

@@ -1,4 +1,4 @@
-"""Overdose responses on the phone: logged offline in their own form on /log, kept in the
+"""Overdose responses on the phone: logged offline in their own page, /log/overdose, kept in the
 outbox (across a reload), sent by the same sync as encounters and stored exactly once."""
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ def log_overdose(
     page, doses: int = 2, givers=("worker",), ems="yes", outcome="alive", zone=None
 ) -> None:
     """Fill the overdose form the way a worker does and save it."""
-    if not page.locator("#overdose-form").is_visible():
-        page.click("[data-overdose] > summary")
+    if "/log/overdose" not in page.url:
+        page.click("[data-overdose-link]")  # the button at the top of /log
+        page.wait_for_url("**/log/overdose")
     if zone is not None:
         page.select_option("#od-zone", zone)
     page.fill("#od-doses", str(doses))
@@ -60,10 +61,11 @@ def test_an_overdose_logged_offline_survives_a_reload_and_arrives_once(
     context.set_offline(True)
     page.reload()
     log_overdose(page, 3, ("bystander", "ems"), "yes", "transported", zone="riverside")
-    log_encounter(page, "naloxone_nasal", 1)
-    wait_count(page, 2)
     # The form is ready for the next one: nothing of the last is left in it.
     assert page.locator('#overdose-form input[name="outcome"]:checked').count() == 0
+    page.goto("/log")
+    log_encounter(page, "naloxone_nasal", 1)
+    wait_count(page, 2)
     page.reload()
     wait_count(page, 2)
     page.goto("/outbox")
@@ -90,8 +92,7 @@ def test_an_overdose_logged_offline_survives_a_reload_and_arrives_once(
 
 
 def test_nobody_clears_the_givers_and_the_doses(page, live_server, users):
-    sign_in(page, users.worker)
-    page.click("[data-overdose] > summary")
+    sign_in(page, users.worker, next_path="/log/overdose")
     page.fill("#od-doses", "2")
     page.check('#overdose-form input[name="given_by"][value="worker"]')
     page.check('#overdose-form input[name="given_by"][value="none"]')
@@ -106,7 +107,9 @@ def test_nobody_clears_the_givers_and_the_doses(page, live_server, users):
 
 def test_an_overdose_without_an_outcome_is_not_saved(page, live_server, users):
     sign_in(page, users.worker)
+    # The form's old address (/log#overdose) leads to its own page.
     page.goto("/log#overdose")
+    page.wait_for_url("**/log/overdose#overdose")
     assert page.locator("#overdose-form").is_visible()
     page.check('#overdose-form input[name="ems_called"][value="unknown"]')
     page.click('#overdose-form button[type="submit"]')
@@ -119,7 +122,7 @@ def test_a_refused_overdose_is_fixed_in_its_own_form(page, live_server, users):
     sign_in(page, users.worker)
     wait_offline_ready(page)
     # A record the server refuses (an unknown zone): it waits with the message until fixed.
-    page.click("[data-overdose] > summary")
+    page.goto("/log/overdose")
     page.evaluate(
         "() => { const o = document.createElement('option'); o.value = 'atlantis';"
         " o.textContent = 'Atlantis'; document.getElementById('od-zone').append(o);"
@@ -130,7 +133,7 @@ def test_a_refused_overdose_is_fixed_in_its_own_form(page, live_server, users):
     page.locator("[data-rejected-list] [data-record-errors]").wait_for()
     assert "unknown zone" in page.locator("[data-rejected-list]").inner_text()
     page.click("[data-rejected-list] a.button")
-    page.wait_for_url("**/log#overdose=*")
+    page.wait_for_url("**/log/overdose#overdose=*")
     assert page.locator("#overdose-form").is_visible()
     assert page.is_checked('#overdose-form input[name="outcome"][value="alive"]')
     assert page.is_checked('#overdose-form input[name="given_by"][value="participant"]')

@@ -349,11 +349,10 @@ def test_kept_pages_follow_catalogue_and_language_changes(page, context, live_se
         item = db.session.scalar(sa.select(SupplyItem).where(SupplyItem.key == "cooker"))
         item.name = "Cookers (steel)"
         db.session.commit()
-    # The kept copy still shows the old name; the page notices and fetches the new one.
+    # The kept copy still shows the old name; the page notices, fetches the new one and,
+    # as nothing was typed yet, shows it at once.
     page.reload()
-    page.locator("[data-catalog-banner]").wait_for(state="visible", timeout=20_000)
-    page.click("[data-catalog-reload]")
-    page.locator("label[for='supply-cooker']", has_text="Cookers (steel)").wait_for()
+    page.locator("label[for='supply-cooker']", has_text="Cookers (steel)").wait_for(timeout=20_000)
 
     # Switching language online brings every kept page along, for use offline.
     page.click("a[hreflang='es']")
@@ -404,7 +403,7 @@ def test_pages_with_the_same_content_are_fetched_once(page, live_server, users):
 
 def test_a_double_tap_on_save_logs_one_encounter(page, live_server, users):
     sign_in(page, users.worker)
-    page.click('button.quick[data-set="20"][aria-controls="supply-syringe_1ml_27g"]')
+    page.click('button.quick[data-add="20"][aria-controls="supply-syringe_1ml_27g"]')
     page.dblclick('#encounter-form button[type="submit"]')
     page.locator("[data-toast]").wait_for(state="visible")
     wait_count(page, 0, timeout=30)

@@ -27,17 +27,47 @@ export async function knownNames() {
 
 // Fetch the live catalogue; resolves to true when it differs from the one the page shows.
 export async function catalogChanged(pageVersion, lang) {
-  if (!navigator.onLine) return false;
+  return Boolean(await newerCatalog(pageVersion, lang));
+}
+
+// The server's catalogue version when it differs from ``pageVersion`` (else "").
+async function newerCatalog(pageVersion, lang) {
+  if (!navigator.onLine) return "";
   try {
     const response = await fetch(`/api/v1/catalog?lang=${encodeURIComponent(lang)}`, {
       credentials: "same-origin",
       cache: "no-store",
     });
-    if (!response.ok) return false;
+    if (!response.ok) return "";
     const catalog = await response.json();
     await setState("catalog", { ...catalog, fetchedAt: Date.now() });
-    return Boolean(catalog.version) && catalog.version !== pageVersion;
+    return catalog.version && catalog.version !== pageVersion ? catalog.version : "";
   } catch (error) {
-    return false;
+    return "";
   }
+}
+
+// A worker page kept offline shows the catalogue it was made with (supplies, bag items). When
+// the server's differs (an admin changed it), the kept pages are fetched again and this page
+// reloads once with the new copy; if it is still stale after that, a banner offers a reload.
+export async function keepPageCurrent(refreshOfflinePages, lang) {
+  const shown = document.querySelector("[data-worker-shell]")?.dataset.catalogVersion;
+  if (!shown) return;
+  // Never reload under a worker who has begun to fill the form: they get the banner instead.
+  let touched = false;
+  const touch = () => {
+    touched = true;
+  };
+  for (const type of ["input", "pointerdown", "keydown"]) document.addEventListener(type, touch, { capture: true, once: true });
+  const version = await newerCatalog(shown, lang);
+  if (!version) return;
+  await refreshOfflinePages(true);
+  const key = `outreach.catalogReload:${window.location.pathname}`;
+  if (!touched && sessionStorage.getItem(key) !== version) {
+    sessionStorage.setItem(key, version);
+    window.location.reload();
+    return;
+  }
+  const banner = document.querySelector("[data-catalog-banner]");
+  if (banner) banner.hidden = false;
 }

@@ -70,3 +70,38 @@ export function show(element, visible) {
   element.hidden = !visible;
   element.style.display = visible ? "" : "none";
 }
+
+// A record id: made on the phone when a record is saved (the server's idempotency key).
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// Local time with its UTC offset, e.g. 2026-11-21T22:15:00-05:00.
+export function isoWithOffset(date) {
+  const pad = (n) => String(Math.abs(n)).padStart(2, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
+  );
+}
+
+// A toast at the foot of the page (``[data-toast]``); ``until``: when it goes.
+let toastTimer = null;
+export function showToast(text, { undo = false, until = Date.now() + 3000 } = {}) {
+  const toast = document.querySelector("[data-toast]");
+  if (!toast) return;
+  clearTimeout(toastTimer);
+  toast.querySelector("[data-toast-text]").textContent = text;
+  const undoButton = toast.querySelector("[data-undo]");
+  if (undoButton) show(undoButton, undo);
+  show(toast, true);
+  toastTimer = setTimeout(() => show(toast, false), Math.max(0, until - Date.now()));
+}

@@ -3,8 +3,11 @@
 import { adoptServerBag, changeBag, readBag } from "../lib/bag.js";
 import { addRecord } from "../lib/outbox.js";
 import { currentSession } from "../lib/sync.js";
-import { show, t } from "../lib/ui.js";
-import { afterSave, initShell } from "./shell.js";
+import { isoWithOffset, show, t } from "../lib/ui.js";
+import { noteForShift } from "../lib/shift.js";
+import { setUpWhen } from "../lib/when.js";
+import { keepPageCurrent } from "../lib/catalog.js";
+import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
 const form = document.getElementById("bag-form");
 const error = document.querySelector("[data-bag-error]");
@@ -12,6 +15,7 @@ const toast = document.querySelector("[data-toast]");
 const rows = form ? [...form.querySelectorAll("[data-item]")] : [];
 const mode = () => form.elements.type.value;
 let saving = false;
+const when = form ? setUpWhen(form.querySelector("[data-when]")) : null;
 // Each figure the worker types is stamped with an edit number. A render reads the bag
 // asynchronously; when it refills the form (page load, load-out/count switch) it leaves
 // alone every figure typed since it began, so a quick hand never loses what it entered.
@@ -66,13 +70,24 @@ async function save(event) {
     if (n < expected[key]) reasons[key] = reason;
   }
   if (!Object.keys(items).length) return fail(form.dataset.empty);
+  const time = when.read();
+  if (time.error) return fail(time.error);
   show(error, false);
   saving = true;
   try {
-    const record = { id: crypto.randomUUID(), type, occurred_at: new Date().toISOString(), items };
+    const record = { id: crypto.randomUUID(), type, occurred_at: time.at || isoWithOffset(new Date()), items };
     if (type === "count") Object.assign(record, { expected, reasons });
-    await addRecord(record, { kind: "stock_events" });
+    const entry = await addRecord(record, { kind: "stock_events" });
+    const total = Object.values(items).reduce((sum, n) => sum + n, 0);
+    await noteForShift({
+      id: entry.id,
+      user: entry.record.logged_by,
+      kind: `bag.${type}`,
+      at: Date.parse(record.occurred_at),
+      totals: { items: total },
+    }).catch(() => null);
     await changeBag(items, 1, type);
+    when.clear();
     toast.textContent = type === "load" ? form.dataset.savedLoad : form.dataset.savedCount;
     show(toast, true);
     setTimeout(() => show(toast, false), 3000);
@@ -105,4 +120,6 @@ if (form) {
   if (navigator.onLine) currentSession().then(adoptServerBag).then(() => render(false), () => null);
 }
 initShell();
+// Which supplies the bag holds is the admin's choice: a kept page made before it is stale.
+keepPageCurrent(refreshOfflinePages, document.documentElement.lang || "en").catch(() => null);
 document.documentElement.dataset.ready = "true";

@@ -1,52 +1,37 @@
 // /log: the encounter form. A save goes to the outbox at once; sending happens after.
 import { changeBag, watchBag } from "../lib/bag.js";
-import { catalogChanged, namesFromForm, rememberNames } from "../lib/catalog.js";
+import { keepPageCurrent, namesFromForm, rememberNames } from "../lib/catalog.js";
 import { PENDING, SaveRefused, addRecord, getRecord, getState, removeRecord, replaceRecord, setState } from "../lib/outbox.js";
 import { codeConcern } from "../lib/code-check.js";
-import { setUpOverdoseForm } from "../lib/overdose-form.js";
 import { setUpReferralServices } from "../lib/referral-services.js";
-import { lang, show, t } from "../lib/ui.js";
+import { isoWithOffset, lang, show, showToast, t, uuid } from "../lib/ui.js";
+import { encounterTotals, forgetForShift, noteForShift } from "../lib/shift.js";
+import { setUpWhen } from "../lib/when.js";
 import { afterSave, initShell, refreshOfflinePages } from "./shell.js";
 
 const UNDO_MS = 6000;
+// The overdose form was once at the foot of this page (/log#overdose, /log#overdose=<id>):
+// such links open its own page now.
+function toOverdosePage() {
+  if (window.location.hash.startsWith("#overdose")) window.location.replace(`/log/overdose${window.location.hash}`);
+}
+toOverdosePage();
+window.addEventListener("hashchange", toOverdosePage);
 const form = document.getElementById("encounter-form");
-const toast = document.querySelector("[data-toast]");
-const toastText = document.querySelector("[data-toast-text]");
 const undoButton = document.querySelector("[data-undo]");
 const formError = document.querySelector("[data-form-error]");
 const common = document.querySelector("[data-common-supplies]");
 const more = document.querySelector("[data-more-supplies]");
 const codeWarning = document.getElementById("participant_code-warning");
+const when = setUpWhen(form.querySelector("[data-when]"), { onChange: () => markTime("") });
 // Supplies shown first (as many as the page shows): the ones this phone gave most lately.
 const HISTORY = 30;
 const LEARN_AFTER = 3;
-let toastTimer = null;
 let lastSaved = null;
 let editing = null;
 let saving = false;
 // The sealed code of the record being fixed or taken back: kept unless the worker types one.
 let keptSeal = null;
-
-function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-// Local time with its UTC offset, e.g. 2026-11-21T22:15:00-05:00.
-export function isoWithOffset(date) {
-  const pad = (n) => String(Math.abs(n)).padStart(2, "0");
-  const offset = -date.getTimezoneOffset();
-  const sign = offset >= 0 ? "+" : "-";
-  return (
-    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
-    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
-    `${sign}${pad(Math.trunc(offset / 60))}:${pad(offset % 60)}`
-  );
-}
 
 function numberInputs() {
   return [...form.querySelectorAll('input[type="number"]')];
@@ -84,6 +69,27 @@ function markField(input, message) {
   if (!error) input.closest(".stepper-row").after(line);
 }
 
+// The "When" field's problem (a time out of the contract's bounds), beside it.
+function markTime(message) {
+  const input = when.input;
+  const id = `${input.id}-error`;
+  let line = document.getElementById(id);
+  input.setAttribute("aria-invalid", message ? "true" : "false");
+  const hint = `${input.id}-hint`;
+  input.setAttribute("aria-describedby", message ? `${id} ${hint}` : hint);
+  if (!message) {
+    line?.remove();
+    return;
+  }
+  if (!line) {
+    line = document.createElement("p");
+    line.id = id;
+    line.className = "field-error";
+    input.after(line);
+  }
+  line.textContent = message;
+}
+
 // Every number out of its bounds, each with the words that say what it accepts.
 function numberProblems() {
   const problems = [];
@@ -116,6 +122,13 @@ function readWeight(problems) {
 function buildRecord() {
   const problems = numberProblems();
   const weight = readWeight(problems);
+  // The code is checked before Save as the server will check it: a code it would refuse
+  // is never saved (the participant may be gone by the next sync).
+  const refusal = warnAboutCode();
+  if (refusal) problems.push({ input: form.elements.participant_code, message: refusal });
+  const time = when.read();
+  markTime(time.error || "");
+  if (time.error) problems.push({ input: when.input, message: time.error });
   if (problems.length) return { problems };
   const supplies = {};
   for (const input of form.querySelectorAll('input[name^="supply."]')) {
@@ -126,7 +139,7 @@ function buildRecord() {
   const value = (name, fallback) => readNumber(form.elements[name]).value ?? fallback;
   const record = {
     id: uuid(),
-    occurred_at: isoWithOffset(new Date()),
+    occurred_at: time.at || isoWithOffset(new Date()),
     zone: form.elements.zone.value || null,
     participant_code: form.elements.participant_code.value.trim() || null,
     people_served: value("people_served", 1),
@@ -166,7 +179,7 @@ function showProblems(problems) {
 function focusField(input) {
   if (more.contains(input)) more.open = true;
   input.focus({ preventScroll: true });
-  input.closest(".supply, .field")?.scrollIntoView({ block: "center" });
+  input.closest(".supply, .field, .when-field")?.scrollIntoView({ block: "center" });
 }
 
 function clearProblems() {
@@ -179,6 +192,7 @@ function clearProblems() {
 function fill(record) {
   resetForm();
   form.elements.zone.value = record.zone || "";
+  when.set(record.occurred_at);
   for (const [key, quantity] of Object.entries(record.supplies || {})) {
     const input = form.elements[`supply.${key}`];
     if (input) input.value = String(quantity);
@@ -209,18 +223,11 @@ function resetForm() {
   form.elements.zone.value = zone;
   form.elements.syringes_collected_weight_unit.value = unit;
   for (const input of numberInputs()) input.value = input.dataset.default || "";
+  when.clear();
+  markTime("");
   clearProblems();
   warnAboutCode();
   more.open = false;
-}
-
-// ``until``: when the toast (and its Undo) goes; by default a few seconds from now.
-function showToast(text, { undo = false, until = Date.now() + 3000 } = {}) {
-  clearTimeout(toastTimer);
-  toastText.textContent = text;
-  show(undoButton, undo);
-  show(toast, true);
-  toastTimer = setTimeout(() => show(toast, false), Math.max(0, until - Date.now()));
 }
 
 function showFormError(text) {
@@ -243,9 +250,9 @@ async function save(event) {
   try {
     if (editing) {
       record.id = editing.id;
-      record.occurred_at = editing.record.occurred_at;
       // Discarded meanwhile (another tab): the worker just saved it again, so it is kept.
-      if (!(await replaceRecord(record))) await addRecord(record);
+      const kept = (await replaceRecord(record)) || (await addRecord(record));
+      await noteShift(kept);
       editing = null;
       // The outbox page sends it as it opens; waiting for a send here could take minutes.
       window.location.assign("/outbox");
@@ -253,6 +260,7 @@ async function save(event) {
     }
     const entry = await addRecord(record, { holdMs: UNDO_MS });
     lastSaved = entry.record;
+    await noteShift(entry);
     learnFrom(record);
     // The bag on this phone: what was handed out leaves it.
     await changeBag(record.supplies, -1).catch(() => null);
@@ -275,6 +283,18 @@ async function save(event) {
   await afterSave();
 }
 
+// The shift view's line for a saved encounter: its time and totals, never its code.
+function noteShift(entry) {
+  const tallyOf = (key) => form.querySelector(`[data-supply="${key}"]`)?.dataset.tally || "";
+  return noteForShift({
+    id: entry.id,
+    user: entry.record.logged_by,
+    kind: "encounters",
+    at: Date.parse(entry.record.occurred_at),
+    totals: encounterTotals(entry.record, tallyOf),
+  }).catch(() => null);
+}
+
 async function undo() {
   if (!lastSaved) return;
   const record = lastSaved;
@@ -286,6 +306,7 @@ async function undo() {
     return;
   }
   await removeRecord(record.id);
+  await forgetForShift(record.id).catch(() => null);
   await changeBag(record.supplies, 1).catch(() => null);
   fill(record);
   showToast(t("undone"));
@@ -298,23 +319,41 @@ function clamp(input, value) {
   return Math.min(max, Math.max(min, value));
 }
 
-// Steppers and quick amounts sit on top of the plain number inputs.
+// Steppers and quick amounts sit on top of the plain number inputs. A quick amount adds to
+// what is there (tapping 50 then 20 gives 70, shown in the field), within the input's bounds.
 function onControl(event) {
-  const button = event.target.closest("button[data-step], button[data-set]");
+  const button = event.target.closest("button[data-step], button[data-add]");
   if (!button) return;
   const input = document.getElementById(button.getAttribute("aria-controls"));
   if (!input) return;
   const current = Number(input.value || 0) || 0;
-  const next = button.dataset.set ? Number(button.dataset.set) : clamp(input, current + Number(button.dataset.step));
+  const next = clamp(input, current + Number(button.dataset.add || button.dataset.step));
   // Zero means "none" for supplies: leave the field empty so it is not sent.
   input.value = next === 0 && Number(input.min || 0) === 0 ? "" : String(next);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
   markField(input, "");
 }
 
+// What the server refuses in a code, in its own words (the messages come from the page).
+// The identifying-data rules are lib/code-check.js, the same rules as the server's
+// (outreach/privacy.py; both checked against one table of cases); the length and the "no
+// letter or digit" bounds come from the page.
+const codeRules = JSON.parse(codeWarning.dataset.rules || "{}");
+export function codeRefusal(text, rules = codeRules) {
+  const code = text.trim();
+  const messages = rules.messages || {};
+  if (!code) return "";
+  if (code.length > rules.max_length) return messages.too_long || "";
+  if (!/[\p{L}\p{N}]/u.test(code.normalize("NFKC"))) return messages.no_letter_or_digit || "";
+  const concern = codeConcern(code);
+  return concern ? messages[concern] || codeWarning.dataset[concern] || "" : "";
+}
+
+// Beside the field, before Save: the server's refusal, in its words.
 function warnAboutCode() {
-  const concern = codeConcern(form.elements.participant_code.value);
-  const text = concern ? codeWarning.dataset[concern] : "";
-  if (codeWarning.textContent !== text) codeWarning.textContent = text;
+  const refusal = codeRefusal(form.elements.participant_code.value);
+  if (codeWarning.textContent !== refusal) codeWarning.textContent = refusal;
+  return refusal;
 }
 
 // The supplies this phone gave most lately take the places above "More supplies"; the
@@ -355,10 +394,14 @@ async function startEditing() {
   fill(entry.record);
   show(document.querySelector("[data-edit-notice]"), true);
   // The code was the problem: it has to be typed again (the phone cannot read the old one).
-  if (Object.keys(entry.errors || {}).some((field) => field.startsWith("participant_code"))) {
+  const codeError = Object.entries(entry.errors || {}).find(([field]) => field.startsWith("participant_code"));
+  if (codeError) {
     keptSeal = null;
     form.elements.participant_code.placeholder = "";
-    showFormError(t("retypeCode"));
+    // The server's own reason (a phone number, an email address...), not a guess.
+    const reason = codeError[1];
+    showFormError(reason ? t("codeRefused", { reason }) : t("retypeCode"));
+    codeWarning.textContent = reason || "";
   }
 }
 
@@ -373,11 +416,8 @@ async function rememberZone() {
   form.elements.zone.addEventListener("change", () => setState("zone", form.elements.zone.value));
 }
 
-async function checkCatalog() {
-  if (await catalogChanged(form.dataset.catalogVersion, lang())) {
-    await refreshOfflinePages(true);
-    show(document.querySelector("[data-catalog-banner]"), true);
-  }
+function checkCatalog() {
+  return keepPageCurrent(refreshOfflinePages, lang()).catch(() => null);
 }
 
 // Each number's range, beside it and read with it. Built here rather than in the page,
@@ -412,5 +452,4 @@ arrangeSupplies()
   .then(startEditing)
   .then(rememberZone);
 checkCatalog();
-setUpOverdoseForm({ uuid, isoWithOffset, showToast, afterSave });
 document.documentElement.dataset.ready = "true";

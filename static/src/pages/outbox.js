@@ -1,4 +1,5 @@
 // /outbox: what waits on this device, and what the server refused (fix or discard).
+import { forgetForShift } from "../lib/shift.js";
 import { knownNames } from "../lib/catalog.js";
 import { REJECTED, removeRecord, summary } from "../lib/outbox.js";
 import { confirmAction, formatTime, show, t } from "../lib/ui.js";
@@ -10,7 +11,7 @@ const rejectedSection = document.querySelector("[data-rejected-section]");
 const pendingEmpty = document.querySelector("[data-pending-empty]");
 const pendingSection = document.querySelector("[data-pending-section]");
 let cleared = false;
-// Overdose responses (lib/overdose-form.js) are fixed in their own form on /log.
+// Overdose responses (lib/overdose-form.js) are fixed in their own form on /log/overdose.
 const OVERDOSE = "overdose_responses";
 
 function element(tag, className, text) {
@@ -69,7 +70,7 @@ function item(entry, names) {
     li.append(errors);
     const actions = element("div", "record-actions");
     const fix = element("a", "button primary", t("fix"));
-    fix.href = entry.kind === OVERDOSE ? `/log#overdose=${entry.id}` : `/log#edit=${entry.id}`;
+    fix.href = entry.kind === OVERDOSE ? `/log/overdose#overdose=${entry.id}` : `/log#edit=${entry.id}`;
     const discard = element("button", "button danger", t("discard"));
     discard.type = "button";
     discard.dataset.discard = entry.id;
@@ -102,6 +103,8 @@ rejectedList.addEventListener("click", async (event) => {
   if (!button) return;
   if (await confirmAction(t("discardConfirm"), t("discard"))) {
     await removeRecord(button.dataset.discard, button.dataset.kind || undefined);
+    // Never sent: it leaves the shift view too.
+    await forgetForShift(button.dataset.discard).catch(() => null);
     await render();
   }
 });

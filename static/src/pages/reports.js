@@ -25,3 +25,18 @@ function printButton(button) {
 const form = document.querySelector("[data-report-filters]");
 if (form) customDates(form);
 document.querySelectorAll("[data-print]").forEach(printButton);
+
+// The dashboard's sections open on a wide screen and for printing (a printed report has
+// everything); on a phone they start closed, under the figures.
+function folds() {
+  const sections = [...document.querySelectorAll("[data-fold]")];
+  if (!sections.length) return;
+  if (window.matchMedia("(min-width: 60rem)").matches) sections.forEach((section) => (section.open = true));
+  let before = [];
+  window.addEventListener("beforeprint", () => {
+    before = sections.map((section) => section.open);
+    sections.forEach((section) => (section.open = true));
+  });
+  window.addEventListener("afterprint", () => sections.forEach((section, index) => (section.open = before[index] ?? section.open)));
+}
+folds();
