@@ -205,6 +205,9 @@ def internal_export(
     end = period_rules.bucket_end(period_rules.bucket_start(end, period), period)
     periods = period_rules.buckets(start, end, period)
     built, zone_ids, labels = _measure_tables(periods, catalog, lang, reader_id)
+    if period != period_rules.MONTH:
+        # Participants only for calendar months, quarters and years (participant_figures).
+        built = [table for table in built if table.measure != "participants"]
     for table in built:
         if not table.additive:
             disclosure.suppress(table, threshold)
