@@ -79,7 +79,9 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int, per_
     if counted.status == people.FEWER_THAN:
         payload["participants_fewer_than"] = threshold
     elif not counted.shown:
-        payload["participants_withheld"] = counted.status
+        # Withheld for the period (its reason), or hidden where it equals a hidden new count.
+        hidden = counted.status == people.HIDDEN
+        payload["participants_withheld"] = "protects_new" if hidden else counted.status
     return payload
 
 
