@@ -26,6 +26,7 @@ import io
 import itertools
 import math
 import random
+import re
 import uuid
 from collections import defaultdict
 from datetime import date
@@ -378,3 +379,293 @@ def test_no_combination_of_shareable_exports_pins_a_small_count(app, supervisor_
     assert small_blanks, "the data should give the attacker small blanks to look for"
     assert small_overdose_blanks, "and small overdose blanks too"
     assert not pinned, f"{len(pinned)} small counts pinned exactly, e.g. {pinned[:5]}"
+
+
+# --- new and returning participants ---------------------------------------------------------
+#
+# A participant's first visit in a scope (a zone, or anywhere) falls on one day, so new
+# participants add up over time, participants over a range that starts before the scope's
+# first participant are new participants, and returning ones are participants less new. The
+# attacker below downloads every participant figure a supervisor can reach (the dashboard over
+# calendar periods and over ranges a day apart, every zone filter, summary.json, the internal
+# and shareable CSVs by day, week and month, every funder report) and solves, scope by scope,
+# for the first visits per day with linear programming: every shown new count (or shown
+# participants less shown returning) is the sum of its days' first visits; shown participants
+# bound it from above, and equal it when the period starts before the scope's first visit
+# (the attacker is told that day: the void list all but shows it). No small hidden figure
+# (new, or participants that are new) and no small day's first visits may be pinned. On the
+# design before this one the test pins hundreds (summary.json ranges a day apart alone do).
+
+PEOPLE_ZONES = {"downtown": 1.6, "riverside": 0.8, "eastside": 0.25, "southgate": 0.06}
+PEOPLE_NOW = datetime(2027, 1, 20, 17, tzinfo=ZoneInfo("UTC"))
+PEOPLE_FIRST, PEOPLE_LAST = date(2026, 7, 1), date(2026, 12, 31)
+SMALL_ZONES = ("eastside", "southgate")
+FIGURE = re.compile(r"<dt>Participants</dt><dd>([^<]*)</dd>")
+SPLIT = re.compile(r"([\d,]+) new, ([\d,]+) returning")
+
+
+def _people_records(timezone: str) -> list[dict]:
+    """Half a year of encounters whose pool of codes grows: new participants every month,
+    many of them few in a zone."""
+    rng = random.Random(20261205)
+    zone_info = ZoneInfo(timezone)
+    records, day = [], PEOPLE_FIRST
+    while day <= PEOPLE_LAST:
+        pool = 20 + (day - PEOPLE_FIRST).days * 2 // 3
+        noon = datetime.combine(day, time(12), zone_info)
+        for zone, rate in PEOPLE_ZONES.items():
+            for n in range(_poisson(rng, rate)):
+                records.append(
+                    make_encounter(
+                        occurred_at=(noon + timedelta(minutes=n)).isoformat(),
+                        zone=zone,
+                        participant_code=f"C{rng.randrange(pool)}",
+                    )
+                )
+        day += timedelta(days=1)
+    return records
+
+
+def _first_visits(records: list[dict], timezone: str) -> dict[str, dict[date, int]]:
+    """The truth: first visits per scope ("all" or a zone) and day."""
+    first: dict[tuple[str, str], date] = {}
+    for record in records:
+        day = datetime.fromisoformat(record["occurred_at"]).astimezone(ZoneInfo(timezone)).date()
+        for scope in ("all", record["zone"]):
+            key = (scope, record["participant_code"])
+            first[key] = min(first.get(key, day), day)
+    result: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for (scope, _code), day in first.items():
+        result[scope][day] += 1
+    return result
+
+
+def _visits(records: list[dict], timezone: str) -> dict[str, list[tuple[date, str]]]:
+    result: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for record in records:
+        day = datetime.fromisoformat(record["occurred_at"]).astimezone(ZoneInfo(timezone)).date()
+        for scope in ("all", record["zone"]):
+            result[scope].append((day, record["participant_code"]))
+    return result
+
+
+def _number(text: str) -> int | None:
+    text = text.strip().replace(",", "")
+    return int(text) if text.isdigit() else None
+
+
+class PeopleAttack:
+    """First visits per day of one scope, solved from every participant figure read."""
+
+    def __init__(self, first_day: date):
+        self.days = [PEOPLE_FIRST + timedelta(days=k) for k in range(184)]
+        self.first_day = first_day
+        self.equalities: list[tuple[tuple[int, ...], float]] = []
+        self.upper: list[tuple[tuple[int, ...], float]] = []
+
+    def vector(self, start: date, end: date) -> tuple[int, ...]:
+        return tuple(k for k, day in enumerate(self.days) if start <= day <= end)
+
+    def read(self, start, end, participants, new, returning) -> None:
+        vector = self.vector(start, end)
+        if new is not None:
+            self.equalities.append((vector, new))
+        elif participants is not None and returning is not None:
+            self.equalities.append((vector, participants - returning))
+        if participants is not None:
+            if start <= self.first_day:  # nobody can be returning: all are new
+                self.equalities.append((vector, participants))
+            else:
+                self.upper.append((vector, participants))
+
+    def pins(self, target: tuple[int, ...], actual: int) -> bool:
+        """Whether the figures read allow ``actual`` and no other whole number there."""
+        high = self._extreme(target, -1)
+        assert actual <= high + 1e-6, (target, actual, high)
+        if high >= actual + 1 - 1e-6:  # another value fits: no need for the least one
+            return False
+        low = self._extreme(target, 1)
+        assert low - 1e-6 <= actual, (target, actual, low)
+        return math.ceil(low - 1e-6) == math.floor(high + 1e-6)
+
+    def _extreme(self, target: tuple[int, ...], sign: int) -> float:
+        """The least (sign 1) or greatest (sign -1) value of the sum over ``target``."""
+        size = len(self.days)
+        a_eq = np.zeros((len(self.equalities), size))
+        b_eq = np.zeros(len(self.equalities))
+        for row, (vector, value) in enumerate(self.equalities):
+            a_eq[row, list(vector)] = 1
+            b_eq[row] = value
+        a_ub = np.zeros((len(self.upper), size))
+        b_ub = np.zeros(len(self.upper))
+        for row, (vector, value) in enumerate(self.upper):
+            a_ub[row, list(vector)] = 1
+            b_ub[row] = value
+        objective = np.zeros(size)
+        objective[list(target)] = 1
+        result = linprog(
+            sign * objective,
+            A_ub=a_ub if len(self.upper) else None,
+            b_ub=b_ub if len(self.upper) else None,
+            A_eq=a_eq if len(self.equalities) else None,
+            b_eq=b_eq if len(self.equalities) else None,
+            bounds=(0, None),
+            method="highs",
+        )
+        if result.status == 3:  # unbounded: as large as it likes
+            return math.inf
+        assert result.status == 0, result.message
+        return sign * result.fun
+
+
+def _people_reads(app, client) -> list[tuple[str, date, date, int | None, int | None, int | None]]:
+    """Every participant figure the supervisor can reach: (scope, start, end, participants,
+    new, returning), None where not shown (or not given at all)."""
+    from outreach.funder.definitions import load_templates
+
+    reads = []
+    scopes = ["all", *PEOPLE_ZONES]
+    before = PEOPLE_FIRST - timedelta(days=20)
+    months = [date(2026, m, 1) for m in range(7, 13)]
+    calendar = [(m, _month_end(m)) for m in months]
+    calendar += [(date(2026, 7, 1), date(2026, 9, 30)), (date(2026, 10, 1), date(2026, 12, 31))]
+    calendar += [(date(2026, 1, 1), date(2026, 12, 31))]
+    # Ranges a day apart, from before the first visit and day by day, early in December.
+    december = [date(2026, 12, d) for d in range(1, 13)]
+    free = [(before, day) for day in december] + [(day, day) for day in december]
+
+    def dashboard(start, end, scope):
+        zone = "" if scope == "all" else f"&zone={scope}"
+        page = client.get(f"/reports?preset=custom&start={start}&end={end}{zone}")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        figure = FIGURE.search(html)
+        split = SPLIT.search(html)
+        reads.append(
+            (
+                scope,
+                start,
+                end,
+                _number(figure.group(1)) if figure else None,
+                _number(split.group(1)) if split else None,
+                _number(split.group(2)) if split else None,
+            )
+        )
+
+    # The dashboard for every calendar period, and by month for the quiet zones (where the
+    # small counts are); pairs of ranges a day apart.
+    for start, end in calendar:
+        dashboard(start, end, "all")
+    for start, end in calendar[:6]:
+        for scope in SMALL_ZONES:
+            dashboard(start, end, scope)
+    for start, end in free[:3] + free[12:15]:
+        dashboard(start, end, "all")
+    # summary.json for every calendar period and zone, and the ranges a day apart.
+    asked = [(r, scope) for r in calendar for scope in scopes] + [(r, "all") for r in free]
+    asked += [((before, day), scope) for day in december[:6] for scope in SMALL_ZONES]
+    for (start, end), scope in asked:
+        zone = "" if scope == "all" else f"&zone={scope}"
+        body = client.get(f"/reports/summary.json?start={start}&end={end}{zone}").get_json()
+        reads.append((scope, start, end, body["participants"], None, None))
+    for period, start, end in (
+        ("month", PEOPLE_FIRST, PEOPLE_LAST),
+        ("month", date(2026, 1, 1), date(2026, 12, 31)),
+        ("month", date(2026, 10, 1), date(2026, 12, 31)),
+        ("week", date(2026, 11, 2), PEOPLE_LAST),
+        ("day", date(2026, 11, 20), PEOPLE_LAST),
+        ("day", before, date(2026, 7, 31)),
+    ):
+        for shared in ("", "&suppress=1"):
+            response = client.get(
+                f"/reports/export.csv?period={period}&start={start}&end={end}{shared}"
+            )
+            if response.status_code == 400:
+                continue
+            for row in _rows(response):
+                if row["measure"] != "participants":
+                    continue
+                value = None if row["suppressed"] else _number(row["value"])
+                reads.append(
+                    (
+                        row["zone"],
+                        date.fromisoformat(row["period_start"]),
+                        date.fromisoformat(row["period_end"]),
+                        value,
+                        None,
+                        None,
+                    )
+                )
+    with app.app_context():
+        templates = load_templates()
+    for key, template in templates.items():
+        names = {field.terms[0].name: field.name for field in template.fields}
+        for choice in [f"m{m:02d}" for m in range(7, 13)] + ["q3", "q4", "year"]:
+            row = _rows(
+                client.get(f"/reports/funder?template={key}&period={choice}&year=2026&format=csv")
+            )[0]
+            reads.append(
+                (
+                    "all",
+                    date.fromisoformat(row["period_start"]),
+                    date.fromisoformat(row["period_end"]),
+                    _number(row.get(names.get("participants", ""), "") or ""),
+                    _number(row.get(names.get("new_participants", ""), "") or ""),
+                    None,
+                )
+            )
+    return reads
+
+
+def test_no_participant_figure_pins_a_small_new_count(
+    app, supervisor_client, sync_api, fixed_clock
+):
+    fixed_clock(PEOPLE_NOW)
+    timezone = app.config["PROGRAM_TIMEZONE"]
+    records = _people_records(timezone)
+    for index in range(0, len(records), 400):
+        results = sync_api.post(records[index : index + 400]).get_json()["results"]
+        assert {r["status"] for r in results} == {"created"}
+    first_visits = _first_visits(records, timezone)
+    visits = _visits(records, timezone)
+    reads = _people_reads(app, supervisor_client)
+
+    def truth(scope, start, end):
+        seen = {code for day, code in visits[scope] if start <= day <= end}
+        new = sum(n for day, n in first_visits[scope].items() if start <= day <= end)
+        return len(seen), new, len(seen) - new
+
+    shown_new = 0
+    pinned, targets = [], 0
+    for scope in ["all", *PEOPLE_ZONES]:
+        attack = PeopleAttack(min(first_visits[scope]))
+        blanks = []
+        for read_scope, start, end, participants, new, returning in reads:
+            if read_scope != scope:
+                continue
+            true_participants, true_new, true_returning = truth(scope, start, end)
+            # Whatever is shown is true.
+            assert participants in (None, true_participants), (scope, start, end)
+            assert new in (None, true_new), (scope, start, end)
+            assert returning in (None, true_returning), (scope, start, end)
+            shown_new += new is not None
+            attack.read(max(start, PEOPLE_FIRST), end, participants, new, returning)
+            if new is None and 1 <= true_new < THRESHOLD:
+                blanks.append((start, end, true_new))
+            if participants is None and start <= attack.first_day and 1 <= true_new < THRESHOLD:
+                blanks.append((start, end, true_new))
+        # And each day's first visits around the ranges read a day apart.
+        for day, count in first_visits[scope].items():
+            if 1 <= count < THRESHOLD and date(2026, 11, 25) <= day <= date(2026, 12, 12):
+                blanks.append((day, day, count))
+        checked: dict[tuple, bool] = {}
+        for start, end, actual in blanks:
+            target = attack.vector(max(start, PEOPLE_FIRST), end)
+            targets += 1
+            if target not in checked:
+                checked[target] = attack.pins(target, actual)
+            if checked[target]:
+                pinned.append((scope, str(start), str(end), actual))
+    assert targets > 40, "the data should give the attacker small counts to look for"
+    assert shown_new >= 10, "new participants are published for the ended calendar periods"
+    assert not pinned, f"{len(pinned)} small new counts pinned, e.g. {pinned[:5]}"

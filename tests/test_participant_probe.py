@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
@@ -32,6 +33,9 @@ from tests.conftest import make_encounter
 
 KNOWN_CODE = "KX-4471"
 UNKNOWN_CODE = "QZ-0932"
+# The probe is played on a day of a month that has ended by the time it is read.
+NOW = datetime(2026, 12, 5, 17, tzinfo=ZoneInfo("UTC"))
+PROBE_DAY = date(2026, 11, 20)
 TOKEN = re.compile(r'(name="csrf_token"[^>]*?value=|<meta name="csrf-token" content=)"[^"]*"')
 
 
@@ -44,7 +48,18 @@ def _reads(supervisor_client, admin_client, day, earlier, supervisor_id: int) ->
     known code's earlier visit to ``day`` (tokens blanked)."""
     base = f"start={day}&end={day}"
     wide = f"start={earlier}&end={day}"
+    # The probed day's calendar month, which has ended: participant figures are published.
+    month_start = day.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    month = f"start={month_start}&end={month_end}"
     urls = [
+        f"/reports?preset=custom&{month}",
+        f"/reports?preset=custom&{month}&zone=eastside",
+        f"/reports/summary.json?{month}",
+        f"/reports/summary.json?{month}&zone=eastside",
+        f"/reports/funder?template=generic_ssp_quarterly&year={day.year}&period=m{day.month:02d}",
+        f"/reports/funder?template=generic_ssp_quarterly&year={day.year}"
+        f"&period=m{day.month:02d}&format=csv",
         f"/reports?preset=custom&{wide}",
         f"/reports?preset=custom&{wide}&zone=eastside",
         f"/reports?preset=custom&{wide}&worker={supervisor_id}",
@@ -121,11 +136,11 @@ def _busy_day(day, earlier, timezone: str) -> list[dict]:
 
 @pytest.mark.parametrize("day_kind", ["quiet", "busy"])
 def test_a_back_dated_guess_reads_the_same_for_a_known_and_an_unknown_code(
-    app, supervisor_client, admin_client, sync_api, users, day_kind
+    app, supervisor_client, admin_client, sync_api, users, day_kind, fixed_clock
 ):
+    fixed_clock(NOW)
     timezone = app.config["PROGRAM_TIMEZONE"]
-    today = datetime.now(ZoneInfo(timezone)).date()
-    probe_day = today - timedelta(days=10)
+    probe_day = PROBE_DAY
     # The known code was seen 40 days before the probed day (another week and month).
     earlier = probe_day - timedelta(days=40)
     seeded = [
@@ -171,16 +186,19 @@ def test_a_back_dated_guess_reads_the_same_for_a_known_and_an_unknown_code(
     assert "Encounters" in known[f"/reports?preset=custom&start={probe_day}&end={probe_day}"]
     if day_kind == "busy":
         # The figures are there to read, exactly, above the threshold.
-        day = supervisor_client.get(
-            f"/reports/summary.json?start={probe_day}&end={probe_day}"
+        month = supervisor_client.get(
+            f"/reports/summary.json?start={probe_day.replace(day=1)}&end=2026-11-30"
         ).get_json()
-        assert day["participants"] == 31
+        assert month["participants"] == 31
 
 
-def test_other_readers_count_a_supervisors_records(app, supervisor_client, admin_client, sync_api):
+def test_other_readers_count_a_supervisors_records(
+    app, supervisor_client, admin_client, sync_api, fixed_clock
+):
     """Nothing is lost: what a supervisor logs counts in everyone else's figures."""
+    fixed_clock(NOW)
     timezone = app.config["PROGRAM_TIMEZONE"]
-    day = datetime.now(ZoneInfo(timezone)).date() - timedelta(days=3)
+    day = PROBE_DAY
     earlier = day - timedelta(days=20)
     sync_api.post(_busy_day(day, earlier, timezone))
     own = [
@@ -191,7 +209,7 @@ def test_other_readers_count_a_supervisors_records(app, supervisor_client, admin
     ]
     answer = SyncApi(supervisor_client).post(own).get_json()["results"]
     assert {r["status"] for r in answer} == {"created"}
-    url = f"/reports/summary.json?start={day}&end={day}"
+    url = "/reports/summary.json?start=2026-11-01&end=2026-11-30"
     assert admin_client.get(url).get_json()["participants"] == 30 + 12
     mine = supervisor_client.get(url).get_json()
     assert mine["participants"] == 30

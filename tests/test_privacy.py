@@ -54,6 +54,28 @@ def test_hash_is_keyed_and_stable():
     assert len(participant_hash("x", "k1")) == 64
 
 
+# Known answers, worked out once by hand with Python's hmac module (key first, then the
+# normalised code "MKRTZ1987") and written out, so that a change to how codes are hashed
+# (key and message swapped, another digest, another normal form) fails here instead of
+# silently making every stored hash stop matching after an upgrade.
+KNOWN_ANSWER_KEY = "outreach-known-answer-key"
+KNOWN_ANSWER_HEX = "12063b65017a1c54ddc8d37facf2ff76131470950b6de8b0b6e65845f7cd27d1"
+# HMAC-SHA256(b"test-participant-code-key", b"MKRTZ1987"): the tests' key, as stored.
+STORED_ANSWER_HEX = "a1bd23b75aa826385a7626e9173c282fbe5a8115e67c27224b91f21a14d6d8dc"
+
+
+def test_participant_code_hash_matches_a_known_answer():
+    for typed in ("M-KRTZ-1987", "m krtz 1987", "MKRTZ1987"):
+        assert participant_hash(typed, KNOWN_ANSWER_KEY) == KNOWN_ANSWER_HEX
+
+
+def test_the_stored_hash_matches_a_known_answer(app, sync_api):
+    assert app.config["PARTICIPANT_CODE_KEY"] == "test-participant-code-key"
+    sync_api.post([make_encounter(participant_code="m-krtz 1987")])
+    with app.app_context():
+        assert set(db.session.scalars(sa.select(Encounter.participant_hash))) == {STORED_ANSWER_HEX}
+
+
 def test_same_code_typed_differently_counts_as_one_participant(app, sync_api):
     records = [
         make_encounter(participant_code="M-KRTZ-1987"),

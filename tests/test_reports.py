@@ -40,6 +40,17 @@ def _today(app) -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(app.config["PROGRAM_TIMEZONE"])).date()
 
 
+def _month_of(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _after_this_month(fixed_clock) -> None:
+    """Move the app's clock past the end of this month: participant figures are published
+    for ended calendar months only (participant_figures)."""
+    fixed_clock(datetime.now(UTC) + timedelta(days=40))
+
+
 def _send(sync_api, records) -> None:
     results = sync_api.post(records).get_json()["results"]
     assert {r["status"] for r in results} == {"created"}, results
@@ -55,7 +66,7 @@ def _void(client, encounter_id: str, reason: str = "duplicate"):
     )
 
 
-def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_api):
+def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_api, fixed_clock):
     _send(
         sync_api,
         [
@@ -72,14 +83,16 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
         ],
     )
     today = _today(app)
-    body = supervisor_client.get(f"/reports/summary.json?start={today}&end={today}").get_json()
+    first, last = _month_of(today)
+    _after_this_month(fixed_clock)
+    body = supervisor_client.get(f"/reports/summary.json?start={first}&end={last}").get_json()
     # One participant: fewer than the threshold, so the count is hidden (documented form).
     assert set(body) == set(SUMMARY_KEYS) | {"participants_fewer_than"}
     for key, kind in SUMMARY_KEYS.items():
         assert key == "participants" or type(body[key]) is kind, key
     assert body == {
-        "start": today.isoformat(),
-        "end": today.isoformat(),
+        "start": first.isoformat(),
+        "end": last.isoformat(),
         "encounters": 3,
         "participants": None,
         "participants_fewer_than": 11,
@@ -105,7 +118,7 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
         },
     }
     zone = supervisor_client.get(
-        f"/reports/summary.json?start={today}&end={today}&zone=downtown"
+        f"/reports/summary.json?start={first}&end={last}&zone=downtown"
     ).get_json()
     assert (zone["encounters"], zone["participants"], zone["referrals"]) == (
         1,
@@ -115,15 +128,34 @@ def test_summary_json_matches_the_design_exactly(app, supervisor_client, sync_ap
 
 
 def test_summary_json_keeps_the_design_shape_when_nothing_is_hidden(
-    app, supervisor_client, sync_api
+    app, supervisor_client, sync_api, fixed_clock
 ):
     _send(sync_api, [make_encounter(participant_code=f"C-{n}") for n in range(12)])
-    today = _today(app)
-    body = supervisor_client.get(f"/reports/summary.json?start={today}&end={today}").get_json()
+    first, last = _month_of(_today(app))
+    _after_this_month(fixed_clock)
+    body = supervisor_client.get(f"/reports/summary.json?start={first}&end={last}").get_json()
     assert set(body) == set(SUMMARY_KEYS)
     for key, kind in SUMMARY_KEYS.items():
         assert type(body[key]) is kind, key
     assert (body["encounters"], body["participants"]) == (12, 12)
+
+
+def test_summary_json_withholds_participants_outside_ended_calendar_periods(
+    app, supervisor_client, sync_api, fixed_clock
+):
+    """A day, a free range and a month still under way say why participants are null."""
+    _send(sync_api, [make_encounter(participant_code=f"C-{n}") for n in range(12)])
+    today = _today(app)
+    first, last = _month_of(today)
+    expected = {
+        f"start={today}&end={today}": "calendar_periods_only",
+        f"start={first}&end={last}": "period_not_ended",
+    }
+    for query, reason in expected.items():
+        body = supervisor_client.get(f"/reports/summary.json?{query}").get_json()
+        assert (body["participants"], body["participants_withheld"]) == (None, reason), query
+        assert "participants_fewer_than" not in body
+        assert body["encounters"] == 12
 
 
 def test_summary_json_defaults_to_this_month(app, supervisor_client):

@@ -7,8 +7,10 @@ sum of its three month totals, a year the table's grand total, and a category th
 its items' tables. A figure that would add a hidden cell is blank. So a funder report
 says nothing a shareable export does not already say, whatever else is downloaded.
 
-Participant figures are distinct counts (not sums of cells): shown exactly from the
-threshold up, otherwise "fewer than N", as on every screen.
+Participant figures (unique and new participants) follow the calendar rule of
+``outreach.reports.participant_figures``, as on every screen: a month's new participants add
+up to the quarter's and the year's, so a quarter's or year's new count is shown only as the
+sum of shown months, and nothing is shown for a period that has not ended.
 """
 
 from __future__ import annotations
@@ -22,15 +24,14 @@ from outreach.funder.definitions import Template
 from outreach.funder.formulas import Term
 from outreach.funder.mapping import Mapping
 from outreach.funder.mapping import members
+from outreach.models import ALL_ZONES
 from outreach.overdoses import tables as overdose_tables
 from outreach.program_settings import estimated_syringes
-from outreach.reports import disclosure
 from outreach.reports import exports
+from outreach.reports import participant_figures
 from outreach.reports import periods as period_rules
 from outreach.reports.catalog import Catalog
 from outreach.reports.disclosure import Table
-from outreach.reports.figures import ReportFilter
-from outreach.reports.figures import figures_from_rollups
 
 MONTH, QUARTER, YEAR = "month", "quarter", "year"
 # Figure → the published table (measure, key) it reads; overdose responses have their
@@ -167,10 +168,10 @@ def build(
         first = field.terms[0]
         if first.category is None and formulas.FIGURES.get(first.name) == formulas.DISTINCT:
             if people is None:
-                people = figures_from_rollups(
-                    ReportFilter(period.start, period.end, reader_id=reader_id)
+                people = participant_figures.figures(
+                    period.start, period.end, ALL_ZONES, reader_id, threshold
                 )
-            results.append(_distinct(field, people, threshold))
+            results.append(_distinct(field, people))
             continue
         parts = [_additive(term, published, mapping, catalog, per_pound) for term in field.terms]
         if any(hidden for _value, hidden in parts):
@@ -180,17 +181,11 @@ def build(
     return FunderReport(template, period, threshold, results)
 
 
-def _distinct(field: Field, people, threshold: int) -> FieldResult:
-    participants, new, _returning = disclosure.participant_split(
-        people.participants, people.returning_participants, threshold
-    )
-    if field.terms[0].name == "participants":
-        value, true_value = participants, people.participants
-    else:
-        value, true_value = new, people.new_participants
-    if value is not None:
-        return FieldResult(field, value, SHOWN)
-    # New is hidden with returning when either is small: say "fewer than" only when true.
-    if disclosure.is_small(true_value, threshold):
+def _distinct(field: Field, people: participant_figures.ParticipantFigures) -> FieldResult:
+    figure = people.participants if field.terms[0].name == "participants" else people.new
+    if figure.shown:
+        return FieldResult(field, figure.value, SHOWN)
+    # "Fewer than" only when the figure itself is small; otherwise it protects another.
+    if figure.status == participant_figures.FEWER_THAN:
         return FieldResult(field, None, FEWER_THAN)
     return FieldResult(field, None, SUPPRESSED)

@@ -9,12 +9,13 @@ from datetime import timedelta
 from flask_babel import format_date
 from flask_babel import gettext as _
 
+from outreach.models import ALL_ZONES
 from outreach.models import NO_ZONE
 from outreach.overdoses import report as overdose_report
 from outreach.program_settings import estimated_syringes
 from outreach.reports import charts
-from outreach.reports import disclosure
 from outreach.reports import figures as report_figures
+from outreach.reports import participant_figures as people
 from outreach.reports.catalog import Catalog
 from outreach.reports.catalog import sum_ids
 from outreach.reports.figures import Figures
@@ -44,11 +45,16 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int, per_
     """GET /reports/summary.json in its documented shape.
 
     A participant count from 1 to threshold-1 is ``null``, with ``participants_fewer_than``
-    beside it (the key is there only then): one record logged on purpose would otherwise
-    tell whether its code was seen in the period.
+    beside it. Participants are published only for ended calendar months, quarters and
+    years (``participant_figures``): otherwise, or where the count would give a hidden new
+    count back, it is ``null`` with ``participants_withheld`` saying why.
     """
     figures = report_figures.figures(report)
-    participants = disclosure.hidden_count(figures.participants, threshold)
+    scope = ALL_ZONES if report.zone_id is None else report.zone_id
+    counted = people.figures(
+        report.start, report.end, scope, report.reader_id, threshold, not report.from_rollups
+    ).participants
+    participants = counted.value
     item_keys = {item.id: item.key for item in catalog.items}
     referral_keys = {kind.id: kind.key for kind in catalog.referral_types}
     payload = {
@@ -70,8 +76,12 @@ def summary_payload(report: ReportFilter, catalog: Catalog, threshold: int, per_
         },
     }
     payload["overdose_responses"] = overdose_report.summary(report)
-    if participants is None:
+    if counted.status == people.FEWER_THAN:
         payload["participants_fewer_than"] = threshold
+    elif not counted.shown:
+        # Withheld for the period (its reason), or hidden where it equals a hidden new count.
+        hidden = counted.status == people.HIDDEN
+        payload["participants_withheld"] = "protects_new" if hidden else counted.status
     return payload
 
 
@@ -102,7 +112,7 @@ class ZoneRow:
     zone_id: int
     name: str
     encounters: int
-    participants: int | None  # None: fewer than the threshold
+    participants: people.Figure
     people_served: int
     syringes_distributed: int
     syringes_collected: int
@@ -116,10 +126,10 @@ class Dashboard:
 
     report: ReportFilter
     figures: Figures
-    # Participant figures as they may be shown (None: "fewer than threshold"; disclosure).
-    participants: int | None
-    new_participants: int | None
-    returning_participants: int | None
+    # Participant figures as they may be shown (``participant_figures``), and a sentence
+    # saying why new and returning (or all three) are not shown, when they are not.
+    people: people.ParticipantFigures
+    people_note: str | None
     threshold: int
     syringes_distributed: int
     naloxone_given: int
@@ -145,8 +155,14 @@ def build(
 ) -> Dashboard:
     """Compute the dashboard for a report filter."""
     figures, zones = report_figures.overview(report)
-    participants, new, returning = disclosure.participant_split(
-        figures.participants, figures.returning_participants, threshold
+    scope = ALL_ZONES if report.zone_id is None else report.zone_id
+    shown_people = people.by_scope(
+        report.start,
+        report.end,
+        sorted({scope, *zones}),
+        report.reader_id,
+        threshold,
+        not report.from_rollups,
     )
     syringe_ids, naloxone_ids = catalog.syringe_ids, catalog.naloxone_ids
     distributed = sum_ids(figures.supplies, syringe_ids)
@@ -161,15 +177,14 @@ def build(
         for kind in catalog.referral_types
         if figures.referrals.get(kind.id)
     ]
-    zone_rows = _zone_rows(zones, catalog, lang, threshold)
+    zone_rows = _zone_rows(zones, catalog, lang, shown_people)
     period = series_period(report.start, report.end)
     series = _series(report, catalog, period, min(report.end, max(today, report.start)))
     dashboard = Dashboard(
         report=report,
         figures=figures,
-        participants=participants,
-        new_participants=new,
-        returning_participants=returning,
+        people=shown_people[scope],
+        people_note=people_note(shown_people[scope], threshold),
         threshold=threshold,
         syringes_distributed=distributed,
         naloxone_given=naloxone,
@@ -189,7 +204,31 @@ def build(
     return dashboard
 
 
-def _zone_rows(rows: dict, catalog: Catalog, lang: str, threshold: int) -> list[ZoneRow]:
+def people_note(shown: people.ParticipantFigures, threshold: int) -> str | None:
+    """Why new and returning (or every participant figure) are not shown, in a sentence."""
+    if shown.withheld == people.FILTERED:
+        return _(
+            "Participant figures are not broken down by worker or supply item: they would be "
+            "a second count of the same people that could be set against the first."
+        )
+    if shown.withheld is not None:
+        return _(
+            "Participant, new and returning figures are shown for calendar months, quarters "
+            "and years that have ended: figures over other dates, or read again as a period "
+            "goes on, could be subtracted from each other to count the people first seen on "
+            "one day."
+        )
+    if shown.new.shown:
+        return None
+    if people.FEWER_THAN in (shown.new.status, shown.returning.status):
+        return _("New and returning are not shown: one of them is fewer than %(n)s.", n=threshold)
+    return _(
+        "New and returning are not shown: a month in this period hides them, and a sum "
+        "that includes it would give it back."
+    )
+
+
+def _zone_rows(rows: dict, catalog: Catalog, lang: str, shown_people: dict) -> list[ZoneRow]:
     order = [zone.id for zone in catalog.zones] + [NO_ZONE]
     result = []
     for zone_id in sorted(rows, key=lambda z: order.index(z) if z in order else len(order)):
@@ -200,7 +239,7 @@ def _zone_rows(rows: dict, catalog: Catalog, lang: str, threshold: int) -> list[
                 zone_id=zone_id,
                 name=zone.display_name(lang) if zone else _("No zone"),
                 encounters=row.encounters,
-                participants=disclosure.hidden_count(row.participants, threshold),
+                participants=shown_people[zone_id].participants,
                 people_served=row.people_served,
                 syringes_distributed=sum_ids(row.supplies, catalog.syringe_ids),
                 syringes_collected=row.syringes_collected,

@@ -31,14 +31,14 @@ Within a table:
    cells before period or zone totals, the grand total last). Hiding a cell can only free
    others, so the loop ends, at worst with every non-zero cell hidden.
 
-Participant counts are distinct counts: their totals are not sums of their cells, so no
-subtraction recovers a hidden one; they get primary suppression only.
-
-**Screens** (the dashboard, summary.json) are for staff, but a supervisor may also log: a
-participant figure that one record can change by one (a day, a worker, a zone) would tell
-whether a guessed code was seen before. Participant, new and returning counts from 1 to
-threshold-1 are therefore shown as "fewer than N" everywhere (``hidden_count``), and when
-either of new or returning is hidden, so is the other (their sum is published).
+Participant counts are distinct counts: a zone's or a year's total is not the sum of its
+cells. But they are not free of sums: a first visit falls in exactly one period, so new
+participants add up over time, and participants over a period before which nobody was seen
+*are* new participants. Which participant figures are published at all, everywhere (screens,
+summary.json, both CSVs, funder reports), is decided by ``participant_figures``: ended
+calendar months, quarters and years only, new and returning of a quarter or year only as the
+sum of shown months. What it withholds reaches a table as ``Table.withheld``; small counts
+get primary suppression here, as on every screen ("fewer than N").
 """
 
 from __future__ import annotations
@@ -63,22 +63,6 @@ def hidden_count(value: int, threshold: int) -> int | None:
     return None if is_small(value, threshold) else value
 
 
-def participant_split(
-    participants: int, returning: int, threshold: int
-) -> tuple[int | None, int | None, int | None]:
-    """(participants, new, returning) as they may be shown (None: hidden).
-
-    New and returning go together: their sum is the participant count, so hiding only the
-    small one would let anyone subtract it back.
-    """
-    new = participants - returning
-    split_hidden = is_small(new, threshold) or is_small(returning, threshold)
-    shown_participants = hidden_count(participants, threshold)
-    if split_hidden or shown_participants is None:
-        return shown_participants, None, None
-    return shown_participants, new, returning
-
-
 @dataclass
 class Table:
     """One measure over periods x zones, with its margins in the last row and column.
@@ -96,6 +80,9 @@ class Table:
     contributors: list[list[int]]
     additive: bool = True
     suppressed: set[tuple[int, int]] = field(default_factory=set)
+    # Cells not published whatever their value (participant figures outside the calendar
+    # rule, ``participant_figures``): always among the suppressed cells.
+    withheld: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -141,8 +128,8 @@ def suppress(
     }
     hidden = set(primary)
     if not table.additive or not primary:
-        table.suppressed = hidden
-        return hidden
+        table.suppressed = hidden | table.withheld
+        return table.suppressed
     for cell in sorted(_exposed(table, hidden, primary)):
         if can_change(table, hidden, cell):
             continue
@@ -152,8 +139,8 @@ def suppress(
                 break
         else:  # pragma: no cover - the margin rectangle always frees a cell (module doc)
             raise AssertionError("no complementary cells found")
-    table.suppressed = hidden
-    return hidden
+    table.suppressed = hidden | table.withheld
+    return table.suppressed
 
 
 def _edge(table: Table, cell: tuple[int, int]) -> tuple[str, str]:

@@ -212,6 +212,9 @@ def internal_export(
     def pieces() -> Iterator[str]:
         yield csvfile.CSV_BOM + csvfile.write_rows([HEADER])
         built, zone_ids, labels = _measure_tables(periods, catalog, lang, reader_id)
+        if period != period_rules.MONTH:
+            # Participants only for calendar months, quarters and years (participant_figures).
+            built = [table for table in built if table.measure != "participants"]
         for table in built:
             if not table.additive:
                 disclosure.suppress(table, threshold)

@@ -8,6 +8,7 @@ from dataclasses import field
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 
 from outreach.extensions import db
 from outreach.models import ALL_ZONES
@@ -15,8 +16,7 @@ from outreach.models import NO_ZONE
 from outreach.models import ReportDay
 from outreach.models import ReportDayReferral
 from outreach.models import ReportDaySupply
-from outreach.models import ReportParticipantDay
-from outreach.reports import own_records
+from outreach.reports import participant_figures
 from outreach.reports.disclosure import Table
 from outreach.reports.disclosure import additive_table
 
@@ -124,28 +124,37 @@ def month_cells(start: date, end: date) -> Cells:
 
 
 def participants_by_period(
-    periods: list[tuple[date, date]], reader_id: int | None = None
-) -> dict[tuple[int, int], int]:
+    periods: list[tuple[date, date]], reader_id: int | None = None, threshold: int | None = None
+) -> dict[tuple[int, int], int | None]:
     """Distinct participants per (period index, zone scope); scope ALL_ZONES is the total.
 
+    As published (``participant_figures``): None where the figure is not published (a
+    period that is no ended calendar month, quarter or year gives None under ALL_ZONES,
+    which withholds the whole row; a count that would give a hidden new count back gives
+    None in its scope). Small counts are kept for the table's own suppression to hide.
     Without the reader's own records (``own_records``)."""
-    chain = ReportParticipantDay
-    counts: dict[own_records.Cell, tuple[int, int]] = {}
-    for start, end in periods:
-        for scope, participants in db.session.execute(
-            sa.select(chain.zone_id, sa.func.sum(chain.participants))
-            .where(chain.local_date.between(start, end), chain.prev_date < start)
-            .group_by(chain.zone_id)
-        ):
-            if participants:
-                counts[(start, end, scope)] = (int(participants), 0)
-    counts = own_records.corrected(counts, reader_id)
-    index_of = {period: index for index, period in enumerate(periods)}
-    return {
-        (index_of[(start, end)], scope): participants
-        for (start, end, scope), (participants, _returning) in counts.items()
-        if participants
-    }
+    if threshold is None:
+        threshold = current_app.config["SUPPRESSION_THRESHOLD"]
+    result: dict[tuple[int, int], int | None] = {}
+    for index, (start, end) in enumerate(periods):
+        if participant_figures.why_withheld(start, end) is not None:
+            result[(index, ALL_ZONES)] = None
+            continue
+        period = participant_figures.calendar_period(start, end)
+        assert period is not None
+        by_scope = participant_figures.year_figures(period.year, reader_id, threshold)
+        for scope, shown in by_scope.items():
+            figure = shown[period].participants
+            if figure.status == participant_figures.FEWER_THAN:
+                # A small count: any value 1..threshold-1 reads blank once the table is
+                # suppressed, and 1 is never printed (the screens say "fewer than").
+                result[(index, scope)] = 1
+            elif figure.shown:
+                if figure.value:
+                    result[(index, scope)] = figure.value
+            else:
+                result[(index, scope)] = None
+    return result
 
 
 # --- tables from the roll-ups --------------------------------------------------------------
@@ -242,17 +251,22 @@ def participants_table(
     range_participants: dict[int, int],
     labels: Labels,
 ) -> Table:
-    """Distinct participants per period and zone; totals are distinct counts too."""
+    """Distinct participants per period and zone; totals are distinct counts too.
+
+    A None in ``participants`` (or ``range_participants``) is a figure not published: under
+    ALL_ZONES it withholds its whole row, elsewhere its cell (``participants_by_period``)."""
     rows = shape[0]
+    grid = [[participants.get((i, z), 0) for z in (*zone_ids, ALL_ZONES)] for i in range(rows)]
+    grid.append([range_participants.get(z, 0) for z in (*zone_ids, ALL_ZONES)])
+    withheld = {
+        (i, j)
+        for i, row in enumerate(grid)
+        for j, value in enumerate(row)
+        if value is None or row[-1] is None
+    }
     values = [
-        [participants.get((i, zone_id), 0) for zone_id in zone_ids]
-        + [participants.get((i, ALL_ZONES), 0)]
-        for i in range(rows)
+        [0 if (i, j) in withheld else v for j, v in enumerate(row)] for i, row in enumerate(grid)
     ]
-    values.append(
-        [range_participants.get(zone_id, 0) for zone_id in zone_ids]
-        + [range_participants.get(ALL_ZONES, 0)]
-    )
     return Table(
         "participants",
         "",
@@ -260,6 +274,7 @@ def participants_table(
         values,
         [list(row) for row in values],
         additive=False,
+        withheld=withheld,
     )
 
 
