@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -137,7 +138,7 @@ def fill_fresh_database(days: int = 90, encounters: int = 1500, random_seed: int
     zones = list(db.session.scalars(sa.select(Zone.id).where(Zone.active)))
     workers = list(db.session.scalars(sa.select(User.id).where(User.role_level == Role.WORKER)))
     db.session.rollback()
-    now = datetime.now(UTC)
+    now = clock.now()
 
     def moment_on(day: int, hour: int) -> datetime:
         return (now - timedelta(days=day)).replace(hour=hour, minute=rng.randrange(60))
