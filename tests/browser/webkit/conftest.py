@@ -308,7 +308,7 @@ class Phone:
         if amount == 1:
             self.click(f'button[data-step="1"][aria-controls="supply-{item}"]')
         else:
-            self.click(f'button.quick[data-set="{amount}"][aria-controls="supply-{item}"]')
+            self.click(f'button.quick[data-add="{amount}"][aria-controls="supply-{item}"]')
         self.wait_until(f"document.getElementById('supply-{item}').value === '{amount}'")
         self.click('#encounter-form button[type="submit"]')
         self.wait_visible("[data-toast]")
