@@ -105,8 +105,8 @@ def test_counts_at_the_threshold_are_shown_and_one_below_are_hidden(
     headline = re.search(r"<dt>Participants</dt><dd>([^<]*)</dd>", october).group(1)
     assert headline == (str(n) if shown else f"fewer than {THRESHOLD}")
     zone_row = re.search(
-        r'<th scope="row">Downtown</th>\s*<td class="num">[^<]*</td>'
-        r'\s*<td class="num">([^<]*)</td>',
+        r'<th scope="row">Downtown</th>\s*<td class="num"[^>]*>[^<]*</td>'
+        r'\s*<td class="num"[^>]*>([^<]*)</td>',
         october,
     ).group(1)
     assert zone_row == headline
