@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import make_response
 from flask import render_template
 from flask import url_for
 
@@ -38,7 +39,21 @@ def offline_urls() -> list[str]:
         url_for("worker.overdose"),
         url_for("worker.shift"),
         url_for("worker.outbox"),
+        # In the language the pages are kept in (the list is made in it): a page and its
+        # strings always match, even while the kept pages catch up with a new language.
+        url_for("worker.strings", lang=current_lang()),
     ]
+
+
+@bp.get("/log/strings.js")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def strings():
+    """The strings every worker page's scripts share, sent once (and kept offline once)
+    instead of inside each page."""
+    response = make_response(render_template("worker/strings.js"))
+    response.mimetype = "text/javascript"
+    return response
 
 
 @bp.get("/log")
