@@ -98,7 +98,7 @@ def untranslated_note(lang: str) -> str:
 
 
 def switch_label(lang: str) -> str:
-    """"Read this card in <language>", in that language (it is for whoever reads it)."""
+    """ "Read this card in <language>", in that language (it is for whoever reads it)."""
     with force_locale(lang):
         # Each translation names its own language: "Leer esta tarjeta en español".
         return _("Read this card in English")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import make_response
+from flask import redirect
 from flask import render_template
 from flask import url_for
 
@@ -37,7 +38,6 @@ def offline_urls() -> list[str]:
     return [
         url_for("worker.log"),
         url_for("worker.overdose"),
-        url_for("worker.shift"),
         url_for("worker.outbox"),
         # In the language the pages are kept in (the list is made in it): a page and its
         # strings always match, even while the kept pages catch up with a new language.
@@ -74,12 +74,11 @@ def overdose():
 
 
 @bp.get("/log/shift")
-@pwa.offline_page
 @role_required(Role.WORKER)
 def shift():
-    """Today's records sent from this phone by the worker, and their tally. The page is an
-    empty frame: the phone fills it from what it kept today (pages/shift.js)."""
-    return render_template("worker/shift.html")
+    """The shift view is a section of /outbox now (one page fewer kept on the phone); old
+    links and bookmarks still lead to it."""
+    return redirect(url_for("worker.outbox", _anchor="shift"))
 
 
 @bp.get("/outbox")

@@ -78,7 +78,12 @@ function showCardIn(root, lang, { focus = false } = {}) {
   for (const article of articles) article.hidden = article !== chosen;
   const title = (article) => article?.querySelector("h1")?.textContent || "";
   if (before && before !== chosen) document.title = document.title.replace(title(before), title(chosen));
-  if (focus) chosen.querySelector("h1")?.focus();
+  const heading = chosen.querySelector("h1");
+  if (focus && heading) {
+    // Where a screen reader goes on: the card now shown, from its title.
+    heading.tabIndex = -1;
+    heading.focus();
+  }
   return true;
 }
 

@@ -1,5 +1,6 @@
 // /outbox: what waits on this device, and what the server refused (fix or discard).
 import { forgetForShift } from "../lib/shift.js";
+import { startShiftView } from "../lib/shift-view.js";
 import { knownNames } from "../lib/catalog.js";
 import { REJECTED, removeRecord, summary } from "../lib/outbox.js";
 import { confirmAction, formatTime, show, t } from "../lib/ui.js";
@@ -121,6 +122,6 @@ onUpdate(() => {
   if (!cleared) render();
 });
 initShell();
-render().then(() => {
+Promise.all([render(), startShiftView()]).then(() => {
   document.documentElement.dataset.ready = "true";
 });
