@@ -51,7 +51,7 @@ def offline_urls() -> list[str]:
 def strings():
     """The strings every worker page's scripts share, sent once (and kept offline once)
     instead of inside each page."""
-    response = make_response(render_template("worker/strings.js"))
+    response = make_response(render_template("worker/strings.js.jinja"))
     response.mimetype = "text/javascript"
     return response
 
