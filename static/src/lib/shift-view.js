@@ -44,9 +44,12 @@ async function render() {
   document.documentElement.dataset.shiftRendered = String(Date.now());
 }
 
-/** Show the shift view and keep it current; resolves once it is first drawn. */
-export function startShiftView() {
+/** Show the shift view and keep it current while ``active()``; resolves once it is first
+ * drawn. (Once the device is cleared, reading would open its database again.) */
+export function startShiftView(active = () => true) {
   if (!list) return Promise.resolve();
-  onChange(() => render().catch(() => null));
+  onChange(() => {
+    if (active()) render().catch(() => null);
+  });
   return render().catch(() => null);
 }
