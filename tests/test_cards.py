@@ -546,7 +546,7 @@ def _articles(page: str) -> list[tuple[str, bool]]:
     return [
         (lang, bool(hidden))
         for lang, hidden in re.findall(
-            r'<article class="safety-card" lang="(\w+)" data-card-lang="\w+"( hidden)?>', page
+            r'<article class="safety-card" lang="(\w+)"( hidden)?>', page
         )
     ]
 

@@ -71,8 +71,8 @@ function setUpQr(root) {
 // Which one shows is the card's own choice: ?lang= in the address (old links, QR codes) or
 // its switch link. Neither touches the app's language, and both work from a kept copy.
 function showCardIn(root, lang, { focus = false } = {}) {
-  const articles = [...root.querySelectorAll("[data-card-lang]")];
-  const chosen = articles.find((article) => article.dataset.cardLang === lang);
+  const articles = [...root.querySelectorAll("article.safety-card[lang]")];
+  const chosen = articles.find((article) => article.lang === lang);
   if (!chosen) return false;
   const before = articles.find((article) => !article.hidden);
   for (const article of articles) article.hidden = article !== chosen;
