@@ -1,4 +1,10 @@
-"""Language choice: ?lang= wins and is remembered; otherwise the browser's preference."""
+"""Language choice: ?lang= wins and is remembered; otherwise the browser's preference.
+
+On a safety card, ?lang= is the card's language, not the app's (a worker shows a participant
+a card in Spanish without the app turning Spanish): it is never remembered there, and it sets
+the page's language only for a visitor who has not chosen one (someone scanning the card's QR
+code sees it in the card's language).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,11 @@ from flask_babel import get_locale
 from outreach.pwa import is_offline_copy
 
 LANG_COOKIE = "lang"
+# Pages where ?lang= picks a card's language only.
+CARD_LANG_ENDPOINTS = frozenset({"cards.show", "cards.show_qr"})
+# Where ?lang= says which copy is wanted (a page's scripts ask for their strings in the
+# page's language), not a choice to remember.
+UNREMEMBERED_LANG_ENDPOINTS = frozenset({"worker.strings"})
 
 
 def supported_languages() -> list[str]:
@@ -21,10 +32,13 @@ def select_locale() -> str:
     """The language for this request."""
     languages = supported_languages()
     asked = request.args.get("lang")
-    if asked in languages:
-        g.remember_lang = asked
-        return asked
     remembered = request.cookies.get(LANG_COOKIE)
+    if asked in languages and request.endpoint in CARD_LANG_ENDPOINTS:
+        return remembered if remembered in languages else asked
+    if asked in languages:
+        if request.endpoint not in UNREMEMBERED_LANG_ENDPOINTS:
+            g.remember_lang = asked
+        return asked
     if remembered in languages:
         return remembered
     return request.accept_languages.best_match(languages) or languages[0]

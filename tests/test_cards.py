@@ -347,7 +347,8 @@ def test_card_page_unknown_slug_is_404(client):
 def test_cards_index_groups_every_card_with_an_offline_search_box(client):
     page = client.get("/cards?lang=en").get_data(as_text=True)
     for slug in SLUGS:
-        assert f'href="/cards/{slug}?lang=en"' in page
+        # The card's own page: it opens in the app's language, its switch shows the other.
+        assert f'href="/cards/{slug}"' in page
     groups = re.findall(r'<h2 id="group-([\w-]+)"', page)
     assert groups[:4] == ["injection", "infection", "overdose", "services"]
     assert "referral" in groups
@@ -360,7 +361,7 @@ def test_cards_index_groups_every_card_with_an_offline_search_box(client):
 def test_cards_index_in_spanish(client):
     page = client.get("/cards?lang=es").get_data(as_text=True)
     assert "Naloxona paso a paso" in page
-    assert 'href="/cards/naloxone?lang=es"' in page
+    assert 'href="/cards/naloxone"' in page
     assert "Tarjetas de seguridad" in page
 
 
@@ -526,11 +527,72 @@ def test_cards_offline_urls_cover_every_card_in_both_languages(app, client):
         urls = offline_urls()
         slugs = {card.slug for card in load_cards()}
     assert {"/cards", "/cards?lang=en", "/cards?lang=es"} <= set(urls)
+    # One kept page per card, holding every language (see the card language tests below).
     for slug in slugs:
-        assert f"/cards/{slug}?lang=en" in urls
-        assert f"/cards/{slug}?lang=es" in urls
+        assert f"/cards/{slug}" in urls
+    assert not any(url.startswith("/cards/") and "?" in url for url in urls)
     # Referral cards stay online only (the directory covers them offline).
     assert not any(url.startswith("/cards/referral/") for url in urls)
     assert len(urls) == len(set(urls))
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+# --- A card's language is not the app's --------------------------------------------------------
+
+
+def _articles(page: str) -> list[tuple[str, bool]]:
+    """(language, hidden) of each copy of the card in the page, in order."""
+    return [
+        (lang, bool(hidden))
+        for lang, hidden in re.findall(
+            r'<article class="safety-card" lang="(\w+)"( hidden)?>', page
+        )
+    ]
+
+
+def test_a_card_page_holds_both_languages_the_one_asked_for_shown_first(client):
+    page = client.get("/cards/naloxone?lang=es").get_data(as_text=True)
+    assert _articles(page) == [("es", False), ("en", True)]
+    assert "Naloxona paso a paso" in page and "Naloxone step by step" in page
+    # Each copy's switch is in the language it shows, for whoever reads it.
+    assert '<a href="?lang=en" lang="en" hreflang="en" data-card-switch="en">' in page
+    assert "Read this card in English" in page and "Leer esta tarjeta en español" in page
+    assert 'src="/cards/naloxone/qr.svg?lang=es"' in page
+    assert 'src="/cards/naloxone/qr.svg?lang=en"' in page
+    english = client.get("/cards/naloxone?lang=en").get_data(as_text=True)
+    assert _articles(english) == [("en", False), ("es", True)]
+
+
+def test_a_cards_lang_is_never_remembered_as_the_apps_language(client):
+    client.set_cookie("lang", "en")
+    response = client.get("/cards/naloxone?lang=es")
+    page = response.get_data(as_text=True)
+    # The worker's app stays English around the card shown in Spanish.
+    assert '<html lang="en">' in page
+    assert _articles(page)[0] == ("es", False)
+    assert "lang=" not in response.headers.get("Set-Cookie", "")
+    assert '<html lang="en">' in client.get("/directory").get_data(as_text=True)
+    # The same for its QR code image.
+    assert "lang=" not in client.get("/cards/naloxone/qr.svg?lang=es").headers.get("Set-Cookie", "")
+    # The app's own switch still changes the app's language (from the list of cards).
+    assert 'href="/cards?lang=es" lang="es" hreflang="es"' in page
+
+
+def test_a_visitor_from_a_qr_code_reads_the_whole_page_in_the_cards_language(client):
+    page = client.get(
+        "/cards/naloxone?lang=es", headers={"Accept-Language": "en-US,en;q=0.9"}
+    ).get_data(as_text=True)
+    assert '<html lang="es">' in page
+    assert _articles(page)[0] == ("es", False)
+    assert "Tarjetas de seguridad" in page
+
+
+def test_a_card_not_yet_translated_says_so_in_the_language_asked_for(app, client):
+    with app.app_context():
+        db.session.execute(sa.delete(Card).where(Card.slug == "naloxone", Card.lang == "es"))
+        db.session.commit()
+    page = client.get("/cards/naloxone?lang=es").get_data(as_text=True)
+    assert _articles(page) == [("en", False)]
+    assert '<p class="flash flash-warning" lang="es">' in page
+    assert "data-card-switch" not in page

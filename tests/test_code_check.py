@@ -141,10 +141,11 @@ def test_the_phone_agrees_with_the_server_on_generated_codes():
 
 
 def _warnings(page: str) -> dict[str, str]:
+    """The phone's words for each kind of identifying code (the page's data-rules)."""
     tag = re.search(r'<p[^>]*id="participant_code-warning"[^>]*>', page, re.S).group(0)
-    # data-rules carries the bounds for the phone's check, not a message.
-    found = re.findall(r'data-(\w+)="([^"]*)"', tag)
-    return {k: html.unescape(v) for k, v in found if k != "rules"}
+    rules = json.loads(html.unescape(re.search(r'data-rules="([^"]*)"', tag).group(1)))
+    kinds = (privacy.EMAIL, privacy.DATE, privacy.PHONE, privacy.NAME)
+    return {kind: rules["messages"][kind] for kind in kinds}
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

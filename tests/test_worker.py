@@ -99,3 +99,30 @@ def test_offline_copy_is_the_same_on_every_fetch(worker_client):
     first = worker_client.get("/log", headers={OFFLINE_COPY_HEADER: "1"}).get_data()
     second = worker_client.get("/log", headers={OFFLINE_COPY_HEADER: "1"}).get_data()
     assert first == second
+
+
+def test_shared_worker_strings_come_once_from_a_kept_script(worker_client):
+    """Every worker page shares one kept script of strings instead of each carrying them."""
+    page = worker_client.get("/outbox").get_data(as_text=True)
+    assert '<script defer src="/log/strings.js?lang=en"></script>' in page
+    strings = re.search(r"id=\"worker-strings\">(.*?)</script>", page).group(1)
+    assert "Sign out anyway" not in strings  # shared: in the script, not in each page
+    kept = [p["url"] for p in worker_client.get("/offline-pages.json").get_json()["pages"]]
+    assert "/log/strings.js?lang=en" in kept
+    response = worker_client.get("/log/strings.js?lang=es")
+    assert response.mimetype == "text/javascript"
+    assert "self.outreachWorkerStrings = " in response.get_data(as_text=True)
+    assert "Todos los registros se enviaron." in response.get_data(as_text=True)
+    # Asking for the strings in the page's language is not choosing the app's language.
+    assert "lang=" not in response.headers.get("Set-Cookie", "")
+
+
+def test_the_shift_view_is_a_section_of_the_outbox(worker_client):
+    page = worker_client.get("/outbox").get_data(as_text=True)
+    assert '<section id="shift"' in page and "data-shift-list" in page
+    # Old links and bookmarks lead there.
+    response = worker_client.get("/log/shift")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/outbox#shift")
+    kept = [p["url"] for p in worker_client.get("/offline-pages.json").get_json()["pages"]]
+    assert "/log/shift" not in kept and "/outbox" in kept

@@ -39,14 +39,25 @@ def sanitise(body_html: str) -> str:
     return nh3.clean(body_html, tags=set(ALLOWED_TAGS), attributes={}, link_rel=None)
 
 
-def plain_text(body_html: str) -> str:
-    """The words of a card body, each once, for the offline search box.
+def plain_text(body_html: str, shown: str = "") -> str:
+    """The words of a card body for the offline search box, beyond the ``shown`` text (the
+    title and summary the list already shows, which the search reads too).
 
-    The search matches every query word anywhere in this text, so order and repeats add
+    The search (static/src/pages/cards.js) finds a query word anywhere inside the text, so
+    order, repeats and any word inside another ("vein" in "veins", "a" in nearly all) add
     nothing; leaving them out keeps /cards (kept offline in each language) small.
     """
     words = html.unescape(_TAG.sub(" ", body_html)).lower().split()
-    return " ".join(dict.fromkeys(word.strip(".,:;!?()\"'") for word in words))
+    unique = dict.fromkeys(word.strip(".,:;!?()\"'") for word in words)
+    kept: list[str] = []
+    seen = shown.lower()
+    # Longest first, so a word is only checked against words that could contain it.
+    for word in sorted(unique, key=len, reverse=True):
+        if word and word not in seen:
+            kept.append(word)
+            seen += " " + word
+    order = {word: index for index, word in enumerate(unique)}
+    return " ".join(sorted(kept, key=order.__getitem__))
 
 
 def list_cards(lang: str) -> list[Card]:
@@ -72,6 +83,13 @@ def get_card(slug: str, lang: str) -> Card | None:
         )
     }
     return cards.get(lang) or cards.get(DEFAULT_LANG)
+
+
+def card_translations(slug: str) -> dict[str, Card]:
+    """Every written language of one card, by language code (English first when present)."""
+    rows = db.session.scalars(sa.select(Card).where(Card.slug == slug).order_by(Card.lang))
+    cards = {card.lang: card for card in rows}
+    return dict(sorted(cards.items(), key=lambda item: item[0] != DEFAULT_LANG))
 
 
 def card_slugs() -> list[str]:

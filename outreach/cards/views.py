@@ -7,7 +7,9 @@ from flask import abort
 from flask import current_app
 from flask import make_response
 from flask import render_template
+from flask import request
 from flask import url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from outreach.cards import services
@@ -32,7 +34,9 @@ def index():
     return render_template(
         "cards/index.html",
         groups=services.group_cards(cards),
-        search_text={c.slug: services.plain_text(c.body_html) for c in cards},
+        search_text={
+            c.slug: services.plain_text(c.body_html, f"{c.title} {c.summary}") for c in cards
+        },
         referral_types=types,
         service_counts=counts,
         lang=lang,
@@ -42,20 +46,62 @@ def index():
 @bp.get("/cards/<slug>")
 @offline_page
 def show(slug: str):
-    """One safety card: its body, sources, review date, print layout and QR code."""
-    lang = current_lang()
-    card = services.get_card(slug, lang)
-    if card is None:
+    """One safety card in every language it is written in, one page kept offline.
+
+    The card's language is its own choice, apart from the app's: ``?lang=`` here (old links
+    and printed QR codes) picks which copy is shown first and is never remembered as the
+    app's language (see outreach/i18n.py). The other copies are in the page, hidden, and a
+    link local to the card shows one without touching the app's language, offline too.
+    """
+    translations = services.card_translations(slug)
+    if not translations:
         abort(404)
-    url = public_link("cards.show", slug=card.slug, lang=lang)
+    asked = card_lang()
+    shown = asked if asked in translations else services.DEFAULT_LANG
+    if shown not in translations:
+        shown = next(iter(translations))
+    articles = []
+    # The copy asked for first; each copy speaks its own language (headings, QR caption).
+    for lang in [shown] + [lang for lang in translations if lang != shown]:
+        card = translations[lang]
+        url = public_link("cards.show", slug=card.slug, lang=lang)
+        others = [other for other in translations if other != lang]
+        with force_locale(lang):
+            articles.append(
+                render_template(
+                    "cards/_card.html",
+                    card=card,
+                    body_html=services.sanitise(card.body_html),
+                    public_url=url,
+                    qr_src=url_for("cards.show_qr", slug=card.slug, lang=lang),
+                    hidden=lang != shown,
+                    untranslated=untranslated_note(asked) if lang == shown != asked else None,
+                    asked=asked,
+                    switches=[(other, switch_label(other)) for other in others],
+                )
+            )
     return render_template(
-        "cards/show.html",
-        card=card,
-        body_html=services.sanitise(card.body_html),
-        public_url=url,
-        qr_src=url_for("cards.show_qr", slug=card.slug, lang=lang),
-        lang=lang,
+        "cards/show.html", card=translations[shown], articles=articles, lang=current_lang()
     )
+
+
+def card_lang() -> str:
+    """The language a card is asked for in: ``?lang=``, else the app's."""
+    asked = request.args.get("lang")
+    return asked if asked in current_app.config["LANGUAGES"] else current_lang()
+
+
+def untranslated_note(lang: str) -> str:
+    """Said, in the language asked for, when the card has no copy in it yet."""
+    with force_locale(lang):
+        return _("This card is not translated yet, so it is shown in English.")
+
+
+def switch_label(lang: str) -> str:
+    """ "Read this card in <language>", in that language (it is for whoever reads it)."""
+    with force_locale(lang):
+        # Each translation names its own language: "Leer esta tarjeta en español".
+        return _("Read this card in English")
 
 
 @bp.get("/cards/<slug>/qr.svg")
@@ -65,7 +111,7 @@ def show_qr(slug: str):
     A separate image rather than part of the page, so the pages kept offline stay small: a QR
     code only helps while the phone that scans it has a connection.
     """
-    lang = current_lang()
+    lang = card_lang()
     if services.get_card(slug, lang) is None:
         abort(404)
     return _qr_response(public_link("cards.show", slug=slug, lang=lang))
@@ -128,8 +174,9 @@ def offline_urls() -> list[str]:
     languages = list(current_app.config["LANGUAGES"])
     path = public_path
     urls = [path("cards.index")] + [path("cards.index", lang=lang) for lang in languages]
-    for slug in services.card_slugs():
-        urls += [path("cards.show", slug=slug, lang=lang) for lang in languages]
+    # One page per card holds every language (its own switch shows the other), so a card is
+    # kept once, in the app's language first; /cards/<slug>?lang=.. is served from it offline.
+    urls += [path("cards.show", slug=slug) for slug in services.card_slugs()]
     # Referral cards are left out: offline, /directory lists the same services, filterable by
     # referral type, and keeping two copies of every type would break the 100 KB offline budget.
     return urls

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import make_response
+from flask import redirect
 from flask import render_template
 from flask import url_for
 
@@ -36,9 +38,22 @@ def offline_urls() -> list[str]:
     return [
         url_for("worker.log"),
         url_for("worker.overdose"),
-        url_for("worker.shift"),
         url_for("worker.outbox"),
+        # In the language the pages are kept in (the list is made in it): a page and its
+        # strings always match, even while the kept pages catch up with a new language.
+        url_for("worker.strings", lang=current_lang()),
     ]
+
+
+@bp.get("/log/strings.js")
+@pwa.offline_page
+@role_required(Role.WORKER)
+def strings():
+    """The strings every worker page's scripts share, sent once (and kept offline once)
+    instead of inside each page."""
+    response = make_response(render_template("worker/strings.js.jinja"))
+    response.mimetype = "text/javascript"
+    return response
 
 
 @bp.get("/log")
@@ -59,12 +74,11 @@ def overdose():
 
 
 @bp.get("/log/shift")
-@pwa.offline_page
 @role_required(Role.WORKER)
 def shift():
-    """Today's records sent from this phone by the worker, and their tally. The page is an
-    empty frame: the phone fills it from what it kept today (pages/shift.js)."""
-    return render_template("worker/shift.html")
+    """The shift view is a section of /outbox now (one page fewer kept on the phone); old
+    links and bookmarks still lead to it."""
+    return redirect(url_for("worker.outbox", _anchor="shift"))
 
 
 @bp.get("/outbox")

@@ -29,6 +29,8 @@ const SYNC_TAG = "outreach-outbox";
 // Shown for a navigation that fails offline, first one found.
 const FALLBACKS = ["/log", "/outbox", "/cards"];
 const LOCK_PAGE = "/lock";
+// One safety card (not the list, not a referral card).
+const CARD_PAGE = /^\/cards\/(?!referral\/)[^/]+$/;
 // What a locked phone still reaches: the lock, the ways out of it, and what holds no data.
 const OPEN_WHILE_LOCKED = [/^\/static\//, /^\/lock$/, /^\/login$/, /^\/logout$/, /^\/sw\.js$/, /^\/manifest\.webmanifest$/];
 const NETWORK_ONLY = [
@@ -221,7 +223,10 @@ async function fallback() {
 async function pagesHandler({ url, request, event }) {
   const cache = await caches.open(PAGES);
   const navigating = request.mode === "navigate";
-  const asked = url.searchParams.get("lang");
+  // On a safety card ?lang= is the card's language, not the app's: the one kept copy holds
+  // every language and shows the one asked for (static/src/pages/cards.js).
+  const card = CARD_PAGE.test(url.pathname);
+  const asked = card ? null : url.searchParams.get("lang");
   // ?lang= switched the language for this visitor: the kept pages follow.
   if (navigating && asked && asked !== (await chosenLang())) chooseLang(asked, event);
   const lang = navigating && !asked ? await chosenLang() : "";
@@ -234,7 +239,7 @@ async function pagesHandler({ url, request, event }) {
   const inLang = (path) => (lang ? `${path}${path.includes("?") ? "&" : "?"}lang=${lang}` : path);
   const match = async (path) =>
     (await cache.match(inLang(path), { ignoreVary: true })) || cache.match(path, { ignoreVary: true });
-  const cached = await match(url.pathname + url.search);
+  const cached = await match(card ? url.pathname : url.pathname + url.search);
   if (cached) return cached;
   try {
     return await fetch(request);

@@ -11,6 +11,9 @@ from tests.browser.conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 
+# The copy of a card on show (a card page holds every language, one <article lang> each).
+SHOWN = "article.safety-card:not([hidden])"
+
 
 def _read_offline(page, context) -> None:
     context.set_offline(True)
@@ -25,21 +28,25 @@ def _read_offline(page, context) -> None:
 
     page.fill("input[type=search]", "")
     page.click("a[href^='/cards/overdose-response']")
-    page.wait_for_url("**/cards/overdose-response?lang=en")
+    page.wait_for_url("**/cards/overdose-response")
     assert "Call 911" in page.locator("main").inner_text()
     # The QR image needs a network (so does the phone scanning it): offline it steps aside,
     # leaving the card's address written out.
-    assert page.locator(".card-url").is_visible()
-    page.locator(".qr-frame").wait_for(state="hidden")
+    assert page.locator(f"{SHOWN} .card-url").is_visible()
+    page.locator(f"{SHOWN} .qr-frame").wait_for(state="hidden")
 
-    # The language switch works offline: the Spanish copy was kept too.
-    page.click(".site-nav a[hreflang=es]")
+    # The card's own language switch works offline: its Spanish copy is in the same page.
+    page.click(f"{SHOWN} [data-card-switch=es]")
     page.wait_for_url("**/cards/overdose-response?lang=es")
-    page.locator("html[lang=es]").wait_for(state="attached")
+    page.locator("article[lang=es]:not([hidden])").wait_for()
     body = page.locator("main").inner_text()
-    assert "911" in body
-    assert page.locator("html").get_attribute("lang") == "es"
-    assert "Qué hacer" in body
+    assert "911" in body and "Qué hacer" in body and "Call 911" not in body
+    # The card's language, not the app's.
+    assert page.locator("html").get_attribute("lang") == "en"
+    # An old link or printed QR code with ?lang= opens the kept copy in that language.
+    page.goto("/cards/naloxone?lang=es")
+    assert page.locator(SHOWN).get_attribute("lang") == "es"
+    assert "Naloxona" in page.locator("main").inner_text()
 
     page.goto("/directory?lang=es")
     assert page.locator("html").get_attribute("lang") == "es"
@@ -50,8 +57,8 @@ def _read_offline(page, context) -> None:
 def test_cards_and_directory_open_offline_for_a_signed_out_visitor(page, context):
     page.goto("/cards/naloxone?lang=en")
     # Online, the QR code image is drawn by the server and shown.
-    page.locator(".qr-code").wait_for(state="visible")
-    wait_until(page, "document.querySelector('.qr-code').naturalWidth > 0")
+    page.locator(f"{SHOWN} .qr-code").wait_for(state="visible")
+    wait_until(page, f"document.querySelector('{SHOWN} .qr-code').naturalWidth > 0")
     page.goto("/cards")
     wait_offline_ready(page)
     _read_offline(page, context)
@@ -88,6 +95,45 @@ def test_cards_and_directory_open_offline_for_a_worker_without_staff_notes(
     assert "as of" in kept  # says how old the kept copy is
     # ...and offline, the kept copy is the public one.
     assert "side door" not in kept
+
+
+def _app_lang(page, path: str) -> str:
+    page.goto(path)
+    return page.locator("html").get_attribute("lang")
+
+
+@pytest.mark.parametrize(("app_lang", "card_lang"), [("en", "es"), ("es", "en")])
+def test_showing_a_card_in_another_language_leaves_the_apps_language_alone(
+    page, context, users, app_lang, card_lang
+):
+    sign_in(page, users.worker)
+    wait_offline_ready(page)
+    # The worker's app language, chosen with the app's own switch.
+    page.goto(f"/cards?lang={app_lang}")
+    assert _app_lang(page, "/log") == app_lang
+
+    # Shown to a participant in the other language, with the card's switch...
+    page.goto("/cards/naloxone")
+    assert page.locator(SHOWN).get_attribute("lang") == app_lang
+    page.click(f"{SHOWN} [data-card-switch={card_lang}]")
+    page.wait_for_url(f"**/cards/naloxone?lang={card_lang}")
+    assert page.locator(SHOWN).get_attribute("lang") == card_lang
+    assert page.locator("html").get_attribute("lang") == app_lang
+    assert _app_lang(page, "/log") == app_lang
+    # ...or from an old link or a printed QR code, online...
+    page.goto(f"/cards/overdose-response?lang={card_lang}")
+    assert page.locator(SHOWN).get_attribute("lang") == card_lang
+    assert _app_lang(page, "/log") == app_lang
+    assert _app_lang(page, "/outbox") == app_lang
+    # ...and offline.
+    context.set_offline(True)
+    page.goto(f"/cards/wound-care?lang={card_lang}")
+    assert page.locator(SHOWN).get_attribute("lang") == card_lang
+    assert _app_lang(page, "/log") == app_lang
+    assert _app_lang(page, "/cards") == app_lang
+    context.set_offline(False)
+    # Back online, the kept pages stayed in the app's language.
+    assert _app_lang(page, "/directory") == app_lang
 
 
 def test_log_referral_toggle_offers_matching_services_offline(page, context, live_server, users):

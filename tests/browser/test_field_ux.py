@@ -675,7 +675,7 @@ def test_the_shift_view_shows_todays_sent_records_and_tally_on_the_phone_only(
     wait_count(page, 0, timeout=30)
     # Offline: the view is kept on the phone.
     phone.set_offline(True)
-    page.goto("/log/shift")
+    page.goto("/outbox")
     wait_until(page, "document.documentElement.dataset.shiftRendered")
     assert _tally(page) == {
         "encounters": "2",
@@ -695,7 +695,7 @@ def test_the_shift_view_shows_todays_sent_records_and_tally_on_the_phone_only(
     phone.set_offline(False)
     switch_to(page, "wes")
     wait_phone_knows_user(page, "wes")
-    page.goto("/log/shift")
+    page.goto("/outbox")
     wait_until(page, "document.documentElement.dataset.shiftRendered")
     assert page.locator("[data-shift-list] li").count() == 0
     assert _tally(page)["encounters"] == "0"
@@ -703,7 +703,7 @@ def test_the_shift_view_shows_todays_sent_records_and_tally_on_the_phone_only(
     switch_to(page, users.worker)
     wait_phone_knows_user(page, users.worker)
     page.evaluate(AGE_SHIFT)
-    page.goto("/log/shift")
+    page.goto("/outbox")
     wait_until(page, "document.documentElement.dataset.shiftRendered")
     assert page.locator("[data-shift-list] li").count() == 0
     assert '"entries":[]' in page.evaluate(SHIFT_STATE)

@@ -2,11 +2,13 @@
 
 let cachedStrings = null;
 
-// Translated strings rendered by the server into <script type="application/json">.
+// Translated strings: the ones all worker pages share, from /log/strings.js (a classic
+// script that runs before the page's modules), and the page's own, rendered by the server
+// into <script type="application/json">.
 export function strings() {
   if (!cachedStrings) {
     const block = document.getElementById("worker-strings");
-    cachedStrings = block ? JSON.parse(block.textContent) : {};
+    cachedStrings = { ...(globalThis.outreachWorkerStrings || {}), ...(block ? JSON.parse(block.textContent) : {}) };
   }
   return cachedStrings;
 }

@@ -1,4 +1,4 @@
-// Card pages: the offline search box on /cards, and the Print button on each card.
+// Card pages: the offline search box on /cards; on each card, its language and Print button.
 // Everything works from the page itself, so a cached copy behaves the same with no network.
 import { keepOffline } from "../lib/public-pages.js";
 
@@ -19,7 +19,8 @@ function setUpSearch(root) {
   const status = box.querySelector("[data-search-status]");
   const items = [...root.querySelectorAll("[data-card-item]")].map((element) => ({
     element,
-    text: fold(element.dataset.search || element.textContent || ""),
+    // What the item shows (title, summary) and the words of the card beyond it.
+    text: fold(`${element.textContent || ""} ${element.dataset.search || ""}`),
   }));
   const groups = [...root.querySelectorAll("[data-card-group]")];
 
@@ -66,7 +67,43 @@ function setUpQr(root) {
   }
 }
 
+// A card page holds the card in every language it is written in, one <article lang> each.
+// Which one shows is the card's own choice: ?lang= in the address (old links, QR codes) or
+// its switch link. Neither touches the app's language, and both work from a kept copy.
+function showCardIn(root, lang, { focus = false } = {}) {
+  const articles = [...root.querySelectorAll("article.safety-card[lang]")];
+  const chosen = articles.find((article) => article.lang === lang);
+  if (!chosen) return false;
+  const before = articles.find((article) => !article.hidden);
+  for (const article of articles) article.hidden = article !== chosen;
+  const title = (article) => article?.querySelector("h1")?.textContent || "";
+  if (before && before !== chosen) document.title = document.title.replace(title(before), title(chosen));
+  const heading = chosen.querySelector("h1");
+  if (focus && heading) {
+    // Where a screen reader goes on: the card now shown, from its title.
+    heading.tabIndex = -1;
+    heading.focus();
+  }
+  return true;
+}
+
+function setUpCardLanguage(root) {
+  const asked = new URLSearchParams(window.location.search).get("lang");
+  if (asked) showCardIn(root, asked);
+  for (const link of root.querySelectorAll("[data-card-switch]")) {
+    link.addEventListener("click", (event) => {
+      if (!showCardIn(root, link.dataset.cardSwitch, { focus: true })) return;
+      event.preventDefault();
+      // The address says which copy shows (a reload or a shared link keeps it); no request.
+      const url = new URL(window.location.href);
+      url.searchParams.set("lang", link.dataset.cardSwitch);
+      window.history.replaceState(window.history.state, "", url);
+    });
+  }
+}
+
 if (typeof document !== "undefined") {
+  setUpCardLanguage(document);
   setUpSearch(document);
   setUpPrint(document);
   setUpQr(document);

@@ -346,7 +346,7 @@ export function codeRefusal(text, rules = codeRules) {
   if (code.length > rules.max_length) return messages.too_long || "";
   if (!/[\p{L}\p{N}]/u.test(code.normalize("NFKC"))) return messages.no_letter_or_digit || "";
   const concern = codeConcern(code);
-  return concern ? messages[concern] || codeWarning.dataset[concern] || "" : "";
+  return concern ? messages[concern] || "" : "";
 }
 
 // Beside the field, before Save: the server's refusal, in its words.

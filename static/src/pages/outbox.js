@@ -1,9 +1,10 @@
 // /outbox: what waits on this device, and what the server refused (fix or discard).
 import { forgetForShift } from "../lib/shift.js";
+import { startShiftView } from "../lib/shift-view.js";
 import { knownNames } from "../lib/catalog.js";
 import { REJECTED, removeRecord, summary } from "../lib/outbox.js";
 import { confirmAction, formatTime, show, t } from "../lib/ui.js";
-import { clearDevice, initShell, onUpdate, requestSync } from "./shell.js";
+import { clearDevice, initShell, isCleared, onUpdate, requestSync } from "./shell.js";
 
 const pendingList = document.querySelector("[data-pending-list]");
 const rejectedList = document.querySelector("[data-rejected-list]");
@@ -121,6 +122,6 @@ onUpdate(() => {
   if (!cleared) render();
 });
 initShell();
-render().then(() => {
+Promise.all([render(), startShiftView(() => !isCleared())]).then(() => {
   document.documentElement.dataset.ready = "true";
 });

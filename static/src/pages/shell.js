@@ -28,6 +28,11 @@ let cleared = false;
 const listeners = new Set();
 
 // Pages can react to outbox changes and sync results (the outbox list redraws itself).
+/** Whether "Clear this device" ran: nothing may open the phone's database again. */
+export function isCleared() {
+  return cleared;
+}
+
 export function onUpdate(callback) {
   listeners.add(callback);
 }

@@ -1,9 +1,9 @@
-// /log/shift: today's records sent from this phone by the signed-in worker (times and
-// totals), and the day's tally. Works offline; reads only what lib/shift.js kept today.
-import { listRecords, getState, onChange } from "../lib/outbox.js";
-import { shiftOf } from "../lib/shift.js";
-import { formatTime, show, t } from "../lib/ui.js";
-import { initShell } from "./shell.js";
+// The shift view, a section of /outbox (its own page once: one kept page fewer offline):
+// today's records sent from this phone by the signed-in worker (times and totals), and the
+// day's tally. Works offline; reads only what lib/shift.js kept today.
+import { listRecords, getState, onChange } from "./outbox.js";
+import { shiftOf } from "./shift.js";
+import { formatTime, show, t } from "./ui.js";
 
 const list = document.querySelector("[data-shift-list]");
 const empty = document.querySelector("[data-shift-empty]");
@@ -44,10 +44,12 @@ async function render() {
   document.documentElement.dataset.shiftRendered = String(Date.now());
 }
 
-initShell();
-onChange(() => render().catch(() => null));
-render()
-  .catch(() => null)
-  .finally(() => {
-    document.documentElement.dataset.ready = "true";
+/** Show the shift view and keep it current while ``active()``; resolves once it is first
+ * drawn. (Once the device is cleared, reading would open its database again.) */
+export function startShiftView(active = () => true) {
+  if (!list) return Promise.resolve();
+  onChange(() => {
+    if (active()) render().catch(() => null);
   });
+  return render().catch(() => null);
+}
