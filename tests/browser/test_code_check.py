@@ -10,7 +10,8 @@ from tests.browser.conftest import sign_in
 from tests.browser.conftest import wait_offline_ready
 from tests.conftest import make_encounter
 
-pytestmark = pytest.mark.browser
+# The server's side runs on both engines in the unit tests; the phone's side once, on SQLite.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 
 EXAMPLES = [
     "john.smith\uff20gmail.com",

@@ -21,7 +21,8 @@ from tests.browser.conftest import wait_until
 from tests.conftest import PASSWORD
 from tests.test_sessions import signed_in_get_paths
 
-pytestmark = pytest.mark.browser
+# The server's side runs on both engines in the unit tests; the phone's side once, on SQLite.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 
 PIN = "246813"
 IDLE_SECONDS = 4
@@ -254,7 +255,6 @@ def test_a_phone_that_kept_a_password_verifier_loses_it_on_upgrade(
     assert state(page, "lock") is None
 
 
-@pytest.mark.engine_independent
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_lock_page_has_no_serious_axe_violation(browser, live_server, users, scheme):
     from tests.browser.conftest import sign_in

@@ -18,7 +18,8 @@ from tests.browser.conftest import stored_ids
 from tests.browser.conftest import wait_count
 from tests.browser.conftest import wait_offline_ready
 
-pytestmark = pytest.mark.browser
+# The server's side runs on both engines in the unit tests; the phone's side once, on SQLite.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 
 WINDOW = 20
 

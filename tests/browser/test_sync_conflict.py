@@ -27,7 +27,8 @@ from tests.conftest import PASSWORD
 from tests.conftest import make_encounter
 from tests.test_stock import stock_event
 
-pytestmark = pytest.mark.browser
+# The server's side runs on both engines in the unit tests; the phone's side once, on SQLite.
+pytestmark = [pytest.mark.browser, pytest.mark.engine_independent]
 
 SQUATTER = "sid"
 

@@ -6,8 +6,10 @@ from tests.role_matrix import staff_only
 
 ROUTES = [
     ("GET", "/log", "/log", staff_only(WORKER)),
+    ("GET", "/log/strings.js", "/log/strings.js", staff_only(WORKER)),
     ("GET", "/log/overdose", "/log/overdose", staff_only(WORKER)),
-    ("GET", "/log/shift", "/log/shift", staff_only(WORKER)),
+    # The shift view moved into /outbox; old links are led there.
+    ("GET", "/log/shift", "/log/shift", staff_only(WORKER, ok=302)),
     ("GET", "/outbox", "/outbox", staff_only(WORKER)),
     ("GET", "/offline-pages.json", "/offline-pages.json", everyone(200)),
     ("GET", "/manifest.webmanifest", "/manifest.webmanifest", everyone(200)),
