@@ -111,9 +111,15 @@ def signed_out_response(message: str):
     session.clear()
     flash(message, "info")
     response = redirect(url_for("auth.login"))
-    config = current_app.config
     # Flask-Login would delete the remember cookie itself, but session.clear() above drops
     # the note that tells it to; the session it names is revoked anyway.
+    _forget_remember_cookie(response)
+    return response
+
+
+def _forget_remember_cookie(response) -> None:
+    """Delete Flask-Login's remember cookie with the attributes it was set with."""
+    config = current_app.config
     response.delete_cookie(
         config.get("REMEMBER_COOKIE_NAME", "remember_token"),
         path=config.get("REMEMBER_COOKIE_PATH", "/"),
@@ -122,7 +128,6 @@ def signed_out_response(message: str):
         httponly=bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
         samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
     )
-    return response
 
 
 lock.init(bp)
@@ -138,14 +143,7 @@ def _phone_cookies(response):
         response.delete_cookie(END_COOKIE, path="/", secure=secure, samesite="Strict")
         if g.get("ended_by_phone"):
             response.delete_cookie(REF_COOKIE, path="/", secure=secure, samesite="Strict")
-            response.delete_cookie(
-                config.get("REMEMBER_COOKIE_NAME", "remember_token"),
-                path=config.get("REMEMBER_COOKIE_PATH", "/"),
-                domain=config.get("REMEMBER_COOKIE_DOMAIN"),
-                secure=bool(config.get("REMEMBER_COOKIE_SECURE")),
-                httponly=bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
-                samesite=config.get("REMEMBER_COOKIE_SAMESITE"),
-            )
+            _forget_remember_cookie(response)
             session.clear()
         return response
     # Only when this request already looked at who is signed in (never for static files).

@@ -8,6 +8,7 @@
 //      two kinds keeps both records; the records kept so far move over unchanged.
 // A participant code never reaches this database: it is sealed to the server's key first.
 import { deleteDB, openDB } from "idb";
+import { freshId } from "./ids.js";
 import { seal } from "./seal.js";
 
 export const DB_NAME = "outreach";
@@ -232,15 +233,8 @@ export async function nextHoldEnd(user) {
   return holds.length ? Math.min(...holds) : null;
 }
 
-// A fresh random UUID (v4), also where crypto.randomUUID is missing (older browsers).
-export function freshId() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+// The outbox makes new ids with the same maker as the forms (a renamed record too).
+export { freshId };
 
 // Apply the server's answer (each result carries the ``kind`` it was answered under): drop
 // what it stored, mark what it refused, and give a record whose id another account's record
